@@ -1,0 +1,99 @@
+/* messages.h: every message between coordinator and workers, and its msgpack codec.
+ *
+ * Wire format (docs/protocol.md): one ZeroMQ frame per message holding one msgpack
+ * map with string keys; "type" and "v" (protocol version) are always present.
+ * Decoding is strict: a truncated buffer, a wrong type, a missing field, an
+ * out-of-range value or an unknown message type is refused with a one-line reason,
+ * because messages arrive from the network and may be hostile. Decoded strings are
+ * NUL-terminated copies owned by the message (free with swan_msg_free). */
+#ifndef SWAN_MESSAGES_H
+#define SWAN_MESSAGES_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/error.h"
+#include "common/raw_metrics.h"
+#include "common/view2d.h"
+
+#define SWAN_PROTO_VERSION 1
+#define SWAN_MSG_MAX_ITEMS 65536      /* items per TASK/RESULT                */
+#define SWAN_MSG_MAX_STRING 4096      /* bytes in any string field            */
+
+typedef enum swan_msg_type {
+    SWAN_MSG_HELLO = 1,     /* worker -> coordinator: I am here, give me work        */
+    SWAN_MSG_TASK,          /* coordinator -> worker: analyze these tensors           */
+    SWAN_MSG_RESULT,        /* worker -> coordinator: raw metrics of a whole task      */
+    SWAN_MSG_HEARTBEAT,     /* worker -> coordinator: still alive (busy on task_id)    */
+    SWAN_MSG_SHUTDOWN,      /* coordinator -> worker: exit now                         */
+    SWAN_MSG_FATAL          /* worker -> coordinator: I cannot work (reason), leaving  */
+} swan_msg_type;
+
+typedef struct swan_msg_hello {
+    uint32_t pid;
+    uint32_t threads;       /* BLAS threads this worker uses        */
+    char *host;             /* hostname, informational              */
+} swan_msg_hello;
+
+typedef struct swan_task_item {
+    uint32_t tensor_id;     /* coordinator's index, echoed back     */
+    char *name;             /* tensor name (seeds the PRNG)         */
+    char *path;             /* shard path readable by the worker    */
+    char *dtype;            /* safetensors dtype name, e.g. "BF16"  */
+    uint32_t ndim;
+    uint64_t shape[SWAN_MAX_DIMS];
+    uint64_t offset;        /* absolute byte offset in the shard    */
+    uint64_t nbytes;
+} swan_task_item;
+
+typedef struct swan_msg_task {
+    uint64_t task_id;
+    uint64_t seed;          /* run seed                             */
+    uint32_t nitems;
+    swan_task_item *items;
+} swan_msg_task;
+
+typedef struct swan_result_item {
+    uint32_t tensor_id;
+    int32_t ok;             /* 1: raw is valid; 0: error holds why  */
+    char *error;            /* NULL when ok                         */
+    swan_raw_metrics raw;
+} swan_result_item;
+
+typedef struct swan_msg_result {
+    uint64_t task_id;
+    uint32_t nitems;
+    swan_result_item *items;
+} swan_msg_result;
+
+typedef struct swan_msg_heartbeat {
+    uint64_t task_id;       /* 0 when idle                          */
+} swan_msg_heartbeat;
+
+typedef struct swan_msg_fatal {
+    char *reason;
+} swan_msg_fatal;
+
+typedef struct swan_msg {
+    swan_msg_type type;
+    union {
+        swan_msg_hello hello;
+        swan_msg_task task;
+        swan_msg_result result;
+        swan_msg_heartbeat heartbeat;
+        swan_msg_fatal fatal;
+    } u;
+} swan_msg;
+
+/* Encodes msg into a malloc'd buffer (*buf, *len); the caller frees *buf. */
+int swan_msg_encode(const swan_msg *msg, char **buf, size_t *len, swan_error *err);
+
+/* Decodes and validates buf; on success the caller owns *out (swan_msg_free). On
+ * failure *out needs no freeing and err says what was wrong. */
+int swan_msg_decode(const void *buf, size_t len, swan_msg *out, swan_error *err);
+
+void swan_msg_free(swan_msg *msg);
+
+const char *swan_msg_type_name(swan_msg_type t); /* "hello", "task", ... */
+
+#endif
