@@ -18,9 +18,11 @@ typedef struct swan_tile_reader {
     int (*read_tile)(void *ctx, uint64_t row0, uint64_t nrows, uint64_t col0,
                      uint64_t ncols, float *dst, swan_error *err);
     void *ctx;
+    const float *array; /* swan_tile_reader_from_array only: its data (ctx points at the reader) */
 } swan_tile_reader;
 
-/* A reader over an in-memory row-major float array (tests, benchmarks). */
+/* A reader over an in-memory row-major float array (tests, benchmarks). Its ctx
+ * points at *r itself (the callback only gets ctx), so use r in place. */
 void swan_tile_reader_from_array(swan_tile_reader *r, const float *data, uint64_t rows,
                                  uint64_t cols);
 

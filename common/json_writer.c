@@ -1,0 +1,215 @@
+/* json_writer.c: the streaming JSON writer (see json_writer.h for why it streams).
+ *
+ * State is one stack of open containers: whether each is an object, and whether it
+ * has had an element yet (to place commas). Pretty output follows Python's
+ * json.dump(indent=N): one element per line, `"key": value`, empty containers as
+ * {} and []. Strings are made safe whatever their bytes: tensor names come from
+ * untrusted files, so invalid UTF-8 becomes U+FFFD and the output is always JSON. */
+#include "common/json_writer.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void put(swan_jw *w, const char *s, size_t n) {
+    if (n && fwrite(s, 1, n, w->f) != n) w->failed = true;
+}
+
+static void puts_(swan_jw *w, const char *s) { put(w, s, strlen(s)); }
+
+static void newline_indent(swan_jw *w) {
+    static const char spaces[] = "                                ";
+    size_t n = (size_t)w->indent * (size_t)w->depth;
+    put(w, "\n", 1);
+    while (n) {
+        size_t k = n < sizeof spaces - 1 ? n : sizeof spaces - 1;
+        put(w, spaces, k);
+        n -= k;
+    }
+}
+
+void swan_jw_init(swan_jw *w, FILE *f, int indent) {
+    memset(w, 0, sizeof *w);
+    w->f = f;
+    w->indent = indent > 0 ? indent : 0;
+    w->first[0] = true; /* level 0 holds exactly one value: the document */
+}
+
+/* Called before every value and key: checks that one may come here, writes the
+ * separator. Returns false (and marks the writer failed) when nesting is broken. */
+static bool begin_element(swan_jw *w, bool is_key) {
+    if (w->failed) return false;
+    if (w->after_key) {
+        if (is_key) { w->failed = true; return false; } /* key after key */
+        w->after_key = false;
+        return true;                                     /* value of that key */
+    }
+    if (w->depth == 0) {
+        /* One document per writer: a second top-level value is not JSON. */
+        if (is_key || !w->first[0]) { w->failed = true; return false; }
+        w->first[0] = false;
+        return true;
+    }
+    if (w->in_object[w->depth] != is_key) { w->failed = true; return false; }
+    if (!w->first[w->depth]) put(w, ",", 1);
+    w->first[w->depth] = false;
+    if (w->indent) newline_indent(w);
+    return true;
+}
+
+static void open_container(swan_jw *w, bool object) {
+    if (!begin_element(w, false)) return;
+    if (w->depth + 1 >= SWAN_JW_MAX_DEPTH) { w->failed = true; return; }
+    put(w, object ? "{" : "[", 1);
+    w->depth++;
+    w->first[w->depth] = true;
+    w->in_object[w->depth] = object;
+}
+
+static void close_container(swan_jw *w, bool object) {
+    if (w->failed) return;
+    if (w->depth == 0 || w->in_object[w->depth] != object || w->after_key) {
+        w->failed = true;
+        return;
+    }
+    bool empty = w->first[w->depth];
+    w->depth--;
+    if (w->indent && !empty) newline_indent(w);
+    put(w, object ? "}" : "]", 1);
+}
+
+void swan_jw_object_begin(swan_jw *w) { open_container(w, true); }
+void swan_jw_object_end(swan_jw *w) { close_container(w, true); }
+void swan_jw_array_begin(swan_jw *w) { open_container(w, false); }
+void swan_jw_array_end(swan_jw *w) { close_container(w, false); }
+
+/* Length of the valid UTF-8 sequence at p (at most `avail` bytes), or 0 if the
+ * byte at p does not start one. Rejects overlong forms, surrogates and code points
+ * above U+10FFFF, as RFC 3629 requires. */
+static size_t utf8_valid_len(const unsigned char *p, size_t avail) {
+    unsigned char c = p[0];
+    size_t len;
+    unsigned char lo = 0x80, hi = 0xBF; /* allowed range of the second byte */
+    if (c >= 0xC2 && c <= 0xDF) len = 2;
+    else if (c >= 0xE0 && c <= 0xEF) {
+        len = 3;
+        if (c == 0xE0) lo = 0xA0;      /* overlong */
+        if (c == 0xED) hi = 0x9F;      /* UTF-16 surrogates */
+    } else if (c >= 0xF0 && c <= 0xF4) {
+        len = 4;
+        if (c == 0xF0) lo = 0x90;      /* overlong */
+        if (c == 0xF4) hi = 0x8F;      /* above U+10FFFF */
+    } else {
+        return 0;
+    }
+    if (avail < len || p[1] < lo || p[1] > hi) return 0;
+    for (size_t i = 2; i < len; i++)
+        if (p[i] < 0x80 || p[i] > 0xBF) return 0;
+    return len;
+}
+
+/* Writes s as a JSON string literal. Runs of bytes that need no escaping are
+ * written with one fwrite each. */
+static void write_string(swan_jw *w, const char *s) {
+    const unsigned char *p = (const unsigned char *)s;
+    size_t n = strlen(s);
+    size_t run = 0; /* start of the pending verbatim run */
+    put(w, "\"", 1);
+    for (size_t i = 0; i < n;) {
+        unsigned char c = p[i];
+        const char *esc = NULL;
+        char buf[8];
+        size_t adv = 1;
+        if (c == '"') esc = "\\\"";
+        else if (c == '\\') esc = "\\\\";
+        else if (c == '\n') esc = "\\n";
+        else if (c == '\r') esc = "\\r";
+        else if (c == '\t') esc = "\\t";
+        else if (c == '\b') esc = "\\b";
+        else if (c == '\f') esc = "\\f";
+        else if (c < 0x20) {
+            snprintf(buf, sizeof buf, "\\u%04x", c);
+            esc = buf;
+        } else if (c >= 0x80) {
+            adv = utf8_valid_len(p + i, n - i);
+            if (adv == 0) {
+                esc = "\xEF\xBF\xBD"; /* U+FFFD for one invalid byte */
+                adv = 1;
+            }
+        }
+        if (esc) {
+            put(w, s + run, i - run);
+            puts_(w, esc);
+            run = i + adv;
+        }
+        i += adv;
+    }
+    put(w, s + run, n - run);
+    put(w, "\"", 1);
+}
+
+void swan_jw_key(swan_jw *w, const char *key) {
+    if (!key) { w->failed = true; return; }
+    if (!begin_element(w, true)) return;
+    write_string(w, key);
+    put(w, w->indent ? ": " : ":", w->indent ? 2 : 1);
+    w->after_key = true;
+}
+
+void swan_jw_string(swan_jw *w, const char *s) {
+    if (!s) { swan_jw_null(w); return; }
+    if (!begin_element(w, false)) return;
+    write_string(w, s);
+}
+
+void swan_jw_double(swan_jw *w, double v) {
+    if (!isfinite(v)) { swan_jw_null(w); return; }
+    if (!begin_element(w, false)) return;
+    /* The shortest of %.15g..%.17g that reads back to the same double: exact like
+     * %.17g, but 0.1 stays "0.1" instead of "0.10000000000000001". */
+    char buf[40];
+    for (int prec = 15; prec <= 17; prec++) {
+        snprintf(buf, sizeof buf, "%.*g", prec, v);
+        if (prec == 17 || strtod(buf, NULL) == v) break;
+    }
+    /* A locale with a decimal comma would break the number; JSON wants '.'. */
+    for (char *c = buf; *c; c++)
+        if (*c == ',') *c = '.';
+    puts_(w, buf);
+}
+
+void swan_jw_int(swan_jw *w, int64_t v) {
+    if (!begin_element(w, false)) return;
+    char buf[24];
+    snprintf(buf, sizeof buf, "%lld", (long long)v);
+    puts_(w, buf);
+}
+
+void swan_jw_uint(swan_jw *w, uint64_t v) {
+    if (!begin_element(w, false)) return;
+    char buf[24];
+    snprintf(buf, sizeof buf, "%llu", (unsigned long long)v);
+    puts_(w, buf);
+}
+
+void swan_jw_bool(swan_jw *w, bool v) {
+    if (!begin_element(w, false)) return;
+    puts_(w, v ? "true" : "false");
+}
+
+void swan_jw_null(swan_jw *w) {
+    if (!begin_element(w, false)) return;
+    puts_(w, "null");
+}
+
+/* The text is trusted to be one JSON value (the caller serialized or validated it);
+ * NULL writes null so that an absent config.json needs no special case. */
+void swan_jw_raw(swan_jw *w, const char *json) {
+    if (!json) { swan_jw_null(w); return; }
+    if (!begin_element(w, false)) return;
+    puts_(w, json);
+}
+
+bool swan_jw_error(const swan_jw *w) {
+    return w->failed || w->depth != 0 || w->after_key || ferror(w->f);
+}

@@ -1,0 +1,251 @@
+/* analyze.c: the `swan analyze` job from start to finish (see analyze.h). */
+#include "coordinator/analyze.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/checkpoint.h"
+#include "coordinator/inspect.h"
+#include "coordinator/journal.h"
+#include "coordinator/local_workers.h"
+#include "coordinator/manifest.h"
+#include "coordinator/plan.h"
+#include "coordinator/progress.h"
+#include "coordinator/scheduler.h"
+
+void swan_analyze_default_opts(swan_analyze_opts *o) {
+    memset(o, 0, sizeof *o);
+    o->out_dir = "swan-out";
+    o->threads = 1;
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    o->jobs = cores > 0 ? (int)cores : 1;
+    o->worker_timeout = 120.0;
+    swan_policy_default(&o->policy);
+}
+
+static double now_s(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+/* Everything one run owns, released by run_free whatever happened. */
+typedef struct run {
+    const swan_analyze_opts *o;
+    swan_checkpoint ck;
+    swan_plan plan;
+    swan_journal journal;
+    swan_local_pool pool;
+    swan_progress progress;
+    swan_decision *decisions;
+    char ipc_dir[PATH_MAX];
+    size_t tensor_errors;
+    char first_tensor_error[SWAN_ERROR_MAX];
+} run;
+
+static void run_free(run *r) {
+    swan_local_pool_free(&r->pool);
+    swan_journal_close(&r->journal);
+    if (r->ipc_dir[0]) {
+        char sock[PATH_MAX + 8];
+        snprintf(sock, sizeof sock, "%s/w", r->ipc_dir);
+        unlink(sock);
+        rmdir(r->ipc_dir);
+    }
+    free(r->decisions);
+    swan_plan_free(&r->plan);
+    swan_checkpoint_free(&r->ck);
+}
+
+static int make_dirs(const char *path, swan_error *err) {
+    char buf[PATH_MAX];
+    if (strlen(path) >= sizeof buf) return swan_error_set(err, "%s: path too long", path);
+    strcpy(buf, path);
+    for (char *p = buf + 1; *p; p++) {
+        if (*p != '/') continue;
+        *p = '\0';
+        if (mkdir(buf, 0777) != 0 && errno != EEXIST)
+            return swan_error_set(err, "cannot create %s: %s", buf, strerror(errno));
+        *p = '/';
+    }
+    if (mkdir(buf, 0777) != 0 && errno != EEXIST)
+        return swan_error_set(err, "cannot create %s: %s", buf, strerror(errno));
+    return 0;
+}
+
+/* ---- scheduler hooks ---------------------------------------------------------- */
+
+static int hook_result(void *ctx, uint32_t tensor, const swan_raw_metrics *raw, swan_error *err) {
+    run *r = ctx;
+    r->plan.recs[tensor].raw = *raw;
+    r->plan.recs[tensor].have_raw = true;
+    return swan_journal_append(&r->journal, r->ck.tensors[tensor].name, raw, err);
+}
+
+static void hook_tensor_error(void *ctx, uint32_t tensor, const char *reason) {
+    run *r = ctx;
+    if (r->tensor_errors++ == 0)
+        snprintf(r->first_tensor_error, sizeof r->first_tensor_error, "tensor '%s': %s",
+                 r->ck.tensors[tensor].name, reason);
+    char line[SWAN_ERROR_MAX + 64];
+    snprintf(line, sizeof line, "tensor '%.200s' failed: %.250s", r->ck.tensors[tensor].name, reason);
+    swan_progress_log(&r->progress, line);
+}
+
+static void hook_progress(void *ctx, const swan_sched_stats *st) {
+    swan_progress_update(&((run *)ctx)->progress, st);
+}
+
+static void hook_log(void *ctx, const char *line) {
+    swan_progress_log(&((run *)ctx)->progress, line);
+}
+
+/* ---- the steps -------------------------------------------------------------------- */
+
+/* Picks the endpoint workers use. Locally a socket in a private 0700 directory, so
+ * no other user of the machine can pose as a worker; with --listen, the given TCP
+ * address (local workers then connect through loopback). */
+static int choose_endpoints(run *r, char *bind_ep, char *connect_ep, size_t size, swan_error *err) {
+    const char *listen = r->o->listen;
+    if (listen) {
+        snprintf(bind_ep, size, "%s", listen);
+        const char *port = NULL;
+        if (strncmp(listen, "tcp://*:", 8) == 0) port = listen + 8;
+        else if (strncmp(listen, "tcp://0.0.0.0:", 14) == 0) port = listen + 14;
+        if (port) snprintf(connect_ep, size, "tcp://127.0.0.1:%s", port);
+        else snprintf(connect_ep, size, "%s", listen);
+        return 0;
+    }
+    /* ipc:// paths must stay under ~100 bytes (macOS sun_path is 104). */
+    const char *tmp = getenv("TMPDIR");
+    if (!tmp || !*tmp || strlen(tmp) > 60) tmp = "/tmp";
+    snprintf(r->ipc_dir, sizeof r->ipc_dir, "%s/swan-XXXXXX", tmp);
+    if (!mkdtemp(r->ipc_dir)) {
+        r->ipc_dir[0] = '\0';
+        return swan_error_set(err, "cannot create a private directory in %s: %s", tmp,
+                              strerror(errno));
+    }
+    snprintf(bind_ep, size, "ipc://%s/w", r->ipc_dir);
+    snprintf(connect_ep, size, "%s", bind_ep);
+    return 0;
+}
+
+static int run_workers(run *r, volatile sig_atomic_t *stop, swan_error *err) {
+    const swan_analyze_opts *o = r->o;
+    char bind_ep[PATH_MAX + 16], connect_ep[PATH_MAX + 16], exe[PATH_MAX];
+    if (choose_endpoints(r, bind_ep, connect_ep, sizeof bind_ep, err)) return SWAN_EXIT_FAILED;
+    swan_sched_opts so = {.endpoint = bind_ep,
+                          .seed = o->seed,
+                          .worker_timeout = o->worker_timeout,
+                          .max_attempts = 3,
+                          .max_respawns = 2 * (size_t)(o->jobs > 0 ? o->jobs : 1) + 2,
+                          .stop = stop};
+    swan_sched_hooks hooks = {r, hook_result, hook_tensor_error, hook_progress, hook_log};
+    swan_local_pool *pool = NULL;
+    if (o->jobs > 0) {
+        if (swan_self_exe(o->argv0, exe, sizeof exe, err)) return SWAN_EXIT_FAILED;
+        /* Workers connect before or after the bind: ZeroMQ retries the connection. */
+        if (swan_local_pool_start(&r->pool, exe, connect_ep, (size_t)o->jobs, o->threads, err))
+            return SWAN_EXIT_FAILED;
+        pool = &r->pool;
+    }
+    if (o->listen) {
+        char line[PATH_MAX + 64];
+        snprintf(line, sizeof line, "listening for workers on %s", bind_ep);
+        swan_progress_log(&r->progress, line);
+    }
+    int rc = swan_sched_run(&so, &r->ck, &r->plan, pool, &hooks, err);
+    swan_progress_finish(&r->progress);
+    swan_local_pool_stop(&r->pool, 1000);
+    if (rc == 0) return SWAN_EXIT_OK;
+    return stop && *stop ? SWAN_EXIT_INTERRUPTED : SWAN_EXIT_FAILED;
+}
+
+static const char *base_name(const char *path) {
+    const char *s = strrchr(path, '/');
+    return s && s[1] ? s + 1 : path;
+}
+
+static int write_outputs(run *r, double seconds, swan_error *err) {
+    const swan_analyze_opts *o = r->o;
+    r->decisions = calloc(r->ck.ntensors ? r->ck.ntensors : 1, sizeof *r->decisions);
+    if (!r->decisions) return swan_error_set(err, "out of memory");
+    swan_summary sum;
+    swan_reduce_all(&r->ck, &r->plan, &o->policy, r->decisions, &sum);
+    swan_run_info info = {.model_name = base_name(r->ck.dir),
+                          .analysis_seconds = seconds,
+                          .seed = o->seed,
+                          .workers = (size_t)o->jobs,
+                          .total_layers = swan_count_layers(&r->ck)};
+    char path[PATH_MAX + 32];
+    snprintf(path, sizeof path, "%s/manifest.json", o->out_dir);
+    if (swan_manifest_write(path, &r->ck, &r->plan, &o->policy, r->decisions, &sum, &info, err))
+        return -1;
+    if (!o->quiet) {
+        swan_summary_print(stdout, &sum, &info);
+        printf("  manifest: %s\n", path);
+    }
+    return 0;
+}
+
+int swan_analyze(const swan_analyze_opts *o, volatile sig_atomic_t *stop, swan_error *err) {
+    double t0 = now_s();
+    run r;
+    memset(&r, 0, sizeof r);
+    r.o = o;
+    swan_progress_init(&r.progress, stderr, o->quiet);
+    if (swan_policy_validate(&o->policy, err)) return SWAN_EXIT_REFUSED;
+    char dir[PATH_MAX];
+    if (!realpath(o->model_dir, dir)) {
+        swan_error_set(err, "%s: %s", o->model_dir, strerror(errno));
+        return SWAN_EXIT_REFUSED;
+    }
+    /* Refusals happen here, before anything is created in the output folder. */
+    if (swan_checkpoint_open(dir, &r.ck, err)) return SWAN_EXIT_REFUSED;
+    int status = SWAN_EXIT_FAILED;
+    if (swan_plan_init(&r.plan, &r.ck, err)) goto done;
+    if (make_dirs(o->out_dir, err)) goto done;
+    char path[PATH_MAX + 32];
+    snprintf(path, sizeof path, "%s/manifest.json", o->out_dir);
+    unlink(path); /* a manifest from an earlier run must not pass for this one */
+    snprintf(path, sizeof path, "%s/journal.jsonl", o->out_dir);
+    size_t loaded = 0;
+    if (swan_journal_open(&r.journal, path, swan_journal_fingerprint(&r.ck, o->seed), &r.ck,
+                          &r.plan, o->fresh, &loaded, err)) {
+        status = SWAN_EXIT_REFUSED;
+        goto done;
+    }
+    swan_plan_opts po;
+    swan_plan_default_opts(&po);
+    if (swan_plan_build_tasks(&r.plan, &r.ck, &po, err)) goto done;
+    if (loaded) {
+        char line[128];
+        snprintf(line, sizeof line, "resuming: %zu of %zu analyzed tensors already in the journal",
+                 loaded, r.plan.analyzed);
+        swan_progress_log(&r.progress, line);
+    }
+    if (r.plan.ntasks > 0) {
+        status = run_workers(&r, stop, err);
+        if (status == SWAN_EXIT_INTERRUPTED)
+            swan_error_set(err, "interrupted; %zu finished tensors are saved in %s: run the same "
+                                "command to resume",
+                           loaded + (size_t)0 + 0, path);
+        if (status != SWAN_EXIT_OK) goto done;
+    }
+    if (r.tensor_errors) {
+        swan_error_set(err, "%zu tensor%s could not be analyzed; first: %s", r.tensor_errors,
+                       r.tensor_errors == 1 ? "" : "s", r.first_tensor_error);
+        status = SWAN_EXIT_FAILED;
+        goto done;
+    }
+    status = write_outputs(&r, now_s() - t0, err) ? SWAN_EXIT_FAILED : SWAN_EXIT_OK;
+done:
+    run_free(&r);
+    return status;
+}

@@ -1,0 +1,44 @@
+/* analyze.h: `swan analyze`: one whole job, from checkpoint to manifest.
+ *
+ * Ties the coordinator's parts together in order: open and validate the checkpoint
+ * (checkpoint.c), classify and plan (plan.c), resume from the journal (journal.c),
+ * start local workers (local_workers.c) and run the tasks (scheduler.c), then reduce
+ * and write outputs (reduce.c, manifest.c). Owns every resource of the run and
+ * releases all of them on every path, including interruption. */
+#ifndef SWAN_ANALYZE_H
+#define SWAN_ANALYZE_H
+
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "common/error.h"
+#include "coordinator/reduce.h"
+
+/* Exit statuses of `swan analyze`. */
+enum {
+    SWAN_EXIT_OK = 0,
+    SWAN_EXIT_FAILED = 1,      /* the run could not complete (workers, I/O)      */
+    SWAN_EXIT_REFUSED = 2,     /* bad input or bad flags: nothing was written     */
+    SWAN_EXIT_INTERRUPTED = 130
+};
+
+typedef struct swan_analyze_opts {
+    const char *model_dir;
+    const char *out_dir;
+    const char *argv0;         /* to find the executable that local workers run  */
+    int jobs;                  /* local workers; 0 = only remote ones (--listen) */
+    int threads;               /* BLAS threads per local worker                  */
+    uint64_t seed;
+    bool quiet, fresh;
+    const char *listen;        /* NULL = private ipc endpoint                    */
+    double worker_timeout;     /* seconds                                        */
+    swan_policy policy;
+} swan_analyze_opts;
+
+void swan_analyze_default_opts(swan_analyze_opts *o);
+
+/* Runs the job; returns a SWAN_EXIT_* status, with err set when it is not OK. */
+int swan_analyze(const swan_analyze_opts *o, volatile sig_atomic_t *stop, swan_error *err);
+
+#endif

@@ -1,0 +1,264 @@
+/* journal.c: append-only JSON-lines journal of raw results (see journal.h). */
+#include "coordinator/journal.h"
+
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/json_writer.h"
+
+static uint64_t fnv(uint64_t h, const void *p, size_t n) {
+    const unsigned char *b = p;
+    for (size_t i = 0; i < n; i++) {
+        h ^= b[i];
+        h *= 0x100000001b3ull;
+    }
+    return h;
+}
+
+uint64_t swan_journal_fingerprint(const swan_checkpoint *ck, uint64_t seed) {
+    uint64_t h = 0xcbf29ce484222325ull;
+    uint64_t v = SWAN_METRICS_VERSION;
+    h = fnv(h, &v, sizeof v);
+    h = fnv(h, &seed, sizeof seed);
+    for (size_t i = 0; i < ck->ntensors; i++) {
+        const swan_tensor *t = &ck->tensors[i];
+        h = fnv(h, t->name, strlen(t->name) + 1);
+        uint64_t meta[3] = {(uint64_t)t->dtype, (uint64_t)t->ndim, t->nbytes};
+        h = fnv(h, meta, sizeof meta);
+        h = fnv(h, t->shape, sizeof(uint64_t) * (size_t)t->ndim);
+    }
+    return h;
+}
+
+static double now_s(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+/* Sorted (name, index) pairs for matching journal records to tensors in O(log n). */
+typedef struct {
+    const char *name;
+    uint32_t idx;
+} name_entry;
+
+static int by_name(const void *a, const void *b) {
+    return strcmp(((const name_entry *)a)->name, ((const name_entry *)b)->name);
+}
+
+static long find_tensor(const name_entry *ix, size_t n, const char *name) {
+    name_entry key = {name, 0};
+    const name_entry *e = bsearch(&key, ix, n, sizeof *ix, by_name);
+    return e ? (long)e->idx : -1;
+}
+
+static bool get_num(const cJSON *o, const char *key, double *out) {
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+    if (!cJSON_IsNumber(v)) return false;
+    *out = v->valuedouble;
+    return true;
+}
+
+/* Parses one record line into raw; false if it is not a complete valid record. */
+static bool parse_record(const char *line, const char **name_out, cJSON **root,
+                         swan_raw_metrics *raw) {
+    *root = cJSON_Parse(line);
+    if (!*root) return false;
+    const cJSON *name = cJSON_GetObjectItemCaseSensitive(*root, "tensor");
+    double rows, cols, nf, sm, sr;
+    memset(raw, 0, sizeof *raw);
+    if (!cJSON_IsString(name) || !get_num(*root, "kurtosis", &raw->kurtosis) ||
+        !get_num(*root, "rtn_nrmse", &raw->rtn_nrmse) ||
+        !get_num(*root, "svd_concentration", &raw->svd_concentration) ||
+        !get_num(*root, "output_delta", &raw->output_delta) ||
+        !get_num(*root, "w_min", &raw->w_min) || !get_num(*root, "w_max", &raw->w_max) ||
+        !get_num(*root, "rows", &rows) || !get_num(*root, "cols", &cols) ||
+        !get_num(*root, "nonfinite", &nf) || !get_num(*root, "spectral_method", &sm) ||
+        !get_num(*root, "spectral_rank", &sr) || !get_num(*root, "seconds", &raw->seconds))
+        return false;
+    raw->rows = (uint64_t)rows;
+    raw->cols = (uint64_t)cols;
+    raw->nonfinite = (uint64_t)nf;
+    raw->spectral_method = (uint32_t)sm;
+    raw->spectral_rank = (uint32_t)sr;
+    *name_out = name->valuestring;
+    return true;
+}
+
+/* Reads lines of any length. */
+static char *read_line(FILE *f, char **buf, size_t *cap) {
+    size_t len = 0;
+    int c;
+    while ((c = fgetc(f)) != EOF) {
+        if (len + 2 > *cap) {
+            size_t nc = *cap ? *cap * 2 : 1024;
+            char *nb = realloc(*buf, nc);
+            if (!nb) return NULL;
+            *buf = nb;
+            *cap = nc;
+        }
+        if (c == '\n') break;
+        (*buf)[len++] = (char)c;
+    }
+    if (c == EOF && len == 0) return NULL;
+    (*buf)[len] = '\0';
+    return c == '\n' ? *buf : NULL; /* a line without its newline is torn: ignore */
+}
+
+static int load_existing(FILE *f, const char *path, uint64_t fingerprint, const swan_checkpoint *ck,
+                         swan_plan *plan, bool *mismatch, size_t *loaded, swan_error *err) {
+    char *buf = NULL;
+    size_t cap = 0;
+    *mismatch = false;
+    char *line = read_line(f, &buf, &cap);
+    if (!line) { /* empty or torn header: treat as a new journal */
+        free(buf);
+        return 0;
+    }
+    cJSON *hdr = cJSON_Parse(line);
+    const cJSON *fp = hdr ? cJSON_GetObjectItemCaseSensitive(hdr, "fingerprint") : NULL;
+    char want[32];
+    snprintf(want, sizeof want, "%016llx", (unsigned long long)fingerprint);
+    if (!cJSON_IsString(fp) || strcmp(fp->valuestring, want) != 0) {
+        *mismatch = true;
+        cJSON_Delete(hdr);
+        free(buf);
+        return 0;
+    }
+    cJSON_Delete(hdr);
+    name_entry *ix = malloc((ck->ntensors ? ck->ntensors : 1) * sizeof *ix);
+    if (!ix) {
+        free(buf);
+        return swan_error_set(err, "%s: out of memory", path);
+    }
+    for (size_t i = 0; i < ck->ntensors; i++) ix[i] = (name_entry){ck->tensors[i].name, (uint32_t)i};
+    qsort(ix, ck->ntensors, sizeof *ix, by_name);
+    while ((line = read_line(f, &buf, &cap))) {
+        const char *name;
+        cJSON *root;
+        swan_raw_metrics raw;
+        if (parse_record(line, &name, &root, &raw)) {
+            long t = find_tensor(ix, ck->ntensors, name);
+            if (t >= 0 && plan->recs[t].kind == SWAN_KIND_MATRIX &&
+                (raw.nonfinite > 0 ||
+                 (raw.rows == plan->recs[t].view.rows && raw.cols == plan->recs[t].view.cols))) {
+                if (!plan->recs[t].have_raw) (*loaded)++;
+                plan->recs[t].raw = raw;
+                plan->recs[t].have_raw = true;
+            }
+        }
+        cJSON_Delete(root);
+    }
+    free(ix);
+    free(buf);
+    return 0;
+}
+
+static int write_header(swan_journal *j, uint64_t fingerprint, const swan_checkpoint *ck,
+                        swan_error *err) {
+    fprintf(j->f, "{\"swan_journal\":1,\"fingerprint\":\"%016llx\",\"metrics_version\":%d,"
+                  "\"tensors\":%zu}\n",
+            (unsigned long long)fingerprint, SWAN_METRICS_VERSION, ck->ntensors);
+    if (fflush(j->f) != 0) return swan_error_set(err, "%s: %s", j->path, strerror(errno));
+    return 0;
+}
+
+int swan_journal_open(swan_journal *j, const char *path, uint64_t fingerprint,
+                      const swan_checkpoint *ck, swan_plan *plan, bool fresh, size_t *loaded,
+                      swan_error *err) {
+    memset(j, 0, sizeof *j);
+    *loaded = 0;
+    if (strlen(path) >= sizeof j->path) return swan_error_set(err, "journal path too long");
+    strcpy(j->path, path);
+    bool mismatch = false, exists = false;
+    FILE *old = fresh ? NULL : fopen(path, "r");
+    if (old) {
+        exists = true;
+        int rc = load_existing(old, path, fingerprint, ck, plan, &mismatch, loaded, err);
+        fclose(old);
+        if (rc) return -1;
+        if (mismatch)
+            return swan_error_set(err,
+                                  "%s belongs to another checkpoint or seed; use --fresh to start "
+                                  "over or another -o folder",
+                                  path);
+    }
+    /* Rewrite the journal compactly when resuming: drops torn or duplicate lines. */
+    char tmp[4200];
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    j->f = fopen(tmp, "w");
+    if (!j->f) return swan_error_set(err, "cannot write %s: %s", tmp, strerror(errno));
+    if (write_header(j, fingerprint, ck, err)) goto fail;
+    if (exists)
+        for (size_t i = 0; i < ck->ntensors; i++)
+            if (plan->recs[i].have_raw &&
+                swan_journal_append(j, ck->tensors[i].name, &plan->recs[i].raw, err))
+                goto fail;
+    if (fflush(j->f) != 0 || fsync(fileno(j->f)) != 0 || rename(tmp, path) != 0) {
+        swan_error_set(err, "cannot write %s: %s", path, strerror(errno));
+        goto fail;
+    }
+    j->last_sync = now_s();
+    return 0;
+fail:
+    fclose(j->f);
+    j->f = NULL;
+    unlink(tmp);
+    return -1;
+}
+
+int swan_journal_append(swan_journal *j, const char *name, const swan_raw_metrics *raw,
+                        swan_error *err) {
+    swan_jw w;
+    swan_jw_init(&w, j->f, 0);
+    swan_jw_object_begin(&w);
+    swan_jw_key(&w, "tensor");
+    swan_jw_string(&w, name);
+    swan_jw_key(&w, "kurtosis");
+    swan_jw_double(&w, raw->kurtosis);
+    swan_jw_key(&w, "rtn_nrmse");
+    swan_jw_double(&w, raw->rtn_nrmse);
+    swan_jw_key(&w, "svd_concentration");
+    swan_jw_double(&w, raw->svd_concentration);
+    swan_jw_key(&w, "output_delta");
+    swan_jw_double(&w, raw->output_delta);
+    swan_jw_key(&w, "w_min");
+    swan_jw_double(&w, raw->w_min);
+    swan_jw_key(&w, "w_max");
+    swan_jw_double(&w, raw->w_max);
+    swan_jw_key(&w, "rows");
+    swan_jw_uint(&w, raw->rows);
+    swan_jw_key(&w, "cols");
+    swan_jw_uint(&w, raw->cols);
+    swan_jw_key(&w, "nonfinite");
+    swan_jw_uint(&w, raw->nonfinite);
+    swan_jw_key(&w, "spectral_method");
+    swan_jw_uint(&w, raw->spectral_method);
+    swan_jw_key(&w, "spectral_rank");
+    swan_jw_uint(&w, raw->spectral_rank);
+    swan_jw_key(&w, "seconds");
+    swan_jw_double(&w, raw->seconds);
+    swan_jw_object_end(&w);
+    fputc('\n', j->f);
+    if (swan_jw_error(&w) || fflush(j->f) != 0)
+        return swan_error_set(err, "cannot append to %s: %s", j->path, strerror(errno));
+    double t = now_s();
+    if (t - j->last_sync > 2.0) {
+        fsync(fileno(j->f));
+        j->last_sync = t;
+    }
+    return 0;
+}
+
+void swan_journal_close(swan_journal *j) {
+    if (j->f) {
+        fflush(j->f);
+        fsync(fileno(j->f));
+        fclose(j->f);
+    }
+    j->f = NULL;
+}

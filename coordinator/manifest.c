@@ -1,0 +1,269 @@
+/* manifest.c: reduce every tensor, then stream the manifest (see manifest.h). */
+#include "coordinator/manifest.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/json_writer.h"
+
+void swan_reduce_all(const swan_checkpoint *ck, const swan_plan *plan, const swan_policy *p,
+                     swan_decision *decisions, swan_summary *sum) {
+    memset(sum, 0, sizeof *sum);
+    double bit_params = 0;
+    for (size_t i = 0; i < ck->ntensors; i++) {
+        const swan_tensor_rec *r = &plan->recs[i];
+        swan_decide(p, ck->tensors[i].name, r->kind, r->have_raw ? &r->raw : NULL, &decisions[i]);
+        int b = decisions[i].bits;
+        uint64_t n = ck->tensors[i].nelem;
+        sum->total_params += n;
+        sum->params_by_bits[b] += n;
+        sum->tensors_by_bits[b]++;
+        bit_params += (double)n * b;
+        sum->analyzed += r->kind == SWAN_KIND_MATRIX;
+    }
+    sum->tensor_count = ck->ntensors;
+    sum->average_bits = sum->total_params ? bit_params / (double)sum->total_params : 0;
+    sum->estimated_size_gb = bit_params / 8.0 / 1e9;
+}
+
+static void write_scores(swan_jw *w, const swan_scores *s) {
+    swan_jw_key(w, "scores");
+    swan_jw_object_begin(w);
+    swan_jw_key(w, "svd");
+    swan_jw_double(w, s->svd);
+    swan_jw_key(w, "kurtosis");
+    swan_jw_double(w, s->kurtosis);
+    swan_jw_key(w, "output_sensitivity");
+    swan_jw_double(w, s->output_sensitivity);
+    swan_jw_key(w, "error_proxy");
+    swan_jw_double(w, s->error_proxy);
+    swan_jw_object_end(w);
+}
+
+static const char *method_name(uint32_t m) {
+    switch (m) {
+    case SWAN_SPECTRAL_GRAM_EXACT: return "exact_gram_eigenvalues";
+    case SWAN_SPECTRAL_RANDOMIZED: return "randomized_top_k";
+    default: return "none";
+    }
+}
+
+static void write_raw(swan_jw *w, const swan_raw_metrics *raw) {
+    swan_jw_key(w, "raw");
+    swan_jw_object_begin(w);
+    swan_jw_key(w, "svd_concentration");
+    swan_jw_double(w, raw->svd_concentration);
+    swan_jw_key(w, "kurtosis");
+    swan_jw_double(w, raw->kurtosis);
+    swan_jw_key(w, "output_delta");
+    swan_jw_double(w, raw->output_delta);
+    swan_jw_key(w, "rtn_nrmse_4b_g128");
+    swan_jw_double(w, raw->rtn_nrmse);
+    swan_jw_key(w, "w_min");
+    swan_jw_double(w, raw->w_min);
+    swan_jw_key(w, "w_max");
+    swan_jw_double(w, raw->w_max);
+    swan_jw_key(w, "matrix");
+    swan_jw_array_begin(w);
+    swan_jw_uint(w, raw->rows);
+    swan_jw_uint(w, raw->cols);
+    swan_jw_array_end(w);
+    swan_jw_key(w, "spectral_method");
+    swan_jw_string(w, method_name(raw->spectral_method));
+    swan_jw_key(w, "spectral_rank");
+    swan_jw_uint(w, raw->spectral_rank);
+    swan_jw_key(w, "seconds");
+    swan_jw_double(w, raw->seconds);
+    swan_jw_object_end(w);
+}
+
+static void write_tensor(swan_jw *w, const swan_tensor *t, const swan_tensor_rec *r,
+                         const swan_policy *p, const swan_decision *d) {
+    swan_jw_key(w, t->name);
+    swan_jw_object_begin(w);
+    swan_jw_key(w, "shape");
+    swan_jw_array_begin(w);
+    for (int k = 0; k < t->ndim; k++) swan_jw_uint(w, t->shape[k]);
+    swan_jw_array_end(w);
+    swan_jw_key(w, "dtype");
+    swan_jw_string(w, swan_dtype_name(t->dtype));
+    swan_jw_key(w, "num_params");
+    swan_jw_uint(w, t->nelem);
+    swan_jw_key(w, "kind");
+    swan_jw_string(w, swan_kind_name(r->kind));
+    swan_jw_key(w, "classification");
+    swan_jw_string(w, d->classification);
+    write_scores(w, &d->scores);
+    swan_jw_key(w, "composite_score");
+    swan_jw_double(w, d->composite);
+    swan_jw_key(w, "decision");
+    swan_jw_object_begin(w);
+    swan_jw_key(w, "bits");
+    swan_jw_int(w, d->bits);
+    swan_jw_key(w, "reason");
+    swan_jw_string(w, d->reason);
+    if (d->bits < 16) {
+        swan_jw_key(w, "group_size");
+        swan_jw_int(w, p->group_size[d->bits]);
+    }
+    swan_jw_object_end(w);
+    if (r->have_raw) {
+        if (r->raw.nonfinite) {
+            swan_jw_key(w, "non_finite_count");
+            swan_jw_uint(w, r->raw.nonfinite);
+        } else {
+            write_raw(w, &r->raw);
+        }
+    }
+    swan_jw_object_end(w);
+}
+
+static void write_summary(swan_jw *w, const swan_summary *sum, const swan_run_info *info) {
+    swan_jw_key(w, "summary");
+    swan_jw_object_begin(w);
+    swan_jw_key(w, "total_params");
+    swan_jw_uint(w, sum->total_params);
+    swan_jw_key(w, "bits_distribution");
+    swan_jw_object_begin(w);
+    static const char *names[] = {"2", "4", "8", "16"};
+    for (int i = 0, b = 2; b <= 16; b *= 2, i++) {
+        swan_jw_key(w, names[i]);
+        swan_jw_object_begin(w);
+        swan_jw_key(w, "params");
+        swan_jw_uint(w, sum->params_by_bits[b]);
+        swan_jw_key(w, "tensors");
+        swan_jw_uint(w, sum->tensors_by_bits[b]);
+        swan_jw_key(w, "percentage");
+        swan_jw_double(w, sum->total_params
+                              ? 100.0 * (double)sum->params_by_bits[b] / (double)sum->total_params
+                              : 0.0);
+        swan_jw_object_end(w);
+    }
+    swan_jw_object_end(w);
+    swan_jw_key(w, "estimated_size_gb");
+    swan_jw_double(w, sum->estimated_size_gb);
+    swan_jw_key(w, "average_bits");
+    swan_jw_double(w, sum->average_bits);
+    swan_jw_key(w, "analysis_time_seconds");
+    swan_jw_double(w, info->analysis_seconds);
+    swan_jw_key(w, "tensor_count");
+    swan_jw_uint(w, sum->tensor_count);
+    swan_jw_key(w, "analyzed_tensors");
+    swan_jw_uint(w, sum->analyzed);
+    swan_jw_object_end(w);
+}
+
+static void write_policy(swan_jw *w, const swan_policy *p, uint64_t seed) {
+    swan_jw_key(w, "swan");
+    swan_jw_object_begin(w);
+    swan_jw_key(w, "metrics_version");
+    swan_jw_int(w, 1);
+    swan_jw_key(w, "seed");
+    swan_jw_uint(w, seed);
+    swan_jw_key(w, "weights");
+    swan_jw_object_begin(w);
+    swan_jw_key(w, "svd");
+    swan_jw_double(w, p->w_svd);
+    swan_jw_key(w, "kurtosis");
+    swan_jw_double(w, p->w_kurt);
+    swan_jw_key(w, "output_sensitivity");
+    swan_jw_double(w, p->w_out);
+    swan_jw_key(w, "error_proxy");
+    swan_jw_double(w, p->w_err);
+    swan_jw_object_end(w);
+    swan_jw_key(w, "thresholds");
+    swan_jw_array_begin(w);
+    swan_jw_double(w, p->t_low);
+    swan_jw_double(w, p->t_mid);
+    swan_jw_double(w, p->t_high);
+    swan_jw_array_end(w);
+    swan_jw_key(w, "protected_patterns");
+    swan_jw_array_begin(w);
+    for (size_t i = 0; i < p->nprotect; i++) swan_jw_string(w, p->protect[i]);
+    swan_jw_array_end(w);
+    swan_jw_object_end(w);
+}
+
+int swan_manifest_write(const char *path, const swan_checkpoint *ck, const swan_plan *plan,
+                        const swan_policy *p, const swan_decision *decisions,
+                        const swan_summary *sum, const swan_run_info *info, swan_error *err) {
+    char tmp[4200];
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    FILE *f = fopen(tmp, "w");
+    if (!f) return swan_error_set(err, "cannot write %s: %s", tmp, strerror(errno));
+    swan_jw w;
+    swan_jw_init(&w, f, 1);
+    swan_jw_object_begin(&w);
+    swan_jw_key(&w, "model");
+    swan_jw_string(&w, info->model_name);
+    swan_jw_key(&w, "config");
+    if (ck->config_json)
+        swan_jw_raw(&w, ck->config_json);
+    else {
+        swan_jw_object_begin(&w);
+        swan_jw_object_end(&w);
+    }
+    swan_jw_key(&w, "total_layers");
+    swan_jw_int(&w, info->total_layers);
+    swan_jw_key(&w, "total_tensors");
+    swan_jw_uint(&w, ck->ntensors);
+    swan_jw_key(&w, "shards");
+    swan_jw_object_begin(&w);
+    /* Tensors are sorted by shard, so each shard is one contiguous run. */
+    size_t i = 0;
+    for (size_t s = 0; s < ck->nshards; s++) {
+        swan_jw_key(&w, ck->shards[s].file);
+        swan_jw_object_begin(&w);
+        swan_jw_key(&w, "file");
+        swan_jw_string(&w, ck->shards[s].file);
+        swan_jw_key(&w, "tensors");
+        swan_jw_object_begin(&w);
+        for (; i < ck->ntensors && ck->tensors[i].shard == s; i++)
+            write_tensor(&w, &ck->tensors[i], &plan->recs[i], p, &decisions[i]);
+        swan_jw_object_end(&w);
+        swan_jw_object_end(&w);
+    }
+    swan_jw_object_end(&w);
+    write_summary(&w, sum, info);
+    write_policy(&w, p, info->seed);
+    swan_jw_object_end(&w);
+    fputc('\n', f);
+    int bad = swan_jw_error(&w) || fflush(f) != 0 || fsync(fileno(f)) != 0;
+    if (fclose(f) != 0) bad = 1;
+    if (bad || rename(tmp, path) != 0) {
+        swan_error_set(err, "cannot write %s: %s", path, strerror(errno));
+        unlink(tmp);
+        return -1;
+    }
+    return 0;
+}
+
+static void human(double v, char *out, size_t size) {
+    if (v >= 1e9) snprintf(out, size, "%.2fB", v / 1e9);
+    else if (v >= 1e6) snprintf(out, size, "%.1fM", v / 1e6);
+    else if (v >= 1e3) snprintf(out, size, "%.1fK", v / 1e3);
+    else snprintf(out, size, "%.0f", v);
+}
+
+void swan_summary_print(FILE *out, const swan_summary *sum, const swan_run_info *info) {
+    char total[32];
+    human((double)sum->total_params, total, sizeof total);
+    double rate = info->analysis_seconds > 0 ? (double)sum->total_params / info->analysis_seconds : 0;
+    char rates[32];
+    human(rate, rates, sizeof rates);
+    fprintf(out, "%s: %zu tensors (%zu analyzed), %s params in %.1f s with %zu worker%s (%s params/s)\n",
+            info->model_name, sum->tensor_count, sum->analyzed, total, info->analysis_seconds,
+            info->workers, info->workers == 1 ? "" : "s", rates);
+    fprintf(out, "  bits  tensors      params   share\n");
+    for (int b = 16; b >= 2; b /= 2) {
+        char pp[32];
+        human((double)sum->params_by_bits[b], pp, sizeof pp);
+        fprintf(out, "  %4d  %7zu  %10s  %5.1f%%\n", b, sum->tensors_by_bits[b], pp,
+                sum->total_params ? 100.0 * (double)sum->params_by_bits[b] / (double)sum->total_params
+                                  : 0.0);
+    }
+    fprintf(out, "  average %.2f bits per parameter, estimated size %.3f GB\n", sum->average_bits,
+            sum->estimated_size_gb);
+}

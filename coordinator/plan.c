@@ -1,0 +1,109 @@
+/* plan.c: tensor classification, cost estimates, task packing (see plan.h). */
+#include "coordinator/plan.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+void swan_plan_default_opts(swan_plan_opts *o) {
+    /* ~0.1 GFLOP is a few ms of work: far above a message round trip (~50 us). */
+    o->batch_cost = 1e8;
+    o->batch_max_items = 4096;
+}
+
+/* The worker's cost is dominated by the Gram product (rows*cols*small side) and its
+ * eigen-decomposition (~small^3 * 4/3 at level-2 speed, weighted x4), plus a linear
+ * term for the single-pass statistics and the noise generation. Above 4096 the
+ * randomized method costs ~16 passes of rank ~288. Only ratios matter here. */
+double swan_plan_cost(uint64_t rows, uint64_t cols) {
+    double m = (double)rows, n = (double)cols;
+    double s = m < n ? m : n;
+    double elems = m * n;
+    if (s > 4096) return elems * (16.0 * 288.0 + 200.0);
+    return elems * (s + 200.0) + 4.0 * (4.0 / 3.0) * s * s * s;
+}
+
+int swan_plan_init(swan_plan *plan, const swan_checkpoint *ck, swan_error *err) {
+    memset(plan, 0, sizeof *plan);
+    plan->nrecs = ck->ntensors;
+    plan->recs = calloc(ck->ntensors ? ck->ntensors : 1, sizeof *plan->recs);
+    if (!plan->recs) return swan_error_set(err, "out of memory planning %zu tensors", ck->ntensors);
+    for (size_t i = 0; i < ck->ntensors; i++) {
+        const swan_tensor *t = &ck->tensors[i];
+        swan_tensor_rec *r = &plan->recs[i];
+        if (!swan_dtype_is_analyzed(t->dtype)) {
+            r->kind = t->nelem == 0 ? SWAN_KIND_EMPTY : SWAN_KIND_NOT_FLOAT;
+            continue;
+        }
+        r->kind = swan_view2d_make(t->ndim, t->shape, &r->view);
+        if (r->kind == SWAN_KIND_MATRIX) {
+            r->cost = swan_plan_cost(r->view.rows, r->view.cols);
+            plan->analyzed++;
+        }
+    }
+    return 0;
+}
+
+typedef struct {
+    uint32_t idx;
+    double cost;
+} cost_entry;
+
+static int by_cost_desc(const void *a, const void *b) {
+    const cost_entry *x = a, *y = b;
+    if (x->cost != y->cost) return x->cost < y->cost ? 1 : -1;
+    return x->idx < y->idx ? -1 : x->idx > y->idx; /* stable, deterministic */
+}
+
+static int task_by_cost_desc(const void *a, const void *b) {
+    const swan_task *x = a, *y = b;
+    if (x->cost != y->cost) return x->cost < y->cost ? 1 : -1;
+    return x->first < y->first ? -1 : x->first > y->first;
+}
+
+int swan_plan_build_tasks(swan_plan *plan, const swan_checkpoint *ck, const swan_plan_opts *o,
+                          swan_error *err) {
+    size_t n = 0;
+    for (size_t i = 0; i < plan->nrecs; i++)
+        if (plan->recs[i].kind == SWAN_KIND_MATRIX && !plan->recs[i].have_raw) n++;
+    plan->pending_tensors = n;
+    plan->total_cost = 0;
+    cost_entry *e = malloc((n ? n : 1) * sizeof *e);
+    plan->task_items = malloc((n ? n : 1) * sizeof *plan->task_items);
+    plan->tasks = malloc((n ? n : 1) * sizeof *plan->tasks);
+    if (!e || !plan->task_items || !plan->tasks) {
+        free(e);
+        return swan_error_set(err, "out of memory planning %zu tasks", n);
+    }
+    size_t k = 0;
+    for (size_t i = 0; i < plan->nrecs; i++)
+        if (plan->recs[i].kind == SWAN_KIND_MATRIX && !plan->recs[i].have_raw)
+            e[k++] = (cost_entry){(uint32_t)i, plan->recs[i].cost};
+    qsort(e, n, sizeof *e, by_cost_desc);
+
+    /* Walk from the most expensive; a cheap tensor opens a batch that collects the
+     * following (cheaper still) tensors until the batch is worth one message. */
+    plan->ntasks = 0;
+    for (size_t i = 0; i < n;) {
+        swan_task *t = &plan->tasks[plan->ntasks++];
+        memset(t, 0, sizeof *t);
+        t->first = (uint32_t)i;
+        do {
+            plan->task_items[i] = e[i].idx;
+            t->cost += e[i].cost;
+            t->bytes += ck->tensors[e[i].idx].nbytes;
+            t->count++;
+            i++;
+        } while (i < n && t->cost + e[i].cost <= o->batch_cost && t->count < o->batch_max_items);
+        plan->total_cost += t->cost;
+    }
+    qsort(plan->tasks, plan->ntasks, sizeof *plan->tasks, task_by_cost_desc);
+    free(e);
+    return 0;
+}
+
+void swan_plan_free(swan_plan *plan) {
+    free(plan->recs);
+    free(plan->task_items);
+    free(plan->tasks);
+    memset(plan, 0, sizeof *plan);
+}

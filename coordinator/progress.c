@@ -1,0 +1,65 @@
+/* progress.c: live or periodic progress lines (see progress.h). */
+#include "coordinator/progress.h"
+
+#include <unistd.h>
+
+void swan_progress_init(swan_progress *p, FILE *out, bool quiet) {
+    p->out = out;
+    p->quiet = quiet;
+    p->tty = isatty(fileno(out));
+    p->last_plain = 0;
+    p->plain_every = 5.0;
+    p->line_open = false;
+}
+
+static void eta_text(double s, char *out, size_t size) {
+    if (s < 0) snprintf(out, size, "--");
+    else if (s < 90) snprintf(out, size, "%.0fs", s);
+    else if (s < 5400) snprintf(out, size, "%.0fm%02.0fs", s / 60 - 0.5, (double)((long)s % 60));
+    else snprintf(out, size, "%.1fh", s / 3600);
+}
+
+void swan_progress_format(const swan_sched_stats *st, char *out, size_t size) {
+    double frac = st->cost_total > 0 ? st->cost_done / st->cost_total : 1.0;
+    double eta = frac > 0.02 && st->elapsed > 1 ? st->elapsed * (1 - frac) / frac : -1;
+    char eta_s[32];
+    eta_text(eta, eta_s, sizeof eta_s);
+    double pps = st->elapsed > 0 ? (double)st->params_done / st->elapsed : 0;
+    snprintf(out, size,
+             "[%zu/%zu tensors] %.2f/%.2f GB  %.1fM params/s  ETA %s  workers %zu/%zu busy",
+             st->tensors_done, st->tensors_total, (double)st->bytes_done / 1e9,
+             (double)st->bytes_total / 1e9, pps / 1e6, eta_s, st->workers_busy, st->workers);
+}
+
+void swan_progress_update(swan_progress *p, const swan_sched_stats *st) {
+    if (p->quiet) return;
+    char line[256];
+    if (p->tty) {
+        swan_progress_format(st, line, sizeof line);
+        fprintf(p->out, "\r\033[K%s", line);
+        p->line_open = true;
+        fflush(p->out);
+    } else if (st->elapsed - p->last_plain >= p->plain_every ||
+               st->tensors_done == st->tensors_total) {
+        if (st->tensors_done == st->tensors_total && p->last_plain < 0) return; /* once */
+        swan_progress_format(st, line, sizeof line);
+        fprintf(p->out, "swan: %s\n", line);
+        fflush(p->out);
+        p->last_plain = st->tensors_done == st->tensors_total ? -1 : st->elapsed;
+    }
+}
+
+void swan_progress_log(swan_progress *p, const char *line) {
+    if (p->line_open) {
+        fputs("\r\033[K", p->out);
+        p->line_open = false;
+    }
+    fprintf(p->out, "swan: %s\n", line);
+    fflush(p->out);
+}
+
+void swan_progress_finish(swan_progress *p) {
+    if (p->line_open) fputc('\n', p->out);
+    p->line_open = false;
+    fflush(p->out);
+}

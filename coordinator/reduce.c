@@ -1,0 +1,194 @@
+/* reduce.c: normalization, composite score and threshold allocation (see reduce.h). */
+#include "coordinator/reduce.h"
+
+#include <ctype.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *default_protect[] = {
+    "embed_tokens", "lm_head", "layernorm", "layer_norm", "norm.weight", "router.weight",
+    "vision_model", "multi_modal_projector", "positional_embedding", "class_embedding",
+    "patch_embedding"};
+
+void swan_policy_default(swan_policy *p) {
+    memset(p, 0, sizeof *p);
+    p->w_svd = 0.20;
+    p->w_kurt = 0.45;
+    p->w_out = 0.15;
+    p->w_err = 0.20;
+    p->t_low = 0.10;
+    p->t_mid = 0.65;
+    p->t_high = 0.90;
+    p->group_size[2] = 32;
+    p->group_size[4] = 128;
+    p->group_size[8] = 64;
+    for (size_t i = 0; i < sizeof default_protect / sizeof *default_protect; i++)
+        p->protect[p->nprotect++] = default_protect[i];
+}
+
+int swan_policy_validate(const swan_policy *p, swan_error *err) {
+    const double w[4] = {p->w_svd, p->w_kurt, p->w_out, p->w_err};
+    double sum = 0;
+    for (int i = 0; i < 4; i++) {
+        if (!(w[i] >= 0 && w[i] <= 1))
+            return swan_error_set(err, "weight %g is outside [0, 1]", w[i]);
+        sum += w[i];
+    }
+    if (fabs(sum - 1.0) > 1e-6)
+        return swan_error_set(err, "weights must sum to 1, these sum to %.6g", sum);
+    if (!(p->t_low >= 0 && p->t_low < p->t_mid && p->t_mid < p->t_high && p->t_high <= 1))
+        return swan_error_set(err,
+                              "thresholds must satisfy 0 <= low < mid < high <= 1, got %g, %g, %g",
+                              p->t_low, p->t_mid, p->t_high);
+    for (int b = 2; b <= 8; b *= 2)
+        if (p->group_size[b] <= 0)
+            return swan_error_set(err, "group size for %d bits must be positive", b);
+    return 0;
+}
+
+/* Parses exactly n comma-separated finite numbers. */
+static int parse_numbers(const char *s, double *out, int n, const char *what, swan_error *err) {
+    const char *p = s;
+    for (int i = 0; i < n; i++) {
+        char *end;
+        out[i] = strtod(p, &end);
+        if (end == p || !isfinite(out[i]))
+            return swan_error_set(err, "%s '%s': expected %d comma-separated numbers", what, s, n);
+        p = end;
+        if (i < n - 1) {
+            if (*p != ',')
+                return swan_error_set(err, "%s '%s': expected %d comma-separated numbers", what,
+                                      s, n);
+            p++;
+        }
+    }
+    if (*p != '\0')
+        return swan_error_set(err, "%s '%s': expected %d comma-separated numbers", what, s, n);
+    return 0;
+}
+
+int swan_policy_parse_weights(swan_policy *p, const char *s, swan_error *err) {
+    double w[4];
+    if (parse_numbers(s, w, 4, "--weights", err)) return -1;
+    swan_policy t = *p;
+    t.w_svd = w[0];
+    t.w_kurt = w[1];
+    t.w_out = w[2];
+    t.w_err = w[3];
+    if (swan_policy_validate(&t, err)) return swan_error_prefix(err, "--weights");
+    *p = t;
+    return 0;
+}
+
+int swan_policy_parse_thresholds(swan_policy *p, const char *s, swan_error *err) {
+    double t3[3];
+    if (parse_numbers(s, t3, 3, "--thresholds", err)) return -1;
+    swan_policy t = *p;
+    t.t_low = t3[0];
+    t.t_mid = t3[1];
+    t.t_high = t3[2];
+    if (swan_policy_validate(&t, err)) return swan_error_prefix(err, "--thresholds");
+    *p = t;
+    return 0;
+}
+
+int swan_policy_parse_group_sizes(swan_policy *p, const char *s, swan_error *err) {
+    swan_policy t = *p;
+    const char *q = s;
+    while (*q) {
+        char *end;
+        long bits = strtol(q, &end, 10);
+        if (end == q || *end != ':' || (bits != 2 && bits != 4 && bits != 8))
+            return swan_error_set(err, "--group-sizes '%s': expected BITS:SIZE pairs with BITS 2, 4 or 8", s);
+        q = end + 1;
+        long g = strtol(q, &end, 10);
+        if (end == q || g <= 0 || g > 4096 || (*end != ',' && *end != '\0'))
+            return swan_error_set(err, "--group-sizes '%s': group size must be 1..4096", s);
+        t.group_size[bits] = (int)g;
+        q = *end == ',' ? end + 1 : end;
+    }
+    *p = t;
+    return 0;
+}
+
+int swan_policy_add_protect(swan_policy *p, const char *pattern, swan_error *err) {
+    if (!pattern || !*pattern) return swan_error_set(err, "--protect needs a non-empty pattern");
+    if (p->nprotect >= SWAN_MAX_PATTERNS)
+        return swan_error_set(err, "at most %d protected patterns", SWAN_MAX_PATTERNS);
+    p->protect[p->nprotect++] = pattern;
+    return 0;
+}
+
+static bool contains_nocase(const char *hay, const char *needle) {
+    size_t n = strlen(needle);
+    for (const char *h = hay; *h; h++) {
+        size_t i = 0;
+        while (i < n && h[i] &&
+               tolower((unsigned char)h[i]) == tolower((unsigned char)needle[i]))
+            i++;
+        if (i == n) return true;
+    }
+    return n == 0;
+}
+
+bool swan_policy_is_protected(const swan_policy *p, const char *name) {
+    for (size_t i = 0; i < p->nprotect; i++)
+        if (contains_nocase(name, p->protect[i])) return true;
+    return false;
+}
+
+static double clip01(double x) {
+    return x < 0 ? 0 : x > 1 ? 1 : x;
+}
+
+void swan_normalize(const swan_raw_metrics *r, swan_scores *s) {
+    s->svd = clip01((r->svd_concentration - 0.1) / 0.8);
+    s->kurtosis = clip01(r->kurtosis / 10.0);
+    double d = r->output_delta;
+    s->output_sensitivity = d < 1e-6 ? 0.0 : clip01((log10(d > 0.01 ? d : 0.01) + 2.0) / 3.0);
+    s->error_proxy = clip01((r->rtn_nrmse - 0.005) / 0.045);
+}
+
+static void keep16(swan_decision *out, const char *reason, bool prot) {
+    out->bits = 16;
+    out->reason = reason;
+    out->classification = prot ? "protected" : "default";
+}
+
+void swan_decide(const swan_policy *p, const char *name, swan_tensor_kind kind,
+                 const swan_raw_metrics *raw, swan_decision *out) {
+    memset(out, 0, sizeof *out);
+    bool prot = swan_policy_is_protected(p, name);
+    switch (kind) {
+    case SWAN_KIND_1D: keep16(out, "1d_tensor", prot); return;
+    case SWAN_KIND_TINY: keep16(out, "tiny_tensor", prot); return;
+    case SWAN_KIND_EMPTY: keep16(out, "empty_tensor", prot); return;
+    case SWAN_KIND_NOT_FLOAT: keep16(out, "not_float", prot); return;
+    case SWAN_KIND_MATRIX: break;
+    }
+    if (!raw || raw->nonfinite > 0) {
+        keep16(out, "non_finite_values", prot);
+        return;
+    }
+    swan_normalize(raw, &out->scores);
+    const swan_scores *s = &out->scores;
+    out->composite = p->w_svd * s->svd + p->w_kurt * s->kurtosis +
+                     p->w_out * s->output_sensitivity + p->w_err * s->error_proxy;
+    if (prot) {
+        keep16(out, "protected_pattern", true);
+    } else if (out->composite >= p->t_high) {
+        out->bits = 16;
+        out->reason = "high_sensitivity";
+    } else if (out->composite >= p->t_mid) {
+        out->bits = 8;
+        out->reason = "sensitive";
+    } else if (out->composite <= p->t_low) {
+        out->bits = 2;
+        out->reason = "low_sensitivity";
+    } else {
+        out->bits = 4;
+        out->reason = "default";
+    }
+    if (!prot) out->classification = out->bits >= 8 ? "sensitive" : "default";
+}

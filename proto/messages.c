@@ -1,0 +1,734 @@
+/* messages.c: the msgpack codec of the coordinator <-> worker messages.
+ *
+ * Every message is one msgpack map with string keys; docs/protocol.md lists the keys
+ * of each message. Encoding validates the message against the same limits the decoder
+ * enforces (so a peer never has to refuse what we send) and then packs it with
+ * msgpack_packer into a msgpack_sbuffer whose malloc'd data is handed to the caller.
+ *
+ * Decoding treats the bytes as hostile, in three layers:
+ *   1. scan_msgpack() walks the raw encoding without allocating, refusing truncation,
+ *      trailing bytes, the reserved byte 0xc1, deep nesting, too many values and
+ *      container counts larger than the bytes left. The last one matters: msgpack-c allocates an array's or map's
+ *      element slots as soon as it reads the count, so a 5-byte "array of 4 billion"
+ *      would otherwise ask for ~100 GB before noticing the data is missing.
+ *   2. msgpack_unpack_next() builds the object tree in a zone (strings point into the
+ *      caller's buffer; nothing of the zone survives this file).
+ *   3. decode_*() check every field: presence, msgpack type, range, string length,
+ *      embedded NUL bytes, finiteness, and copy strings into malloc'd NUL-terminated
+ *      strings owned by the swan_msg. Any failure frees the partial message.
+ * Unknown keys are ignored (forward compatibility); a known key present twice is
+ * refused; keys that are not strings are refused.
+ *
+ * Only APIs common to msgpack-c 4.x (Debian, pkg-config "msgpack") and 6.x
+ * (Homebrew, "msgpack-c") are used. */
+#include "proto/messages.h"
+
+#include <inttypes.h>
+#include <math.h>
+#include <msgpack.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ------------------------------------------------------------------ names */
+
+static const char *const type_names[] = {
+    [SWAN_MSG_HELLO] = "hello",         [SWAN_MSG_TASK] = "task",
+    [SWAN_MSG_RESULT] = "result",       [SWAN_MSG_HEARTBEAT] = "heartbeat",
+    [SWAN_MSG_SHUTDOWN] = "shutdown",   [SWAN_MSG_FATAL] = "fatal",
+};
+#define TYPE_COUNT ((int)(sizeof type_names / sizeof type_names[0]))
+
+const char *swan_msg_type_name(swan_msg_type t) {
+    if ((int)t <= 0 || (int)t >= TYPE_COUNT) return "unknown";
+    return type_names[t];
+}
+
+/* ----------------------------------------------------- shared value limits */
+
+/* Both directions apply these, so the encoder refuses exactly what the decoder would. */
+static int check_str(const char *s, size_t n, bool nonempty, const char *ctx,
+                     const char *key, swan_error *err) {
+    if (n > SWAN_MSG_MAX_STRING)
+        return swan_error_set(err, "%s: field '%s' is %zu bytes long, above the limit %d",
+                              ctx, key, n, SWAN_MSG_MAX_STRING);
+    if (nonempty && n == 0)
+        return swan_error_set(err, "%s: field '%s' is empty", ctx, key);
+    if (memchr(s, '\0', n))
+        return swan_error_set(err, "%s: field '%s' contains a NUL byte", ctx, key);
+    return 0;
+}
+
+static int check_finite(double v, const char *ctx, const char *key, swan_error *err) {
+    if (!isfinite(v))
+        return swan_error_set(err, "%s: field '%s' is not finite (%g)", ctx, key, v);
+    return 0;
+}
+
+/* The raw-metrics fields that are doubles, in wire order, with their struct offsets. */
+typedef struct raw_double_field {
+    const char *key;
+    size_t offset;
+} raw_double_field;
+
+static const raw_double_field raw_doubles[] = {
+    {"svd_concentration", offsetof(swan_raw_metrics, svd_concentration)},
+    {"kurtosis", offsetof(swan_raw_metrics, kurtosis)},
+    {"output_delta", offsetof(swan_raw_metrics, output_delta)},
+    {"rtn_nrmse", offsetof(swan_raw_metrics, rtn_nrmse)},
+    {"w_min", offsetof(swan_raw_metrics, w_min)},
+    {"w_max", offsetof(swan_raw_metrics, w_max)},
+    {"seconds", offsetof(swan_raw_metrics, seconds)},
+};
+#define RAW_DOUBLES (sizeof raw_doubles / sizeof raw_doubles[0])
+#define RAW_KEYS (RAW_DOUBLES + 5) /* + rows, cols, nonfinite, spectral_method/rank */
+
+static double *raw_double_at(swan_raw_metrics *r, size_t i) {
+    return (double *)(void *)((char *)r + raw_doubles[i].offset);
+}
+
+static double raw_double_get(const swan_raw_metrics *r, size_t i) {
+    double v;
+    memcpy(&v, (const char *)r + raw_doubles[i].offset, sizeof v);
+    return v;
+}
+
+static int check_raw(const swan_raw_metrics *r, const char *ctx, swan_error *err) {
+    for (size_t i = 0; i < RAW_DOUBLES; i++)
+        if (check_finite(raw_double_get(r, i), ctx, raw_doubles[i].key, err))
+            return -1;
+    if (r->spectral_method > SWAN_SPECTRAL_RANDOMIZED)
+        return swan_error_set(err, "%s: field 'spectral_method' is %" PRIu32 ", not a known method",
+                              ctx, r->spectral_method);
+    return 0;
+}
+
+/* ----------------------------------------------------------------- encode */
+
+static int enc_check_cstr(const char *s, bool nonempty, const char *ctx, const char *key,
+                          swan_error *err) {
+    if (!s) return swan_error_set(err, "%s: field '%s' is NULL", ctx, key);
+    return check_str(s, strlen(s), nonempty, ctx, key, err);
+}
+
+static int enc_validate(const swan_msg *msg, swan_error *err) {
+    char ctx[64];
+    switch (msg->type) {
+    case SWAN_MSG_HELLO:
+        return enc_check_cstr(msg->u.hello.host, false, "hello", "host", err);
+    case SWAN_MSG_TASK: {
+        const swan_msg_task *t = &msg->u.task;
+        if (t->nitems > SWAN_MSG_MAX_ITEMS)
+            return swan_error_set(err, "task: %" PRIu32 " items, above the limit %d", t->nitems,
+                                  SWAN_MSG_MAX_ITEMS);
+        if (t->nitems && !t->items) return swan_error_set(err, "task: items is NULL");
+        for (uint32_t i = 0; i < t->nitems; i++) {
+            const swan_task_item *it = &t->items[i];
+            snprintf(ctx, sizeof ctx, "task: item %" PRIu32, i);
+            if (enc_check_cstr(it->name, false, ctx, "name", err) ||
+                enc_check_cstr(it->path, true, ctx, "path", err) ||
+                enc_check_cstr(it->dtype, true, ctx, "dtype", err))
+                return -1;
+            if (it->ndim > SWAN_MAX_DIMS)
+                return swan_error_set(err, "%s: field 'ndim' is %" PRIu32 ", above the limit %d",
+                                      ctx, it->ndim, SWAN_MAX_DIMS);
+        }
+        return 0;
+    }
+    case SWAN_MSG_RESULT: {
+        const swan_msg_result *r = &msg->u.result;
+        if (r->nitems > SWAN_MSG_MAX_ITEMS)
+            return swan_error_set(err, "result: %" PRIu32 " items, above the limit %d", r->nitems,
+                                  SWAN_MSG_MAX_ITEMS);
+        if (r->nitems && !r->items) return swan_error_set(err, "result: items is NULL");
+        for (uint32_t i = 0; i < r->nitems; i++) {
+            const swan_result_item *it = &r->items[i];
+            snprintf(ctx, sizeof ctx, "result: item %" PRIu32, i);
+            if (it->ok ? check_raw(&it->raw, ctx, err)
+                       : enc_check_cstr(it->error, false, ctx, "error", err))
+                return -1;
+        }
+        return 0;
+    }
+    case SWAN_MSG_FATAL:
+        return enc_check_cstr(msg->u.fatal.reason, false, "fatal", "reason", err);
+    case SWAN_MSG_HEARTBEAT:
+    case SWAN_MSG_SHUTDOWN:
+        return 0;
+    }
+    return swan_error_set(err, "cannot encode a message of unknown type %d", (int)msg->type);
+}
+
+/* The pk_* helpers return nonzero only when the sbuffer cannot grow (out of memory). */
+static int pk_cstr(msgpack_packer *pk, const char *s) {
+    size_t n = strlen(s);
+    return msgpack_pack_str(pk, n) || msgpack_pack_str_body(pk, s, n);
+}
+
+static int pk_key_uint(msgpack_packer *pk, const char *key, uint64_t v) {
+    return pk_cstr(pk, key) || msgpack_pack_uint64(pk, v);
+}
+
+static int pk_key_str(msgpack_packer *pk, const char *key, const char *s) {
+    return pk_cstr(pk, key) || pk_cstr(pk, s);
+}
+
+static int pk_header(msgpack_packer *pk, size_t nkeys, swan_msg_type type) {
+    return msgpack_pack_map(pk, nkeys) || pk_key_str(pk, "type", swan_msg_type_name(type)) ||
+           pk_key_uint(pk, "v", SWAN_PROTO_VERSION);
+}
+
+static int pk_task_item(msgpack_packer *pk, const swan_task_item *it) {
+    if (msgpack_pack_map(pk, 8) || pk_key_uint(pk, "tensor_id", it->tensor_id) ||
+        pk_key_str(pk, "name", it->name) || pk_key_str(pk, "path", it->path) ||
+        pk_key_str(pk, "dtype", it->dtype) || pk_key_uint(pk, "ndim", it->ndim) ||
+        pk_cstr(pk, "shape") || msgpack_pack_array(pk, it->ndim))
+        return -1;
+    for (uint32_t d = 0; d < it->ndim; d++)
+        if (msgpack_pack_uint64(pk, it->shape[d])) return -1;
+    return pk_key_uint(pk, "offset", it->offset) || pk_key_uint(pk, "nbytes", it->nbytes);
+}
+
+static int pk_raw(msgpack_packer *pk, const swan_raw_metrics *r) {
+    if (msgpack_pack_map(pk, RAW_KEYS)) return -1;
+    for (size_t i = 0; i < RAW_DOUBLES; i++)
+        if (pk_cstr(pk, raw_doubles[i].key) ||
+            msgpack_pack_double(pk, raw_double_get(r, i)))
+            return -1;
+    return pk_key_uint(pk, "rows", r->rows) || pk_key_uint(pk, "cols", r->cols) ||
+           pk_key_uint(pk, "nonfinite", r->nonfinite) ||
+           pk_key_uint(pk, "spectral_method", r->spectral_method) ||
+           pk_key_uint(pk, "spectral_rank", r->spectral_rank);
+}
+
+/* A failed item carries "error" instead of "raw": its metrics do not exist. */
+static int pk_result_item(msgpack_packer *pk, const swan_result_item *it) {
+    if (msgpack_pack_map(pk, 3) || pk_key_uint(pk, "tensor_id", it->tensor_id) ||
+        pk_cstr(pk, "ok") || (it->ok ? msgpack_pack_true(pk) : msgpack_pack_false(pk)))
+        return -1;
+    if (!it->ok) return pk_key_str(pk, "error", it->error);
+    return pk_cstr(pk, "raw") || pk_raw(pk, &it->raw);
+}
+
+static int pk_msg(msgpack_packer *pk, const swan_msg *msg) {
+    switch (msg->type) {
+    case SWAN_MSG_HELLO: {
+        const swan_msg_hello *h = &msg->u.hello;
+        return pk_header(pk, 5, msg->type) || pk_key_uint(pk, "pid", h->pid) ||
+               pk_key_uint(pk, "threads", h->threads) || pk_key_str(pk, "host", h->host);
+    }
+    case SWAN_MSG_TASK: {
+        const swan_msg_task *t = &msg->u.task;
+        if (pk_header(pk, 5, msg->type) || pk_key_uint(pk, "task_id", t->task_id) ||
+            pk_key_uint(pk, "seed", t->seed) || pk_cstr(pk, "items") ||
+            msgpack_pack_array(pk, t->nitems))
+            return -1;
+        for (uint32_t i = 0; i < t->nitems; i++)
+            if (pk_task_item(pk, &t->items[i])) return -1;
+        return 0;
+    }
+    case SWAN_MSG_RESULT: {
+        const swan_msg_result *r = &msg->u.result;
+        if (pk_header(pk, 4, msg->type) || pk_key_uint(pk, "task_id", r->task_id) ||
+            pk_cstr(pk, "items") || msgpack_pack_array(pk, r->nitems))
+            return -1;
+        for (uint32_t i = 0; i < r->nitems; i++)
+            if (pk_result_item(pk, &r->items[i])) return -1;
+        return 0;
+    }
+    case SWAN_MSG_HEARTBEAT:
+        return pk_header(pk, 3, msg->type) ||
+               pk_key_uint(pk, "task_id", msg->u.heartbeat.task_id);
+    case SWAN_MSG_SHUTDOWN:
+        return pk_header(pk, 2, msg->type);
+    case SWAN_MSG_FATAL:
+        return pk_header(pk, 3, msg->type) || pk_key_str(pk, "reason", msg->u.fatal.reason);
+    }
+    return -1; /* unreachable: enc_validate refused the type */
+}
+
+int swan_msg_encode(const swan_msg *msg, char **buf, size_t *len, swan_error *err) {
+    *buf = NULL;
+    *len = 0;
+    if (enc_validate(msg, err)) return -1;
+    msgpack_sbuffer sb;
+    msgpack_sbuffer_init(&sb);
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+    if (pk_msg(&pk, msg) != 0) {
+        msgpack_sbuffer_destroy(&sb);
+        return swan_error_set(err, "%s: out of memory while encoding",
+                              swan_msg_type_name(msg->type));
+    }
+    *len = sb.size;
+    *buf = msgpack_sbuffer_release(&sb); /* malloc'd by the sbuffer: caller free()s it */
+    return 0;
+}
+
+/* ------------------------------------------------------- scan (layer 1) */
+
+/* Reads an n-byte big-endian unsigned integer at p[*pos], or fails if it is cut off. */
+static int scan_be(const unsigned char *p, size_t len, size_t *pos, int n, uint64_t *out) {
+    if (len - *pos < (size_t)n) return -1;
+    uint64_t v = 0;
+    for (int i = 0; i < n; i++) v = (v << 8) | p[(*pos)++];
+    *out = v;
+    return 0;
+}
+
+/* Nesting limit of the scan. Our messages nest 4 deep (message, items, item, raw);
+ * msgpack-c itself stops at 32 but reports that as "out of memory". */
+#define SCAN_MAX_DEPTH 16
+
+/* Limit on the values (keys count too) in one message. A full RESULT item is 31
+ * values and a TASK item at most 25, so 48 per item leaves room for new keys. The
+ * point: msgpack-c spends ~24 bytes per value on its object tree, so without a limit a
+ * frame of nothing but one-byte values would cost 24x its size; with it, at most
+ * ~75 MB whatever frame size the transport allows. */
+#define SCAN_MAX_VALUES ((uint64_t)SWAN_MSG_MAX_ITEMS * 48 + 4096)
+
+/* Walks one complete msgpack value spanning exactly len bytes, allocating nothing.
+ * left[d] counts the values still to read in the container open at depth d; their
+ * sum `pending` can never exceed the bytes left, since each value takes at least one
+ * byte, so a larger count means a container lies about its size. */
+static int scan_msgpack(const unsigned char *p, size_t len, swan_error *err) {
+    uint64_t left[SCAN_MAX_DEPTH + 1];
+    int depth = 0;
+    size_t pos = 0;
+    uint64_t pending = 1, total = 1;
+    left[0] = 1;
+    while (pending > 0) {
+        while (left[depth] == 0) depth--;
+        if (pos >= len) return swan_error_set(err, "message: truncated after %zu bytes", len);
+        pending--;
+        left[depth]--;
+        size_t at = pos;
+        unsigned b = p[pos++];
+        int lenbytes = 0;    /* size of the length/count field that follows b */
+        uint64_t skip = 0;   /* payload bytes after that field                 */
+        uint64_t mult = 0;   /* values per counted element: 1 array, 2 map     */
+        uint64_t count = 0;  /* values inside this container                   */
+        if (b <= 0x7f || b >= 0xe0 || b == 0xc0 || b == 0xc2 || b == 0xc3) {
+            /* fixint, nil, booleans: the byte is the whole value */
+        } else if (b <= 0x8f) {
+            count = 2u * (b & 0x0f);
+        } else if (b <= 0x9f) {
+            count = b & 0x0f;
+        } else if (b <= 0xbf) {
+            skip = b & 0x1f;
+        } else {
+            switch (b) {
+            case 0xc4: case 0xd9: lenbytes = 1; break;           /* bin8, str8     */
+            case 0xc5: case 0xda: lenbytes = 2; break;           /* bin16, str16   */
+            case 0xc6: case 0xdb: lenbytes = 4; break;           /* bin32, str32   */
+            case 0xc7: lenbytes = 1; skip = 1; break;            /* ext8 + type    */
+            case 0xc8: lenbytes = 2; skip = 1; break;            /* ext16          */
+            case 0xc9: lenbytes = 4; skip = 1; break;            /* ext32          */
+            case 0xca: skip = 4; break;                          /* float32        */
+            case 0xcb: skip = 8; break;                          /* float64        */
+            case 0xcc: case 0xd0: skip = 1; break;               /* (u)int8        */
+            case 0xcd: case 0xd1: skip = 2; break;
+            case 0xce: case 0xd2: skip = 4; break;
+            case 0xcf: case 0xd3: skip = 8; break;
+            case 0xd4: skip = 2; break;                          /* fixext 1..16   */
+            case 0xd5: skip = 3; break;
+            case 0xd6: skip = 5; break;
+            case 0xd7: skip = 9; break;
+            case 0xd8: skip = 17; break;
+            case 0xdc: lenbytes = 2; mult = 1; break;            /* array16/32     */
+            case 0xdd: lenbytes = 4; mult = 1; break;
+            case 0xde: lenbytes = 2; mult = 2; break;            /* map16/32       */
+            case 0xdf: lenbytes = 4; mult = 2; break;
+            default:
+                return swan_error_set(err, "message: invalid msgpack byte 0x%02x at offset %zu",
+                                      b, at);
+            }
+        }
+        if (lenbytes) {
+            uint64_t n;
+            if (scan_be(p, len, &pos, lenbytes, &n))
+                return swan_error_set(err, "message: truncated after %zu bytes", len);
+            if (mult) count = mult * n;
+            else skip += n;
+        }
+        if (skip > len - pos) return swan_error_set(err, "message: truncated after %zu bytes", len);
+        pos += (size_t)skip;
+        if (count == 0) continue;
+        pending += count;
+        if (pending > len - pos)
+            return swan_error_set(err,
+                                  "message: %" PRIu64 " values announced at offset %zu but only "
+                                  "%zu bytes remain",
+                                  pending, at, len - pos);
+        total += count;
+        if (total > SCAN_MAX_VALUES)
+            return swan_error_set(err, "message: more than %" PRIu64 " values", SCAN_MAX_VALUES);
+        if (depth == SCAN_MAX_DEPTH)
+            return swan_error_set(err, "message: nested deeper than %d levels at offset %zu",
+                                  SCAN_MAX_DEPTH, at);
+        left[++depth] = count;
+    }
+    if (pos != len)
+        return swan_error_set(err, "message: %zu trailing bytes after the message", len - pos);
+    return 0;
+}
+
+/* ------------------------------------------------------ fields (layer 3) */
+
+/* The msgpack type of o, with its article, for error messages. */
+static const char *obj_kind(const msgpack_object *o) {
+    switch (o->type) {
+    case MSGPACK_OBJECT_NIL: return "nil";
+    case MSGPACK_OBJECT_BOOLEAN: return "a boolean";
+    case MSGPACK_OBJECT_POSITIVE_INTEGER: return "an integer";
+    case MSGPACK_OBJECT_NEGATIVE_INTEGER: return "a negative integer";
+    case MSGPACK_OBJECT_FLOAT32:
+    case MSGPACK_OBJECT_FLOAT64: return "a float";
+    case MSGPACK_OBJECT_STR: return "a string";
+    case MSGPACK_OBJECT_ARRAY: return "an array";
+    case MSGPACK_OBJECT_MAP: return "a map";
+    case MSGPACK_OBJECT_BIN: return "a binary";
+    case MSGPACK_OBJECT_EXT: return "an extension";
+    }
+    return "an unknown object";
+}
+
+static int wrong_type(const msgpack_object *o, const char *ctx, const char *key,
+                      const char *expected, swan_error *err) {
+    return swan_error_set(err, "%s: field '%s' is %s, expected %s", ctx, key, obj_kind(o),
+                          expected);
+}
+
+/* Checks that o is a map whose keys are all strings (values are checked per key). */
+static int as_map(const msgpack_object *o, const char *ctx, const char *key,
+                  const msgpack_object_map **out, swan_error *err) {
+    if (o->type != MSGPACK_OBJECT_MAP) {
+        if (!key) return swan_error_set(err, "%s: is %s, expected a map", ctx, obj_kind(o));
+        return wrong_type(o, ctx, key, "a map", err);
+    }
+    const msgpack_object_map *m = &o->via.map;
+    for (uint32_t i = 0; i < m->size; i++)
+        if (m->ptr[i].key.type != MSGPACK_OBJECT_STR)
+            return swan_error_set(err, "%s: map key %" PRIu32 " is %s, expected a string", ctx, i,
+                                  obj_kind(&m->ptr[i].key));
+    *out = m;
+    return 0;
+}
+
+/* Looks key up in m: 1 found (*val set), 0 absent, -1 present twice (err set). */
+static int map_find(const msgpack_object_map *m, const char *key, const msgpack_object **val,
+                    const char *ctx, swan_error *err) {
+    size_t klen = strlen(key);
+    int found = 0;
+    for (uint32_t i = 0; i < m->size; i++) {
+        const msgpack_object_str *k = &m->ptr[i].key.via.str;
+        if (k->size != klen || memcmp(k->ptr, key, klen) != 0) continue;
+        if (found) return swan_error_set(err, "%s: field '%s' appears twice", ctx, key);
+        found = 1;
+        *val = &m->ptr[i].val;
+    }
+    return found;
+}
+
+static int need(const msgpack_object_map *m, const char *key, const msgpack_object **val,
+                const char *ctx, swan_error *err) {
+    int r = map_find(m, key, val, ctx, err);
+    if (r == 0) return swan_error_set(err, "%s: missing field '%s'", ctx, key);
+    return r < 0 ? -1 : 0;
+}
+
+static int to_uint(const msgpack_object *o, uint64_t max, uint64_t *out, const char *ctx,
+                   const char *key, swan_error *err) {
+    if (o->type == MSGPACK_OBJECT_NEGATIVE_INTEGER)
+        return swan_error_set(err, "%s: field '%s' is negative (%" PRId64 "), expected an "
+                              "unsigned integer", ctx, key, o->via.i64);
+    if (o->type != MSGPACK_OBJECT_POSITIVE_INTEGER)
+        return wrong_type(o, ctx, key, "an unsigned integer", err);
+    if (o->via.u64 > max)
+        return swan_error_set(err, "%s: field '%s' is %" PRIu64 ", above the limit %" PRIu64, ctx,
+                              key, o->via.u64, max);
+    *out = o->via.u64;
+    return 0;
+}
+
+static int get_u64(const msgpack_object_map *m, const char *key, uint64_t *out, const char *ctx,
+                   swan_error *err) {
+    const msgpack_object *o;
+    return need(m, key, &o, ctx, err) || to_uint(o, UINT64_MAX, out, ctx, key, err) ? -1 : 0;
+}
+
+static int get_u32(const msgpack_object_map *m, const char *key, uint32_t max, uint32_t *out,
+                   const char *ctx, swan_error *err) {
+    const msgpack_object *o;
+    uint64_t v = 0;
+    if (need(m, key, &o, ctx, err) || to_uint(o, max, &v, ctx, key, err)) return -1;
+    *out = (uint32_t)v;
+    return 0;
+}
+
+/* Doubles accept msgpack floats of either width and integers; never non-finite. */
+static int get_double(const msgpack_object_map *m, const char *key, double *out, const char *ctx,
+                      swan_error *err) {
+    const msgpack_object *o;
+    if (need(m, key, &o, ctx, err)) return -1;
+    double v;
+    switch (o->type) {
+    case MSGPACK_OBJECT_FLOAT32:
+    case MSGPACK_OBJECT_FLOAT64: v = o->via.f64; break;
+    case MSGPACK_OBJECT_POSITIVE_INTEGER: v = (double)o->via.u64; break;
+    case MSGPACK_OBJECT_NEGATIVE_INTEGER: v = (double)o->via.i64; break;
+    default: return wrong_type(o, ctx, key, "a number", err);
+    }
+    if (check_finite(v, ctx, key, err)) return -1;
+    *out = v;
+    return 0;
+}
+
+static int get_bool(const msgpack_object_map *m, const char *key, bool *out, const char *ctx,
+                    swan_error *err) {
+    const msgpack_object *o;
+    if (need(m, key, &o, ctx, err)) return -1;
+    if (o->type != MSGPACK_OBJECT_BOOLEAN) return wrong_type(o, ctx, key, "a boolean", err);
+    *out = o->via.boolean;
+    return 0;
+}
+
+/* Copies a string field into a malloc'd NUL-terminated string (*out). */
+static int get_str(const msgpack_object_map *m, const char *key, bool nonempty, char **out,
+                   const char *ctx, swan_error *err) {
+    const msgpack_object *o;
+    if (need(m, key, &o, ctx, err)) return -1;
+    if (o->type != MSGPACK_OBJECT_STR) return wrong_type(o, ctx, key, "a string", err);
+    const msgpack_object_str *s = &o->via.str;
+    if (check_str(s->ptr, s->size, nonempty, ctx, key, err)) return -1;
+    char *copy = malloc((size_t)s->size + 1);
+    if (!copy) return swan_error_set(err, "%s: out of memory copying field '%s'", ctx, key);
+    if (s->size) memcpy(copy, s->ptr, s->size);
+    copy[s->size] = '\0';
+    *out = copy;
+    return 0;
+}
+
+/* Finds the "items" array and checks its length against SWAN_MSG_MAX_ITEMS. */
+static int get_items(const msgpack_object_map *m, const char *ctx,
+                     const msgpack_object_array **out, swan_error *err) {
+    const msgpack_object *o;
+    if (need(m, "items", &o, ctx, err)) return -1;
+    if (o->type != MSGPACK_OBJECT_ARRAY) return wrong_type(o, ctx, "items", "an array", err);
+    if (o->via.array.size > SWAN_MSG_MAX_ITEMS)
+        return swan_error_set(err, "%s: %" PRIu32 " items, above the limit %d", ctx,
+                              o->via.array.size, SWAN_MSG_MAX_ITEMS);
+    *out = &o->via.array;
+    return 0;
+}
+
+/* A field that must not be there (e.g. "error" in a successful result item). */
+static int forbid(const msgpack_object_map *m, const char *key, const char *why, const char *ctx,
+                  swan_error *err) {
+    const msgpack_object *o;
+    int r = map_find(m, key, &o, ctx, err);
+    if (r < 0) return -1;
+    if (r > 0) return swan_error_set(err, "%s: field '%s' is not allowed %s", ctx, key, why);
+    return 0;
+}
+
+/* -------------------------------------------------------- messages */
+
+static int decode_hello(const msgpack_object_map *m, swan_msg_hello *h, swan_error *err) {
+    return get_u32(m, "pid", UINT32_MAX, &h->pid, "hello", err) ||
+                   get_u32(m, "threads", UINT32_MAX, &h->threads, "hello", err) ||
+                   get_str(m, "host", false, &h->host, "hello", err)
+               ? -1 : 0;
+}
+
+static int decode_task_item(const msgpack_object *o, uint32_t idx, swan_task_item *it,
+                            swan_error *err) {
+    char ctx[48];
+    snprintf(ctx, sizeof ctx, "task: item %" PRIu32, idx);
+    const msgpack_object_map *m;
+    const msgpack_object *shape;
+    if (as_map(o, ctx, NULL, &m, err) ||
+        get_u32(m, "tensor_id", UINT32_MAX, &it->tensor_id, ctx, err) ||
+        get_str(m, "name", false, &it->name, ctx, err) ||
+        get_str(m, "path", true, &it->path, ctx, err) ||
+        get_str(m, "dtype", true, &it->dtype, ctx, err) ||
+        get_u32(m, "ndim", SWAN_MAX_DIMS, &it->ndim, ctx, err) ||
+        get_u64(m, "offset", &it->offset, ctx, err) ||
+        get_u64(m, "nbytes", &it->nbytes, ctx, err) || need(m, "shape", &shape, ctx, err))
+        return -1;
+    if (shape->type != MSGPACK_OBJECT_ARRAY) return wrong_type(shape, ctx, "shape", "an array", err);
+    if (shape->via.array.size != it->ndim)
+        return swan_error_set(err, "%s: field 'shape' has %" PRIu32 " dimensions but 'ndim' is %"
+                              PRIu32, ctx, shape->via.array.size, it->ndim);
+    for (uint32_t d = 0; d < it->ndim; d++) {
+        char key[24];
+        snprintf(key, sizeof key, "shape[%" PRIu32 "]", d);
+        if (to_uint(&shape->via.array.ptr[d], UINT64_MAX, &it->shape[d], ctx, key, err)) return -1;
+    }
+    return 0;
+}
+
+static int decode_task(const msgpack_object_map *m, swan_msg_task *t, swan_error *err) {
+    const msgpack_object_array *items;
+    if (get_u64(m, "task_id", &t->task_id, "task", err) ||
+        get_u64(m, "seed", &t->seed, "task", err) || get_items(m, "task", &items, err))
+        return -1;
+    t->items = calloc(items->size ? items->size : 1, sizeof *t->items);
+    if (!t->items) return swan_error_set(err, "task: out of memory for %" PRIu32 " items",
+                                         items->size);
+    t->nitems = items->size; /* set first: swan_msg_free frees what was decoded so far */
+    for (uint32_t i = 0; i < items->size; i++)
+        if (decode_task_item(&items->ptr[i], i, &t->items[i], err)) return -1;
+    return 0;
+}
+
+static int decode_raw(const msgpack_object_map *parent, swan_raw_metrics *r, const char *ctx,
+                      swan_error *err) {
+    const msgpack_object *o;
+    const msgpack_object_map *m;
+    if (need(parent, "raw", &o, ctx, err) || as_map(o, ctx, "raw", &m, err)) return -1;
+    for (size_t i = 0; i < RAW_DOUBLES; i++)
+        if (get_double(m, raw_doubles[i].key, raw_double_at(r, i), ctx, err)) return -1;
+    if (get_u64(m, "rows", &r->rows, ctx, err) || get_u64(m, "cols", &r->cols, ctx, err) ||
+        get_u64(m, "nonfinite", &r->nonfinite, ctx, err) ||
+        get_u32(m, "spectral_method", SWAN_SPECTRAL_RANDOMIZED, &r->spectral_method, ctx, err) ||
+        get_u32(m, "spectral_rank", UINT32_MAX, &r->spectral_rank, ctx, err))
+        return -1;
+    return 0;
+}
+
+static int decode_result_item(const msgpack_object *o, uint32_t idx, swan_result_item *it,
+                              swan_error *err) {
+    char ctx[48];
+    snprintf(ctx, sizeof ctx, "result: item %" PRIu32, idx);
+    const msgpack_object_map *m;
+    bool ok = false;
+    if (as_map(o, ctx, NULL, &m, err) ||
+        get_u32(m, "tensor_id", UINT32_MAX, &it->tensor_id, ctx, err) ||
+        get_bool(m, "ok", &ok, ctx, err))
+        return -1;
+    it->ok = ok;
+    if (ok)
+        return forbid(m, "error", "when 'ok' is true", ctx, err) || decode_raw(m, &it->raw, ctx, err)
+                   ? -1 : 0;
+    return forbid(m, "raw", "when 'ok' is false", ctx, err) ||
+                   get_str(m, "error", false, &it->error, ctx, err)
+               ? -1 : 0;
+}
+
+static int decode_result(const msgpack_object_map *m, swan_msg_result *r, swan_error *err) {
+    const msgpack_object_array *items;
+    if (get_u64(m, "task_id", &r->task_id, "result", err) || get_items(m, "result", &items, err))
+        return -1;
+    r->items = calloc(items->size ? items->size : 1, sizeof *r->items);
+    if (!r->items) return swan_error_set(err, "result: out of memory for %" PRIu32 " items",
+                                         items->size);
+    r->nitems = items->size;
+    for (uint32_t i = 0; i < items->size; i++)
+        if (decode_result_item(&items->ptr[i], i, &r->items[i], err)) return -1;
+    return 0;
+}
+
+/* Copies at most 32 bytes of an untrusted string for an error message, printable only. */
+static void printable(const msgpack_object_str *s, char out[40]) {
+    size_t n = s->size < 32 ? s->size : 32, j = 0;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s->ptr[i];
+        out[j++] = (c >= 0x20 && c < 0x7f) ? (char)c : '?';
+    }
+    if (s->size > 32) out[j++] = '.', out[j++] = '.', out[j++] = '.';
+    out[j] = '\0';
+}
+
+/* Reads "type" and "v"; the version is checked first, because a peer speaking another
+ * version may well use message types this build does not know. */
+static int decode_header(const msgpack_object_map *m, swan_msg_type *type, swan_error *err) {
+    const msgpack_object *t, *v;
+    uint64_t ver;
+    if (need(m, "type", &t, "message", err)) return -1;
+    if (t->type != MSGPACK_OBJECT_STR) return wrong_type(t, "message", "type", "a string", err);
+    if (need(m, "v", &v, "message", err) || to_uint(v, UINT64_MAX, &ver, "message", "v", err))
+        return -1;
+    if (ver != SWAN_PROTO_VERSION)
+        return swan_error_set(err, "message: protocol version %" PRIu64 " received, this build "
+                              "speaks version %d", ver, SWAN_PROTO_VERSION);
+    const msgpack_object_str *s = &t->via.str;
+    for (int i = 1; i < TYPE_COUNT; i++) {
+        size_t n = strlen(type_names[i]);
+        if (s->size == n && memcmp(s->ptr, type_names[i], n) == 0) {
+            *type = (swan_msg_type)i;
+            return 0;
+        }
+    }
+    char shown[40];
+    printable(s, shown);
+    return swan_error_set(err, "message: unknown message type \"%s\"", shown);
+}
+
+static int decode_object(const msgpack_object *o, swan_msg *out, swan_error *err) {
+    const msgpack_object_map *m;
+    swan_msg_type type = SWAN_MSG_SHUTDOWN;
+    if (as_map(o, "message", NULL, &m, err) || decode_header(m, &type, err)) return -1;
+    out->type = type; /* from here on swan_msg_free knows which member to free */
+    switch (type) {
+    case SWAN_MSG_HELLO: return decode_hello(m, &out->u.hello, err);
+    case SWAN_MSG_TASK: return decode_task(m, &out->u.task, err);
+    case SWAN_MSG_RESULT: return decode_result(m, &out->u.result, err);
+    case SWAN_MSG_HEARTBEAT:
+        return get_u64(m, "task_id", &out->u.heartbeat.task_id, "heartbeat", err);
+    case SWAN_MSG_SHUTDOWN: return 0;
+    case SWAN_MSG_FATAL: return get_str(m, "reason", false, &out->u.fatal.reason, "fatal", err);
+    }
+    return swan_error_set(err, "message: unknown message type");
+}
+
+int swan_msg_decode(const void *buf, size_t len, swan_msg *out, swan_error *err) {
+    memset(out, 0, sizeof *out);
+    if (!buf || len == 0) return swan_error_set(err, "message: empty");
+    if (scan_msgpack(buf, len, err)) return -1;
+
+    msgpack_unpacked up;
+    msgpack_unpacked_init(&up);
+    size_t off = 0;
+    msgpack_unpack_return r = msgpack_unpack_next(&up, buf, len, &off);
+    int rc;
+    if (r == MSGPACK_UNPACK_CONTINUE)
+        rc = swan_error_set(err, "message: truncated after %zu bytes", len);
+    else if (r == MSGPACK_UNPACK_NOMEM_ERROR)
+        rc = swan_error_set(err, "message: out of memory unpacking %zu bytes", len);
+    else if (r != MSGPACK_UNPACK_SUCCESS && r != MSGPACK_UNPACK_EXTRA_BYTES)
+        rc = swan_error_set(err, "message: malformed msgpack (%zu bytes)", len);
+    else if (off != len)
+        rc = swan_error_set(err, "message: %zu trailing bytes after the message", len - off);
+    else
+        rc = decode_object(&up.data, out, err);
+    msgpack_unpacked_destroy(&up);
+    if (rc) swan_msg_free(out);
+    return rc;
+}
+
+/* ------------------------------------------------------------------- free */
+
+void swan_msg_free(swan_msg *msg) {
+    if (!msg) return;
+    switch (msg->type) {
+    case SWAN_MSG_HELLO: free(msg->u.hello.host); break;
+    case SWAN_MSG_TASK:
+        for (uint32_t i = 0; msg->u.task.items && i < msg->u.task.nitems; i++) {
+            free(msg->u.task.items[i].name);
+            free(msg->u.task.items[i].path);
+            free(msg->u.task.items[i].dtype);
+        }
+        free(msg->u.task.items);
+        break;
+    case SWAN_MSG_RESULT:
+        for (uint32_t i = 0; msg->u.result.items && i < msg->u.result.nitems; i++)
+            free(msg->u.result.items[i].error);
+        free(msg->u.result.items);
+        break;
+    case SWAN_MSG_FATAL: free(msg->u.fatal.reason); break;
+    case SWAN_MSG_HEARTBEAT:
+    case SWAN_MSG_SHUTDOWN: break;
+    }
+    memset(msg, 0, sizeof *msg);
+}

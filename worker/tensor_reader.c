@@ -1,0 +1,177 @@
+/* tensor_reader.c: tiles of a tensor stored in a safetensors shard, as float32.
+ *
+ * The metric kernels (metrics.c) ask for one tile at a time. A tile of whole rows
+ * (a row block) is a contiguous byte range per view segment: we map exactly the
+ * page-aligned window covering it, convert to float32 and unmap at once, so the
+ * resident set never holds more than one tile's bytes whatever the tensor size.
+ * A column panel (some columns of many rows) is scattered: one pread per row into a
+ * bounce buffer the size of the panel, which is bounded like the tile itself.
+ * Packed 3-D experts (view2d.h) make a view of up to 4 segments; a view row is
+ * located by walking them. */
+#include "worker/tensor_reader.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+typedef unsigned long long ull;
+
+int swan_tensor_reader_open(swan_tensor_reader *tr, const char *path, uint64_t data_offset,
+                            uint64_t nbytes, swan_dtype dtype, const swan_view2d *view,
+                            swan_error *err) {
+    tr->fd = -1;
+    size_t esize = swan_dtype_size(dtype);
+    if (!swan_dtype_is_analyzed(dtype))
+        return swan_error_set(err, "%s: dtype %s cannot be read as float", path,
+                              swan_dtype_name(dtype));
+    if (view->nseg < 1 || view->nseg > SWAN_VIEW_MAX_SEGMENTS || view->cols == 0)
+        return swan_error_set(err, "%s: tensor at byte %llu has an empty 2-D view", path,
+                              (ull)data_offset);
+    uint64_t nelem = nbytes / esize, seg_rows = 0;
+    for (uint32_t s = 0; s < view->nseg; s++) {
+        uint64_t first = view->seg[s].first_elem, rows = view->seg[s].rows;
+        if (rows > nelem / view->cols || first > nelem - rows * view->cols)
+            return swan_error_set(err, "%s: tensor at byte %llu: view segment %u lies outside its %llu bytes",
+                                  path, (ull)data_offset, (unsigned)s, (ull)nbytes);
+        seg_rows += rows;
+    }
+    if (seg_rows != view->rows)
+        return swan_error_set(err, "%s: tensor at byte %llu: view segments hold %llu rows, view says %llu",
+                              path, (ull)data_offset, (ull)seg_rows, (ull)view->rows);
+
+    int fd = open(path, O_RDONLY);
+    if (fd < 0) return swan_error_set(err, "%s: cannot open: %s", path, strerror(errno));
+    struct stat st;
+    if (fstat(fd, &st) != 0) {
+        int e = errno;
+        close(fd);
+        return swan_error_set(err, "%s: cannot stat: %s", path, strerror(e));
+    }
+    uint64_t size = (uint64_t)st.st_size;
+    if (data_offset > size || nbytes > size - data_offset) {
+        close(fd);
+        return swan_error_set(err, "%s: tensor bytes [%llu, %llu) extend past the file end %llu",
+                              path, (ull)data_offset, (ull)data_offset + (ull)nbytes, (ull)size);
+    }
+    tr->fd = fd;
+    tr->file_size = size;
+    tr->data_offset = data_offset;
+    tr->dtype = dtype;
+    tr->view = *view;
+    return 0;
+}
+
+void swan_tensor_reader_close(swan_tensor_reader *tr) {
+    if (tr->fd >= 0) close(tr->fd);
+    tr->fd = -1;
+}
+
+/* Maps the file bytes [off, off+len), converts them to float32 at dst, unmaps. */
+static int mapped_convert(const swan_tensor_reader *tr, uint64_t off, uint64_t len, float *dst,
+                          swan_error *err) {
+    long page_size = sysconf(_SC_PAGESIZE);
+    if (page_size <= 0) page_size = 4096;
+    uint64_t start = off - off % (uint64_t)page_size;
+    size_t map_len = (size_t)(off + len - start);
+    void *m = mmap(NULL, map_len, PROT_READ, MAP_SHARED, tr->fd, (off_t)start);
+    if (m == MAP_FAILED)
+        return swan_error_set(err, "tensor at byte %llu: mmap of %llu bytes failed: %s",
+                              (ull)tr->data_offset, (ull)map_len, strerror(errno));
+#if defined(MADV_SEQUENTIAL) && defined(MADV_WILLNEED)
+    /* Read-ahead the whole window now: it is converted front to back at once. */
+    (void)madvise(m, map_len, MADV_SEQUENTIAL);
+    (void)madvise(m, map_len, MADV_WILLNEED);
+#endif
+    size_t esize = swan_dtype_size(tr->dtype);
+    swan_convert_to_f32(tr->dtype, (const unsigned char *)m + (off - start), dst,
+                        (size_t)(len / esize));
+    munmap(m, map_len);
+    return 0;
+}
+
+static int pread_full(int fd, void *buf, size_t len, uint64_t off, swan_error *err) {
+    unsigned char *p = buf;
+    while (len > 0) {
+        ssize_t n = pread(fd, p, len, (off_t)off);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0)
+            return swan_error_set(err, "pread of %llu bytes at %llu failed: %s", (ull)len,
+                                  (ull)off, n < 0 ? strerror(errno) : "unexpected end of file");
+        p += n;
+        len -= (size_t)n;
+        off += (uint64_t)n;
+    }
+    return 0;
+}
+
+/* Columns [col0, col0+ncols) of `nrows` consecutive stored rows starting at element
+ * `elem0`: one pread per row into a bounce buffer, then one conversion. */
+static int panel_convert(const swan_tensor_reader *tr, uint64_t elem0, uint64_t nrows,
+                         uint64_t col0, uint64_t ncols, float *dst, swan_error *err) {
+    size_t esize = swan_dtype_size(tr->dtype);
+    size_t row_bytes = (size_t)(ncols * esize);
+    /* Bounded: a panel is at most opts.max_block_bytes of float32, so at most twice
+     * that for F64 storage; convert in chunks of rows to stay near 1 MiB here. */
+    size_t chunk = (1u << 20) / (row_bytes ? row_bytes : 1);
+    if (chunk < 1) chunk = 1;
+    if (chunk > nrows) chunk = (size_t)nrows;
+    unsigned char *buf = malloc(chunk * row_bytes);
+    if (!buf) return swan_error_set(err, "tensor at byte %llu: out of memory for a panel",
+                                    (ull)tr->data_offset);
+    for (uint64_t i = 0; i < nrows; i += chunk) {
+        uint64_t n = nrows - i < chunk ? nrows - i : chunk;
+        for (uint64_t j = 0; j < n; j++) {
+            uint64_t off = tr->data_offset + ((elem0 + (i + j) * tr->view.cols) + col0) * esize;
+            if (pread_full(tr->fd, buf + j * row_bytes, row_bytes, off, err) != 0) {
+                free(buf);
+                return swan_error_prefix(err, "tensor at byte %llu", (ull)tr->data_offset);
+            }
+        }
+        swan_convert_to_f32(tr->dtype, buf, dst + i * ncols, (size_t)(n * ncols));
+    }
+    free(buf);
+    return 0;
+}
+
+static int tensor_read_tile(void *ctx, uint64_t row0, uint64_t nrows, uint64_t col0,
+                            uint64_t ncols, float *dst, swan_error *err) {
+    const swan_tensor_reader *tr = ctx;
+    const swan_view2d *v = &tr->view;
+    if (row0 + nrows > v->rows || col0 + ncols > v->cols || ncols == 0)
+        return swan_error_set(err, "tensor at byte %llu: tile [%llu+%llu, %llu+%llu] outside %llux%llu",
+                              (ull)tr->data_offset, (ull)row0, (ull)nrows, (ull)col0, (ull)ncols,
+                              (ull)v->rows, (ull)v->cols);
+    size_t esize = swan_dtype_size(tr->dtype);
+    uint64_t seg_row0 = 0; /* first view row of segment s */
+    for (uint32_t s = 0; s < v->nseg && nrows > 0; s++) {
+        uint64_t seg_end = seg_row0 + v->seg[s].rows;
+        if (row0 < seg_end) {
+            uint64_t take = seg_end - row0 < nrows ? seg_end - row0 : nrows;
+            uint64_t elem0 = v->seg[s].first_elem + (row0 - seg_row0) * v->cols;
+            int rc;
+            if (col0 == 0 && ncols == v->cols)
+                rc = mapped_convert(tr, tr->data_offset + elem0 * esize, take * v->cols * esize,
+                                    dst, err);
+            else
+                rc = panel_convert(tr, elem0, take, col0, ncols, dst, err);
+            if (rc != 0) return -1;
+            dst += take * ncols;
+            row0 += take;
+            nrows -= take;
+        }
+        seg_row0 = seg_end;
+    }
+    return 0;
+}
+
+void swan_tensor_reader_as_tiles(swan_tensor_reader *tr, swan_tile_reader *r) {
+    r->rows = tr->view.rows;
+    r->cols = tr->view.cols;
+    r->read_tile = tensor_read_tile;
+    r->ctx = tr;
+    r->array = NULL;
+}

@@ -1,0 +1,278 @@
+/* worker_loop.c: the worker process's two threads (see worker_loop.h). */
+#include "worker/worker_loop.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <zmq.h>
+
+#include "common/dtype.h"
+#include "common/prng.h"
+#include "common/view2d.h"
+#include "proto/messages.h"
+#include "worker/metrics.h"
+#include "worker/tensor_reader.h"
+
+#ifdef SWAN_HAVE_OPENBLAS_SET_THREADS
+void openblas_set_num_threads(int n);
+#endif
+
+#define MAX_MSG_BYTES (64LL * 1024 * 1024)
+
+void swan_worker_default_opts(swan_worker_opts *o) {
+    memset(o, 0, sizeof *o);
+    o->threads = 1;
+    o->heartbeat = 1.0;
+}
+
+/* The slot where the two threads hand work over. */
+typedef struct handoff {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    swan_msg task;          /* valid when has_task                          */
+    bool has_task, quit;
+    swan_msg result;        /* filled by the compute thread                 */
+    bool has_result;
+    int wake_fd;            /* compute thread writes a byte when done       */
+} handoff;
+
+static double now_s(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+/* Analyzes one item; on failure the item carries the reason instead of metrics. */
+static void analyze_item(const swan_task_item *it, uint64_t seed, swan_result_item *out) {
+    swan_error err;
+    memset(out, 0, sizeof *out);
+    out->tensor_id = it->tensor_id;
+    swan_dtype dt = swan_dtype_from_name(it->dtype);
+    swan_view2d view;
+    if (!swan_dtype_is_analyzed(dt)) {
+        swan_error_set(&err, "dtype %s is not analyzed", it->dtype);
+        goto fail;
+    }
+    if (swan_view2d_make((int)it->ndim, it->shape, &view) != SWAN_KIND_MATRIX) {
+        swan_error_set(&err, "shape is not an analyzable matrix");
+        goto fail;
+    }
+    swan_tensor_reader tr;
+    if (swan_tensor_reader_open(&tr, it->path, it->offset, it->nbytes, dt, &view, &err)) goto fail;
+    swan_tile_reader reader;
+    swan_tensor_reader_as_tiles(&tr, &reader);
+    swan_metrics_opts mo;
+    swan_metrics_default_opts(&mo);
+    mo.prng_key = swan_prng_key(seed, it->name);
+    int rc = swan_metrics_compute(&reader, &mo, &out->raw, &err);
+    swan_tensor_reader_close(&tr);
+    if (rc) goto fail;
+    out->ok = 1;
+    return;
+fail:
+    out->ok = 0;
+    out->error = strdup(err.msg);
+}
+
+static void run_task(const swan_msg_task *task, swan_msg *result) {
+    memset(result, 0, sizeof *result);
+    result->type = SWAN_MSG_RESULT;
+    result->u.result.task_id = task->task_id;
+    result->u.result.items = calloc(task->nitems ? task->nitems : 1, sizeof(swan_result_item));
+    if (!result->u.result.items) return; /* nitems 0: the coordinator will see a mismatch */
+    result->u.result.nitems = task->nitems;
+    for (uint32_t i = 0; i < task->nitems; i++)
+        analyze_item(&task->items[i], task->seed, &result->u.result.items[i]);
+}
+
+static void *compute_thread(void *arg) {
+    handoff *h = arg;
+    pthread_mutex_lock(&h->mu);
+    for (;;) {
+        while (!h->has_task && !h->quit) pthread_cond_wait(&h->cv, &h->mu);
+        if (h->quit) break;
+        swan_msg task = h->task;
+        pthread_mutex_unlock(&h->mu);
+        swan_msg result;
+        run_task(&task.u.task, &result);
+        swan_msg_free(&task);
+        pthread_mutex_lock(&h->mu);
+        h->has_task = false;
+        h->result = result;
+        h->has_result = true;
+        char b = 1;
+        while (write(h->wake_fd, &b, 1) < 0 && errno == EINTR) {
+        }
+    }
+    pthread_mutex_unlock(&h->mu);
+    return NULL;
+}
+
+static int send_msg(void *sock, const swan_msg *m, swan_error *err) {
+    char *buf;
+    size_t len;
+    if (swan_msg_encode(m, &buf, &len, err)) return -1;
+    int rc = zmq_send(sock, buf, len, 0);
+    free(buf);
+    if (rc < 0) return swan_error_set(err, "send failed: %s", zmq_strerror(errno));
+    return 0;
+}
+
+static int send_hello(void *sock, int threads, swan_error *err) {
+    char host[64] = "";
+    gethostname(host, sizeof host - 1);
+    swan_msg m = {.type = SWAN_MSG_HELLO};
+    m.u.hello.pid = (uint32_t)getpid();
+    m.u.hello.threads = (uint32_t)threads;
+    m.u.hello.host = host;
+    return send_msg(sock, &m, err);
+}
+
+typedef struct loop {
+    const swan_worker_opts *o;
+    void *ctx, *sock;
+    handoff h;
+    int pipefd[2];
+    pthread_t thread;
+    bool thread_started;
+    uint64_t busy_task;     /* task id being computed, 0 if idle */
+} loop;
+
+/* Handles one message from the coordinator. Returns 1 on SHUTDOWN. */
+static int on_coordinator_message(loop *L, swan_error *err) {
+    zmq_msg_t msg;
+    zmq_msg_init(&msg);
+    if (zmq_msg_recv(&msg, L->sock, ZMQ_DONTWAIT) < 0) {
+        zmq_msg_close(&msg);
+        return 0;
+    }
+    swan_msg m;
+    int rc = swan_msg_decode(zmq_msg_data(&msg), zmq_msg_size(&msg), &m, err);
+    zmq_msg_close(&msg);
+    if (rc) {
+        fprintf(stderr, "swan worker: ignored a bad message from the coordinator: %s\n", err->msg);
+        return 0;
+    }
+    if (m.type == SWAN_MSG_SHUTDOWN) {
+        swan_msg_free(&m);
+        return 1;
+    }
+    if (m.type != SWAN_MSG_TASK || L->busy_task) {
+        fprintf(stderr, "swan worker: ignored an unexpected '%s' message\n",
+                swan_msg_type_name(m.type));
+        swan_msg_free(&m);
+        return 0;
+    }
+    L->busy_task = m.u.task.task_id;
+    pthread_mutex_lock(&L->h.mu);
+    L->h.task = m; /* ownership moves to the compute thread */
+    L->h.has_task = true;
+    pthread_cond_signal(&L->h.cv);
+    pthread_mutex_unlock(&L->h.mu);
+    return 0;
+}
+
+static int on_compute_done(loop *L, swan_error *err) {
+    char b[64];
+    while (read(L->pipefd[0], b, sizeof b) > 0) {
+    }
+    pthread_mutex_lock(&L->h.mu);
+    if (!L->h.has_result) {
+        pthread_mutex_unlock(&L->h.mu);
+        return 0;
+    }
+    swan_msg result = L->h.result;
+    L->h.has_result = false;
+    pthread_mutex_unlock(&L->h.mu);
+    L->busy_task = 0;
+    int rc = send_msg(L->sock, &result, err);
+    swan_msg_free(&result);
+    return rc;
+}
+
+static int loop_open(loop *L, swan_error *err) {
+    if (pipe(L->pipefd) != 0) return swan_error_set(err, "pipe: %s", strerror(errno));
+    fcntl(L->pipefd[0], F_SETFL, fcntl(L->pipefd[0], F_GETFL) | O_NONBLOCK);
+    L->h.wake_fd = L->pipefd[1];
+    pthread_mutex_init(&L->h.mu, NULL);
+    pthread_cond_init(&L->h.cv, NULL);
+    if (pthread_create(&L->thread, NULL, compute_thread, &L->h) != 0)
+        return swan_error_set(err, "cannot start the compute thread");
+    L->thread_started = true;
+    L->ctx = zmq_ctx_new();
+    L->sock = L->ctx ? zmq_socket(L->ctx, ZMQ_DEALER) : NULL;
+    if (!L->sock) return swan_error_set(err, "cannot create a ZeroMQ socket: %s", zmq_strerror(errno));
+    int linger = 2000;
+    int64_t maxmsg = MAX_MSG_BYTES;
+    zmq_setsockopt(L->sock, ZMQ_LINGER, &linger, sizeof linger);
+    zmq_setsockopt(L->sock, ZMQ_MAXMSGSIZE, &maxmsg, sizeof maxmsg);
+    if (zmq_connect(L->sock, L->o->endpoint) != 0)
+        return swan_error_set(err, "cannot connect to %s: %s", L->o->endpoint, zmq_strerror(errno));
+    return 0;
+}
+
+static void loop_close(loop *L) {
+    if (L->thread_started) {
+        pthread_mutex_lock(&L->h.mu);
+        L->h.quit = true;
+        pthread_cond_signal(&L->h.cv);
+        bool busy = L->h.has_task;
+        pthread_mutex_unlock(&L->h.mu);
+        /* A thread deep inside BLAS cannot be interrupted; the process exit ends it. */
+        if (!busy) pthread_join(L->thread, NULL);
+        else pthread_detach(L->thread);
+    }
+    if (L->sock) zmq_close(L->sock);
+    if (L->ctx) zmq_ctx_term(L->ctx);
+    if (L->pipefd[0] > 0) close(L->pipefd[0]);
+    if (L->pipefd[1] > 0) close(L->pipefd[1]);
+}
+
+int swan_worker_run(const swan_worker_opts *o, volatile sig_atomic_t *stop, swan_error *err) {
+#ifdef SWAN_HAVE_OPENBLAS_SET_THREADS
+    openblas_set_num_threads(o->threads > 0 ? o->threads : 1);
+#endif
+    loop L;
+    memset(&L, 0, sizeof L);
+    L.o = o;
+    int rc = loop_open(&L, err);
+    if (rc == 0) rc = send_hello(L.sock, o->threads, err);
+    double last_beat = now_s();
+    while (rc == 0) {
+        if (stop && *stop) {
+            rc = swan_error_set(err, "stopped by a signal");
+            break;
+        }
+        if (o->parent > 0 && getppid() != o->parent) {
+            rc = swan_error_set(err, "the coordinator process went away; exiting");
+            break;
+        }
+        zmq_pollitem_t items[2] = {{.socket = L.sock, .events = ZMQ_POLLIN},
+                                   {.socket = NULL, .fd = L.pipefd[0], .events = ZMQ_POLLIN}};
+        int n = zmq_poll(items, 2, 250);
+        if (n < 0 && errno != EINTR) {
+            rc = swan_error_set(err, "poll failed: %s", zmq_strerror(errno));
+            break;
+        }
+        if (items[1].revents & ZMQ_POLLIN) rc = on_compute_done(&L, err);
+        if (rc == 0 && (items[0].revents & ZMQ_POLLIN)) {
+            int r = on_coordinator_message(&L, err);
+            if (r == 1) break; /* SHUTDOWN */
+        }
+        double t = now_s();
+        if (rc == 0 && L.busy_task && t - last_beat >= o->heartbeat) {
+            swan_msg hb = {.type = SWAN_MSG_HEARTBEAT};
+            hb.u.heartbeat.task_id = L.busy_task;
+            rc = send_msg(L.sock, &hb, err);
+            last_beat = t;
+        }
+    }
+    loop_close(&L);
+    return rc;
+}

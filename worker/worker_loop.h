@@ -1,0 +1,29 @@
+/* worker_loop.h: the worker process: connect, ask for work, compute, report.
+ *
+ * `swan worker --connect ENDPOINT` runs this, whether started by a local
+ * `swan analyze` or by hand on another host. Two threads: the main thread owns the
+ * ZeroMQ socket (sends HELLO, receives TASK/SHUTDOWN, sends HEARTBEAT every second
+ * while busy and the RESULT when done); the compute thread runs the metric kernels on
+ * one task at a time. The socket is never touched by the compute thread (ZeroMQ
+ * sockets are not thread-safe); they meet at a mutex-protected slot and a pipe. */
+#ifndef SWAN_WORKER_LOOP_H
+#define SWAN_WORKER_LOOP_H
+
+#include <signal.h>
+#include <sys/types.h>
+
+#include "common/error.h"
+
+typedef struct swan_worker_opts {
+    const char *endpoint;   /* e.g. ipc:///tmp/swan-x/w or tcp://coordinator:5555 */
+    int threads;            /* BLAS threads                                      */
+    pid_t parent;           /* exit when this process is gone (0: don't watch)   */
+    double heartbeat;       /* seconds between heartbeats while busy             */
+} swan_worker_opts;
+
+void swan_worker_default_opts(swan_worker_opts *o);
+
+/* Returns 0 after a SHUTDOWN, -1 with err set on failure or when the parent died. */
+int swan_worker_run(const swan_worker_opts *o, volatile sig_atomic_t *stop, swan_error *err);
+
+#endif
