@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -18,6 +19,7 @@
 #include "coordinator/plan.h"
 #include "coordinator/progress.h"
 #include "coordinator/scheduler.h"
+#include "proto/messages.h"
 
 void swan_analyze_default_opts(swan_analyze_opts *o) {
     memset(o, 0, sizeof *o);
@@ -106,6 +108,40 @@ static void hook_log(void *ctx, const char *line) {
     swan_progress_log(&((run *)ctx)->progress, line);
 }
 
+/* Names and paths travel in task messages, which cap string sizes. */
+static int check_names(const swan_checkpoint *ck, swan_error *err) {
+    for (size_t i = 0; i < ck->ntensors; i++)
+        if (strlen(ck->tensors[i].name) >= SWAN_MSG_MAX_STRING)
+            return swan_error_set(err, "%s: tensor name of %zu bytes is longer than the %d allowed",
+                                  ck->shards[ck->tensors[i].shard].path,
+                                  strlen(ck->tensors[i].name), SWAN_MSG_MAX_STRING - 1);
+    for (size_t s = 0; s < ck->nshards; s++)
+        if (strlen(ck->shards[s].path) >= SWAN_MSG_MAX_STRING)
+            return swan_error_set(err, "%.200s...: shard path is too long", ck->shards[s].path);
+    return 0;
+}
+
+/* Tells the user about tensors kept at 16 bits because their values are not all finite. */
+static void report_nonfinite(run *r) {
+    size_t shown = 0, total = 0;
+    for (size_t i = 0; i < r->plan.nrecs; i++) {
+        const swan_tensor_rec *rec = &r->plan.recs[i];
+        if (!rec->have_raw || rec->raw.nonfinite == 0) continue;
+        if (shown++ < 10) {
+            char line[SWAN_ERROR_MAX];
+            snprintf(line, sizeof line, "warning: tensor '%.300s' has %llu NaN/Inf values; kept at 16 bits",
+                     r->ck.tensors[i].name, (unsigned long long)rec->raw.nonfinite);
+            swan_progress_log(&r->progress, line);
+        }
+        total++;
+    }
+    if (total > 10) {
+        char line[96];
+        snprintf(line, sizeof line, "warning: %zu tensors in all have NaN/Inf values", total);
+        swan_progress_log(&r->progress, line);
+    }
+}
+
 /* ---- the steps -------------------------------------------------------------------- */
 
 /* Picks the endpoint workers use. Locally a socket in a private 0700 directory, so
@@ -172,6 +208,17 @@ static const char *base_name(const char *path) {
     return s && s[1] ? s + 1 : path;
 }
 
+/* Peak resident memory of this process, or of the largest reaped child (workers). */
+static double peak_rss_mb(int who) {
+    struct rusage ru;
+    if (getrusage(who, &ru) != 0) return 0;
+#ifdef __APPLE__
+    return (double)ru.ru_maxrss / 1048576.0; /* bytes on macOS */
+#else
+    return (double)ru.ru_maxrss / 1024.0; /* kilobytes on Linux and the BSDs */
+#endif
+}
+
 static int write_outputs(run *r, double seconds, swan_error *err) {
     const swan_analyze_opts *o = r->o;
     r->decisions = calloc(r->ck.ntensors ? r->ck.ntensors : 1, sizeof *r->decisions);
@@ -189,6 +236,8 @@ static int write_outputs(run *r, double seconds, swan_error *err) {
         return -1;
     if (!o->quiet) {
         swan_summary_print(stdout, &sum, &info);
+        printf("  peak memory: coordinator %.0f MB, largest worker %.0f MB\n", peak_rss_mb(RUSAGE_SELF),
+               peak_rss_mb(RUSAGE_CHILDREN));
         printf("  manifest: %s\n", path);
     }
     return 0;
@@ -209,6 +258,10 @@ int swan_analyze(const swan_analyze_opts *o, volatile sig_atomic_t *stop, swan_e
     /* Refusals happen here, before anything is created in the output folder. */
     if (swan_checkpoint_open(dir, &r.ck, err)) return SWAN_EXIT_REFUSED;
     int status = SWAN_EXIT_FAILED;
+    if (check_names(&r.ck, err)) {
+        status = SWAN_EXIT_REFUSED;
+        goto done;
+    }
     if (swan_plan_init(&r.plan, &r.ck, err)) goto done;
     if (make_dirs(o->out_dir, err)) goto done;
     char path[PATH_MAX + 32];
@@ -232,10 +285,13 @@ int swan_analyze(const swan_analyze_opts *o, volatile sig_atomic_t *stop, swan_e
     }
     if (r.plan.ntasks > 0) {
         status = run_workers(&r, stop, err);
-        if (status == SWAN_EXIT_INTERRUPTED)
-            swan_error_set(err, "interrupted; %zu finished tensors are saved in %s: run the same "
-                                "command to resume",
-                           loaded + (size_t)0 + 0, path);
+        if (status == SWAN_EXIT_INTERRUPTED) {
+            size_t saved = 0;
+            for (size_t i = 0; i < r.plan.nrecs; i++) saved += r.plan.recs[i].have_raw;
+            swan_error_set(err, "interrupted; %zu of %zu analyzed tensors are saved in %s: run the "
+                                "same command to resume",
+                           saved, r.plan.analyzed, path);
+        }
         if (status != SWAN_EXIT_OK) goto done;
     }
     if (r.tensor_errors) {
@@ -244,6 +300,7 @@ int swan_analyze(const swan_analyze_opts *o, volatile sig_atomic_t *stop, swan_e
         status = SWAN_EXIT_FAILED;
         goto done;
     }
+    report_nonfinite(&r);
     status = write_outputs(&r, now_s() - t0, err) ? SWAN_EXIT_FAILED : SWAN_EXIT_OK;
 done:
     run_free(&r);

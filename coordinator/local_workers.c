@@ -166,14 +166,22 @@ static void sleep_ms(int ms) {
     nanosleep(&ts, NULL);
 }
 
+/* Reaps for up to ms milliseconds or until every worker has exited. */
+static void reap_for(swan_local_pool *pool, int ms) {
+    for (int waited = 0; waited <= ms; waited += 10) {
+        swan_local_pool_reap(pool, NULL, NULL);
+        if (!swan_local_pool_alive(pool)) return;
+        sleep_ms(10);
+    }
+}
+
 void swan_local_pool_stop(swan_local_pool *pool, int grace_ms) {
     if (!pool->pids) return;
+    /* Workers told to SHUT DOWN leave by themselves; give them grace_ms first. */
+    reap_for(pool, grace_ms);
     for (size_t i = 0; i < pool->n; i++)
         if (pool->pids[i]) kill(pool->pids[i], SIGTERM);
-    for (int waited = 0; waited <= grace_ms && swan_local_pool_alive(pool); waited += 10) {
-        swan_local_pool_reap(pool, NULL, NULL);
-        if (swan_local_pool_alive(pool)) sleep_ms(10);
-    }
+    reap_for(pool, grace_ms > 0 ? 500 : 0);
     for (size_t i = 0; i < pool->n; i++)
         if (pool->pids[i]) {
             kill(pool->pids[i], SIGKILL);

@@ -37,7 +37,8 @@ int swan_local_pool_respawn(swan_local_pool *pool, swan_error *err);
 
 size_t swan_local_pool_alive(const swan_local_pool *pool);
 
-/* SIGTERM, wait up to grace_ms, then SIGKILL and reap everything. */
+/* Waits up to grace_ms for the workers to exit (they were sent SHUTDOWN), then
+ * SIGTERM, a short wait, SIGKILL; reaps everything. */
 void swan_local_pool_stop(swan_local_pool *pool, int grace_ms);
 void swan_local_pool_free(swan_local_pool *pool);
 

@@ -274,7 +274,6 @@ int main(int argc, char **argv) {
         usage(stdout);
         return 0;
     }
-    fprintf(stderr, "swan: unknown command '%s'\n", cmd);
-    usage(stderr);
+    fprintf(stderr, "swan: unknown command '%s' (try swan --help)\n", cmd);
     return SWAN_EXIT_REFUSED;
 }

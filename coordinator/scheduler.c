@@ -105,9 +105,12 @@ static int send_to(swan_sched *s, const worker *w, const swan_msg *m) {
     size_t len;
     swan_error err;
     if (swan_msg_encode(m, &buf, &len, &err)) {
-        logf_(s, "cannot encode %s message: %s", swan_msg_type_name(m->type), err.msg);
+        snprintf(s->fail, sizeof s->fail, "cannot encode a %s message: %.400s",
+                 swan_msg_type_name(m->type), err.msg);
         return -1;
     }
+    /* Encoding can only fail on our own data (planning refuses what could not be
+     * sent), so it ends the run rather than leaving a worker waiting forever. */
     int rc = zmq_send(s->sock, w->id, w->idlen, ZMQ_SNDMORE);
     if (rc >= 0) rc = zmq_send(s->sock, buf, len, 0);
     free(buf);
@@ -211,7 +214,7 @@ static void dispatch(swan_sched *s, worker *w) {
     swan_task *t = &s->plan->tasks[ti];
     if (send_task(s, w, ti)) {
         queue_requeue(s, ti);
-        lose_worker(s, w, "cannot be reached");
+        if (!s->fail[0]) lose_worker(s, w, "cannot be reached");
         return;
     }
     t->state = SWAN_TASK_RUNNING;

@@ -29,6 +29,8 @@ void swan_worker_default_opts(swan_worker_opts *o) {
     memset(o, 0, sizeof *o);
     o->threads = 1;
     o->heartbeat = 1.0;
+    const char *d = getenv("SWAN_TEST_WORKER_DELAY_MS");
+    o->delay_ms = d ? atoi(d) : 0;
 }
 
 /* The slot where the two threads hand work over. */
@@ -40,6 +42,7 @@ typedef struct handoff {
     swan_msg result;        /* filled by the compute thread                 */
     bool has_result;
     int wake_fd;            /* compute thread writes a byte when done       */
+    int delay_ms;           /* see swan_worker_opts.delay_ms                 */
 } handoff;
 
 static double now_s(void) {
@@ -73,6 +76,11 @@ static void analyze_item(const swan_task_item *it, uint64_t seed, swan_result_it
     int rc = swan_metrics_compute(&reader, &mo, &out->raw, &err);
     swan_tensor_reader_close(&tr);
     if (rc) goto fail;
+    if (out->raw.nonfinite > 0) {
+        /* The range of a tensor with NaN/Inf is meaningless and may itself be
+         * infinite, which the wire format rightly refuses. */
+        out->raw.w_min = out->raw.w_max = 0;
+    }
     out->ok = 1;
     return;
 fail:
@@ -80,15 +88,20 @@ fail:
     out->error = strdup(err.msg);
 }
 
-static void run_task(const swan_msg_task *task, swan_msg *result) {
+static void run_task(const swan_msg_task *task, int delay_ms, swan_msg *result) {
     memset(result, 0, sizeof *result);
     result->type = SWAN_MSG_RESULT;
     result->u.result.task_id = task->task_id;
     result->u.result.items = calloc(task->nitems ? task->nitems : 1, sizeof(swan_result_item));
     if (!result->u.result.items) return; /* nitems 0: the coordinator will see a mismatch */
     result->u.result.nitems = task->nitems;
-    for (uint32_t i = 0; i < task->nitems; i++)
+    for (uint32_t i = 0; i < task->nitems; i++) {
+        if (delay_ms > 0) {
+            struct timespec ts = {delay_ms / 1000, (long)(delay_ms % 1000) * 1000000L};
+            nanosleep(&ts, NULL);
+        }
         analyze_item(&task->items[i], task->seed, &result->u.result.items[i]);
+    }
 }
 
 static void *compute_thread(void *arg) {
@@ -100,7 +113,7 @@ static void *compute_thread(void *arg) {
         swan_msg task = h->task;
         pthread_mutex_unlock(&h->mu);
         swan_msg result;
-        run_task(&task.u.task, &result);
+        run_task(&task.u.task, h->delay_ms, &result);
         swan_msg_free(&task);
         pthread_mutex_lock(&h->mu);
         h->has_task = false;
@@ -200,6 +213,7 @@ static int loop_open(loop *L, swan_error *err) {
     if (pipe(L->pipefd) != 0) return swan_error_set(err, "pipe: %s", strerror(errno));
     fcntl(L->pipefd[0], F_SETFL, fcntl(L->pipefd[0], F_GETFL) | O_NONBLOCK);
     L->h.wake_fd = L->pipefd[1];
+    L->h.delay_ms = L->o->delay_ms;
     pthread_mutex_init(&L->h.mu, NULL);
     pthread_cond_init(&L->h.cv, NULL);
     if (pthread_create(&L->thread, NULL, compute_thread, &L->h) != 0)

@@ -19,6 +19,9 @@ typedef struct swan_worker_opts {
     int threads;            /* BLAS threads                                      */
     pid_t parent;           /* exit when this process is gone (0: don't watch)   */
     double heartbeat;       /* seconds between heartbeats while busy             */
+    int delay_ms;           /* fault-injection for tests: sleep this long per
+                               tensor (env SWAN_TEST_WORKER_DELAY_MS), so a test can
+                               interrupt or kill a run part-way reliably          */
 } swan_worker_opts;
 
 void swan_worker_default_opts(swan_worker_opts *o);

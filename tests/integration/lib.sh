@@ -1,0 +1,64 @@
+# lib.sh: shared helpers for the integration tests (sourced, not run).
+#
+# Each test gets SWAN_BIN (the swan executable), SWAN_SHARED (the shared/ folder,
+# which may be absent) and SWAN_TEST_TMP from ctest. Exit 77 means "skipped".
+set -u
+SWAN_BIN=${SWAN_BIN:?SWAN_BIN must point to the swan executable}
+SWAN_SHARED=${SWAN_SHARED:-}
+PY=${PYTHON:-/usr/bin/python3}
+T=$(mktemp -d "${SWAN_TEST_TMP:-/tmp}/swan-it.XXXXXX" 2>/dev/null || mktemp -d /tmp/swan-it.XXXXXX)
+trap 'rm -rf "$T"' EXIT
+FAILS=0
+PASSES=0
+
+pass() { PASSES=$((PASSES + 1)); echo "ok: $*"; }
+fail() { FAILS=$((FAILS + 1)); echo "FAIL: $*"; }
+check() { # check "description" command...
+    local what=$1; shift
+    if "$@"; then pass "$what"; else fail "$what"; fi
+}
+finish() {
+    echo "$PASSES passed, $FAILS failed"
+    [ "$FAILS" -eq 0 ]
+    exit $?
+}
+need_shared() {
+    if [ -z "$SWAN_SHARED" ] || [ ! -d "$SWAN_SHARED/fixtures" ]; then
+        echo "skipped: shared fixtures not found (SWAN_SHARED='$SWAN_SHARED')"
+        exit 77
+    fi
+}
+need_python() {
+    if ! "$PY" -c 'import json' 2>/dev/null; then
+        echo "skipped: $PY not available"
+        exit 77
+    fi
+}
+# Prints the manifest without fields that legitimately differ between runs (timing).
+manifest_sans_timing() {
+    "$PY" - "$1" <<'PYEOF'
+import json, sys
+m = json.load(open(sys.argv[1]))
+m["summary"].pop("analysis_time_seconds", None)
+for sh in m["shards"].values():
+    for t in sh["tensors"].values():
+        t.get("raw", {}).pop("seconds", None)
+print(json.dumps(m, sort_keys=True, indent=1))
+PYEOF
+}
+same_manifests() {
+    diff <(manifest_sans_timing "$1") <(manifest_sans_timing "$2") >/dev/null
+}
+# Workers started by coordinator pid $1 that are still alive.
+children_of() { pgrep -P "$1" 2>/dev/null || true; }
+# The worker processes of any swan run whose --parent is $1.
+workers_of() { pgrep -f -- "--parent $1\$" 2>/dev/null || true; }
+wait_for() { # wait_for SECONDS command... : polls every 0.1 s
+    local limit=$1; shift
+    local i=0
+    while ! "$@"; do
+        i=$((i + 1))
+        [ $i -ge $((limit * 10)) ] && return 1
+        sleep 0.1
+    done
+}

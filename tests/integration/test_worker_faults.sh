@@ -1,0 +1,46 @@
+# A worker that dies or hangs costs time, not results: its task is re-queued, a
+# replacement is started, and the manifest equals that of an undisturbed run.
+. "$(dirname "$0")/lib.sh"
+need_python
+"$SWAN_BIN" demo "$T/model" "$T/ref" >/dev/null 2>&1 || { fail "swan demo failed"; finish; }
+has_progress() { [ -f "$1/journal.jsonl" ] && [ "$(wc -l <"$1/journal.jsonl")" -ge 4 ]; }
+
+# 1. kill -9 a busy worker.
+SWAN_TEST_WORKER_DELAY_MS=100 "$SWAN_BIN" analyze "$T/model" -o "$T/killed" -j 2 -q 2>"$T/err-kill" &
+pid=$!
+if wait_for 30 has_progress "$T/killed"; then
+    victim=$(workers_of $pid | head -n 1)
+    kill -9 "$victim"
+fi
+wait $pid
+check "killed worker: run still succeeds" [ $? -eq 0 ]
+check "killed worker: the loss is reported" grep -q "killed by signal 9" "$T/err-kill"
+check "killed worker: manifest identical to an undisturbed run" same_manifests "$T/killed/manifest.json" "$T/ref/manifest.json"
+
+# 2. a worker that hangs (SIGSTOP): dropped after --worker-timeout, task re-queued.
+SWAN_TEST_WORKER_DELAY_MS=100 "$SWAN_BIN" analyze "$T/model" -o "$T/hung" -j 2 -q --worker-timeout 2 2>"$T/err-hang" &
+pid=$!
+if wait_for 30 has_progress "$T/hung"; then
+    victim=$(workers_of $pid | head -n 1)
+    kill -STOP "$victim"
+fi
+wait $pid
+check "hung worker: run still succeeds" [ $? -eq 0 ]
+check "hung worker: reported as silent" grep -q "was silent for" "$T/err-hang"
+check "hung worker: manifest identical to an undisturbed run" same_manifests "$T/hung/manifest.json" "$T/ref/manifest.json"
+kill -9 "$victim" 2>/dev/null
+
+# 3. every worker keeps dying: the run gives up with a clear error, no manifest.
+"$SWAN_BIN" analyze "$T/model" -o "$T/doomed" -j 1 -q 2>"$T/err-doomed" &
+pid=$!
+for i in $(seq 1 100); do
+    for w in $(workers_of $pid); do kill -9 "$w" 2>/dev/null; done
+    kill -0 $pid 2>/dev/null || break
+    sleep 0.05
+done
+wait $pid
+status=$?
+check "workers that always die: exit status 1 (got $status)" [ $status -eq 1 ]
+check "workers that always die: no manifest" [ ! -e "$T/doomed/manifest.json" ]
+check "workers that always die: one clear final line" grep -q "swan: .*\(workers\|lost\)" "$T/err-doomed"
+finish
