@@ -34,6 +34,7 @@ typedef struct swan_task {
     uint64_t bytes;
     swan_task_state state;
     uint32_t attempts;    /* times handed to a worker                        */
+    uint32_t losses;      /* workers that died or hung while holding it      */
 } swan_task;
 
 typedef struct swan_plan {

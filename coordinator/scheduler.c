@@ -182,18 +182,23 @@ static worker *add_worker(swan_sched *s, const unsigned char *id, size_t idlen) 
     return w;
 }
 
-/* Forgets a worker; its task, if any, goes back to the front of the queue. */
-static void lose_worker(swan_sched *s, worker *w, const char *why) {
+/* Forgets a worker; its task, if any, goes back to the front of the queue.
+ * suspect_task: the worker died or hung while holding the task, which a task that
+ * crashes workers would also cause; after max_attempts such losses the run stops
+ * instead of killing workers forever. A peer that merely broke the protocol says
+ * nothing about the task, so it does not count. */
+static void lose_worker(swan_sched *s, worker *w, const char *why, bool suspect_task) {
     char label[96];
     worker_label(w, label, sizeof label);
     if (w->task >= 0) {
         swan_task *t = &s->plan->tasks[w->task];
         t->state = SWAN_TASK_PENDING;
         const char *first = s->ck->tensors[s->plan->task_items[t->first]].name;
-        if (t->attempts >= s->o->max_attempts) {
+        if (suspect_task) t->losses++;
+        if (t->losses >= s->o->max_attempts) {
             snprintf(s->fail, sizeof s->fail,
-                     "tensor '%s'%s: %u workers were lost while analyzing it (last: %s %s)", first,
-                     t->count > 1 ? " (and the rest of its batch)" : "", t->attempts, label, why);
+                     "tensor '%s'%s: %u workers died or hung while analyzing it (last: %s %s)", first,
+                     t->count > 1 ? " (or another in its batch)" : "", t->losses, label, why);
         } else {
             logf_(s, "%s %s; re-queueing its task ('%s'%s)", label, why, first,
                   t->count > 1 ? " and others" : "");
@@ -214,7 +219,7 @@ static void dispatch(swan_sched *s, worker *w) {
     swan_task *t = &s->plan->tasks[ti];
     if (send_task(s, w, ti)) {
         queue_requeue(s, ti);
-        if (!s->fail[0]) lose_worker(s, w, "cannot be reached");
+        if (!s->fail[0]) lose_worker(s, w, "cannot be reached", false);
         return;
     }
     t->state = SWAN_TASK_RUNNING;
@@ -286,7 +291,7 @@ static void handle_message(swan_sched *s, const unsigned char *id, size_t idlen,
     swan_error err;
     if (swan_msg_decode(buf, len, &m, &err)) {
         if (w) {
-            lose_worker(s, w, "sent a malformed message and was dropped");
+            lose_worker(s, w, "sent a malformed message and was dropped", false);
             logf_(s, "  (the message: %s)", err.msg);
         } else {
             logf_(s, "ignored a malformed message from an unknown peer: %s", err.msg);
@@ -297,7 +302,7 @@ static void handle_message(swan_sched *s, const unsigned char *id, size_t idlen,
     switch (m.type) {
     case SWAN_MSG_HELLO:
         if (w) { /* a worker that restarted its session: forget the old one */
-            lose_worker(s, w, "said hello again");
+            lose_worker(s, w, "said hello again", false);
         }
         w = add_worker(s, id, idlen);
         if (!w) {
@@ -322,7 +327,7 @@ static void handle_message(swan_sched *s, const unsigned char *id, size_t idlen,
         }
         w->last_seen = t;
         if (check_result(s, w, &m.u.result, &err)) {
-            lose_worker(s, w, "sent an inconsistent result and was dropped");
+            lose_worker(s, w, "sent an inconsistent result and was dropped", false);
             logf_(s, "  (%s)", err.msg);
             break;
         }
@@ -336,12 +341,12 @@ static void handle_message(swan_sched *s, const unsigned char *id, size_t idlen,
         if (w) {
             char why[SWAN_ERROR_MAX];
             snprintf(why, sizeof why, "gave up: %.400s", m.u.fatal.reason ? m.u.fatal.reason : "");
-            lose_worker(s, w, why);
+            lose_worker(s, w, why, false);
         }
         break;
     default:
         if (w)
-            lose_worker(s, w, "sent a message only the coordinator may send, and was dropped");
+            lose_worker(s, w, "sent a message only the coordinator may send, and was dropped", false);
         else
             logf_(s, "ignored a '%s' message from an unknown peer", swan_msg_type_name(m.type));
         break;
@@ -388,7 +393,7 @@ static void on_child_exit(void *ctx, pid_t pid, const char *how) {
         if (s->workers[i].alive && s->workers[i].pid == (uint32_t)pid) {
             char why[160];
             snprintf(why, sizeof why, "%s", how);
-            lose_worker(s, &s->workers[i], why);
+            lose_worker(s, &s->workers[i], why, true);
             return;
         }
     if (s->tasks_done < s->plan->ntasks) logf_(s, "worker process %ld %s", (long)pid, how);
@@ -405,7 +410,7 @@ static void check_liveness(swan_sched *s) {
             bool local = false;
             if (s->pool)
                 for (size_t k = 0; k < s->pool->n; k++) local |= s->pool->pids[k] == (pid_t)pid;
-            lose_worker(s, w, why);
+            lose_worker(s, w, why, true);
             /* A hung local process is ours to end; reaping it then starts a replacement. */
             if (local) kill((pid_t)pid, SIGKILL);
         }

@@ -49,7 +49,7 @@ typedef struct swan_sched_opts {
     const char *endpoint;        /* bind address, ipc or tcp address to bind */
     uint64_t seed;
     double worker_timeout;       /* seconds of silence from a busy worker before it is lost */
-    uint32_t max_attempts;       /* times a task may be handed out                  */
+    uint32_t max_attempts;       /* workers a task may kill or hang before the run stops */
     size_t max_respawns;         /* local worker replacements allowed in total      */
     volatile sig_atomic_t *stop; /* set by a signal handler: abort cleanly          */
 } swan_sched_opts;

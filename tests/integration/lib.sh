@@ -5,7 +5,7 @@
 set -u
 SWAN_BIN=${SWAN_BIN:?SWAN_BIN must point to the swan executable}
 SWAN_SHARED=${SWAN_SHARED:-}
-PY=${PYTHON:-/usr/bin/python3}
+PY=${PYTHON:-$(command -v python3 || echo /usr/bin/python3)}
 T=$(mktemp -d "${SWAN_TEST_TMP:-/tmp}/swan-it.XXXXXX" 2>/dev/null || mktemp -d /tmp/swan-it.XXXXXX)
 trap 'rm -rf "$T"' EXIT
 FAILS=0

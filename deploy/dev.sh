@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# dev.sh: one command from a fresh machine to a running swan.
+#
+#   deploy/dev.sh demo    install what is missing, build, analyze the built-in demo checkpoint
+#   deploy/dev.sh test    install what is missing, build, run every test (ctest)
+#   deploy/dev.sh build   install what is missing and build
+#   deploy/dev.sh deps    only install what is missing
+#
+# Debian/Ubuntu (apt, with sudo when not root) and macOS (Homebrew; BLAS/LAPACK from
+# Apple's Accelerate) are supported. The build goes to ./build (override with BUILD_DIR).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+BUILD_DIR=${BUILD_DIR:-build}
+
+APT_PACKAGES="build-essential cmake pkg-config libzmq3-dev libmsgpack-dev libcjson-dev
+libopenblas-dev liblapacke-dev libcmocka-dev libsodium-dev python3 procps"
+BREW_PACKAGES="cmake pkg-config zeromq msgpack cjson cmocka libsodium"
+
+install_apt() {
+    local missing=""
+    for p in $APT_PACKAGES; do
+        dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
+    done
+    [ -z "$missing" ] && return 0
+    local sudo=""
+    [ "$(id -u)" -ne 0 ] && sudo="sudo"
+    echo "dev.sh: installing$missing"
+    $sudo apt-get update -qq
+    $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $missing >/dev/null
+}
+
+install_brew() {
+    if ! command -v brew >/dev/null; then
+        echo "dev.sh: Homebrew is needed on macOS: see https://brew.sh" >&2
+        exit 1
+    fi
+    local missing=""
+    for p in $BREW_PACKAGES; do brew list --formula "$p" >/dev/null 2>&1 || missing="$missing $p"; done
+    [ -z "$missing" ] || brew install $missing
+}
+
+deps() {
+    case "$(uname -s)" in
+    Linux)
+        if command -v apt-get >/dev/null; then install_apt
+        else echo "dev.sh: no apt-get; install the equivalents of: $APT_PACKAGES" >&2; fi ;;
+    Darwin) install_brew ;;
+    *) echo "dev.sh: unsupported system $(uname -s)" >&2; exit 1 ;;
+    esac
+}
+
+jobs() { getconf _NPROCESSORS_ONLN 2>/dev/null || sysctl -n hw.ncpu 2>/dev/null || echo 2; }
+
+build() {
+    cmake -S . -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=Release >/dev/null
+    cmake --build "$BUILD_DIR" -j "$(jobs)"
+}
+
+case "${1:-}" in
+deps) deps ;;
+build) deps; build ;;
+demo)
+    deps; build
+    "$BUILD_DIR/coordinator/swan" demo "$BUILD_DIR/demo-model" "$BUILD_DIR/demo-out"
+    echo "dev.sh: the manifest is in $BUILD_DIR/demo-out/manifest.json"
+    ;;
+test)
+    deps; build
+    (cd "$BUILD_DIR" && ctest --output-on-failure)
+    ;;
+*)
+    echo "usage: deploy/dev.sh demo|test|build|deps" >&2
+    exit 2
+    ;;
+esac

@@ -1,0 +1,25 @@
+# Hostile or broken peers on the network: garbage bytes, a wrong protocol version,
+# extra frames, a 65 MiB frame, coordinator-only messages, results for tasks the peer
+# does not hold, results with the wrong tensors, and a peer that takes a task and goes
+# silent. The coordinator logs each in one line, never crashes, re-queues what the
+# bad peers held, and writes the same manifest as an undisturbed run.
+. "$(dirname "$0")/lib.sh"
+need_python
+PEER=${SWAN_HOSTILE_PEER:?}
+"$SWAN_BIN" demo "$T/model" "$T/ref" >/dev/null 2>&1 || { fail "swan demo failed"; finish; }
+port=$((20000 + $$ % 20000))
+SWAN_TEST_WORKER_DELAY_MS=150 "$SWAN_BIN" analyze "$T/model" -o "$T/out" -j 1 -q \
+    --listen "tcp://127.0.0.1:$port" --worker-timeout 3 2>"$T/err" &
+pid=$!
+sleep 0.5
+timeout 60 "$PEER" "tcp://127.0.0.1:$port" >"$T/peer.out" 2>&1
+check "hostile peer ran its script" grep -q "hostile_peer: done" "$T/peer.out"
+wait $pid
+status=$?
+check "coordinator finished normally (status $status)" [ $status -eq 0 ]
+check "malformed bytes were reported" grep -q "malformed message" "$T/err"
+check "a result for a task not held was reported" grep -q "inconsistent result" "$T/err"
+check "the silent peer was dropped" grep -q "was silent for" "$T/err"
+check "manifest identical to an undisturbed run" same_manifests "$T/out/manifest.json" "$T/ref/manifest.json"
+echo "--- coordinator log:"; cat "$T/err"
+finish

@@ -1,0 +1,151 @@
+/* hostile_peer.c: a misbehaving "worker" for the integration tests.
+ *
+ * Connects to a coordinator's --listen endpoint and sends what a broken or hostile
+ * host might: bytes that are not msgpack, a wrong protocol version, extra frames, an
+ * oversized frame, messages only a coordinator may send, results for tasks it does
+ * not hold or with the wrong tensors, and a worker that takes a task and goes
+ * silent. The coordinator must log each, never crash, and still produce the same
+ * manifest as an undisturbed run (checked by test_hostile_peer.sh).
+ *
+ * usage: swan_hostile_peer ENDPOINT */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <zmq.h>
+
+#include "proto/messages.h"
+
+static void *connect_dealer(void *ctx, const char *ep) {
+    void *s = zmq_socket(ctx, ZMQ_DEALER);
+    int linger = 500, timeout = 15000;
+    zmq_setsockopt(s, ZMQ_LINGER, &linger, sizeof linger);
+    zmq_setsockopt(s, ZMQ_RCVTIMEO, &timeout, sizeof timeout);
+    if (zmq_connect(s, ep) != 0) {
+        fprintf(stderr, "hostile_peer: cannot connect to %s\n", ep);
+        exit(1);
+    }
+    return s;
+}
+
+static void send_msg(void *s, const swan_msg *m) {
+    char *buf;
+    size_t len;
+    swan_error err;
+    if (swan_msg_encode(m, &buf, &len, &err)) {
+        fprintf(stderr, "hostile_peer: encode: %s\n", err.msg);
+        exit(1);
+    }
+    zmq_send(s, buf, len, 0);
+    free(buf);
+}
+
+static void send_hello(void *s) {
+    swan_msg m = {.type = SWAN_MSG_HELLO};
+    m.u.hello.pid = 999999;
+    m.u.hello.threads = 1;
+    m.u.hello.host = "hostile";
+    send_msg(s, &m);
+}
+
+/* Waits for a TASK; returns 0 and fills *task, or -1 (timeout / SHUTDOWN). */
+static int recv_task(void *s, swan_msg *task) {
+    for (;;) {
+        zmq_msg_t msg;
+        zmq_msg_init(&msg);
+        if (zmq_msg_recv(&msg, s, 0) < 0) {
+            zmq_msg_close(&msg);
+            return -1;
+        }
+        swan_error err;
+        int rc = swan_msg_decode(zmq_msg_data(&msg), zmq_msg_size(&msg), task, &err);
+        zmq_msg_close(&msg);
+        if (rc) continue;
+        if (task->type == SWAN_MSG_TASK) return 0;
+        int shutdown = task->type == SWAN_MSG_SHUTDOWN;
+        swan_msg_free(task);
+        if (shutdown) return -1;
+    }
+}
+
+/* A RESULT for `task` whose first item claims another tensor (or another task id). */
+static void send_bad_result(void *s, const swan_msg *task, int wrong_task_id) {
+    swan_msg r = {.type = SWAN_MSG_RESULT};
+    r.u.result.task_id = task->u.task.task_id + (wrong_task_id ? 1000 : 0);
+    r.u.result.nitems = task->u.task.nitems;
+    r.u.result.items = calloc(task->u.task.nitems, sizeof(swan_result_item));
+    for (uint32_t i = 0; i < task->u.task.nitems; i++) {
+        swan_result_item *it = &r.u.result.items[i];
+        it->tensor_id = task->u.task.items[i].tensor_id + (wrong_task_id ? 0 : 1);
+        it->ok = 1;
+        it->raw.rows = it->raw.cols = 1;
+    }
+    send_msg(s, &r);
+    free(r.u.result.items);
+}
+
+int main(int argc, char **argv) {
+    if (argc != 2) {
+        fprintf(stderr, "usage: swan_hostile_peer ENDPOINT\n");
+        return 2;
+    }
+    const char *ep = argv[1];
+    void *ctx = zmq_ctx_new();
+
+    /* 1. Garbage, wrong version, a coordinator-only type, extra frames. */
+    void *s = connect_dealer(ctx, ep);
+    zmq_send(s, "this is not msgpack", 19, 0);
+    const unsigned char wrong_version[] = {0x82, 0xa4, 't', 'y', 'p', 'e', 0xa5, 'h', 'e', 'l', 'l', 'o',
+                                           0xa1, 'v', 0x63};
+    zmq_send(s, wrong_version, sizeof wrong_version, 0);
+    swan_msg shutdown = {.type = SWAN_MSG_SHUTDOWN};
+    send_msg(s, &shutdown);
+    zmq_send(s, "a", 1, ZMQ_SNDMORE);
+    zmq_send(s, "b", 1, 0);
+    /* A truncated HELLO. */
+    {
+        swan_msg m = {.type = SWAN_MSG_HELLO};
+        m.u.hello.pid = 1;
+        m.u.hello.host = "x";
+        char *buf;
+        size_t len;
+        swan_error err;
+        swan_msg_encode(&m, &buf, &len, &err);
+        zmq_send(s, buf, len / 2, 0);
+        free(buf);
+    }
+    zmq_close(s);
+
+    /* 2. An oversized frame (the coordinator caps frames at 64 MiB). */
+    s = connect_dealer(ctx, ep);
+    size_t big = 65u * 1024 * 1024;
+    char *blob = calloc(1, big);
+    zmq_send(s, blob, big, 0);
+    free(blob);
+    zmq_close(s);
+
+    /* 3. A worker that answers with another task's id, then one that returns the
+     *    wrong tensors: both must be dropped and their tasks re-queued. */
+    for (int variant = 1; variant >= 0; variant--) {
+        s = connect_dealer(ctx, ep);
+        send_hello(s);
+        swan_msg task;
+        if (recv_task(s, &task) == 0) {
+            send_bad_result(s, &task, variant);
+            swan_msg_free(&task);
+        }
+        zmq_close(s);
+    }
+
+    /* 4. A worker that takes a task and goes silent: dropped after the timeout. */
+    s = connect_dealer(ctx, ep);
+    send_hello(s);
+    swan_msg task;
+    if (recv_task(s, &task) == 0) swan_msg_free(&task);
+    sleep(1);
+    zmq_close(s);
+
+    zmq_ctx_term(ctx);
+    printf("hostile_peer: done\n");
+    return 0;
+}
