@@ -3,6 +3,7 @@
 
 #include <cjson/cJSON.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -19,6 +20,23 @@ static uint64_t fnv(uint64_t h, const void *p, size_t n) {
     return h;
 }
 
+/* Hashes up to 4 KiB of tensor data at the start, middle and end of a shard's data
+ * section: a fine-tune of the same architecture has an identical tensor table, and
+ * must not inherit the base model's journal. */
+static uint64_t hash_data_samples(uint64_t h, const swan_shard *sh) {
+    int fd = open(sh->path, O_RDONLY);
+    if (fd < 0) return h;
+    uint64_t data = sh->size > sh->data_start ? sh->size - sh->data_start : 0;
+    uint64_t at[3] = {0, data / 2, data > 4096 ? data - 4096 : 0};
+    unsigned char buf[4096];
+    for (int k = 0; k < 3; k++) {
+        ssize_t n = pread(fd, buf, sizeof buf, (off_t)(sh->data_start + at[k]));
+        if (n > 0) h = fnv(h, buf, (size_t)n);
+    }
+    close(fd);
+    return h;
+}
+
 uint64_t swan_journal_fingerprint(const swan_checkpoint *ck, uint64_t seed) {
     uint64_t h = 0xcbf29ce484222325ull;
     uint64_t v = SWAN_METRICS_VERSION;
@@ -27,9 +45,14 @@ uint64_t swan_journal_fingerprint(const swan_checkpoint *ck, uint64_t seed) {
     for (size_t i = 0; i < ck->ntensors; i++) {
         const swan_tensor *t = &ck->tensors[i];
         h = fnv(h, t->name, strlen(t->name) + 1);
-        uint64_t meta[3] = {(uint64_t)t->dtype, (uint64_t)t->ndim, t->nbytes};
+        uint64_t meta[4] = {(uint64_t)t->dtype, (uint64_t)t->ndim, t->nbytes, t->offset};
         h = fnv(h, meta, sizeof meta);
         h = fnv(h, t->shape, sizeof(uint64_t) * (size_t)t->ndim);
+    }
+    for (size_t s = 0; s < ck->nshards; s++) {
+        h = fnv(h, ck->shards[s].file, strlen(ck->shards[s].file) + 1);
+        h = fnv(h, &ck->shards[s].size, sizeof ck->shards[s].size);
+        h = hash_data_samples(h, &ck->shards[s]);
     }
     return h;
 }

@@ -30,7 +30,8 @@ typedef struct swan_journal {
     double last_sync;
 } swan_journal;
 
-/* Identifies the checkpoint's tensors (names, dtypes, shapes, offsets) and seed. */
+/* Identifies the checkpoint (tensor names, dtypes, shapes, offsets; shard names and
+ * sizes; samples of each shard's data) together with the seed and metric version. */
 uint64_t swan_journal_fingerprint(const swan_checkpoint *ck, uint64_t seed);
 
 /* Opens (creating if needed) path. Existing records for this fingerprint are loaded

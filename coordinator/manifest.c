@@ -191,6 +191,7 @@ int swan_manifest_write(const char *path, const swan_checkpoint *ck, const swan_
                         const swan_summary *sum, const swan_run_info *info, swan_error *err) {
     char tmp[4200];
     snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    errno = 0;
     FILE *f = fopen(tmp, "w");
     if (!f) return swan_error_set(err, "cannot write %s: %s", tmp, strerror(errno));
     swan_jw w;
@@ -233,7 +234,7 @@ int swan_manifest_write(const char *path, const swan_checkpoint *ck, const swan_
     int bad = swan_jw_error(&w) || fflush(f) != 0 || fsync(fileno(f)) != 0;
     if (fclose(f) != 0) bad = 1;
     if (bad || rename(tmp, path) != 0) {
-        swan_error_set(err, "cannot write %s: %s", path, strerror(errno));
+        swan_error_set(err, "cannot write %s: %s", path, errno ? strerror(errno) : "write failed");
         unlink(tmp);
         return -1;
     }

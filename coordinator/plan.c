@@ -62,6 +62,11 @@ static int task_by_cost_desc(const void *a, const void *b) {
 
 int swan_plan_build_tasks(swan_plan *plan, const swan_checkpoint *ck, const swan_plan_opts *o,
                           swan_error *err) {
+    free(plan->task_items); /* building again replaces the previous tasks */
+    free(plan->tasks);
+    plan->task_items = NULL;
+    plan->tasks = NULL;
+    plan->ntasks = 0;
     size_t n = 0;
     for (size_t i = 0; i < plan->nrecs; i++)
         if (plan->recs[i].kind == SWAN_KIND_MATRIX && !plan->recs[i].have_raw) n++;

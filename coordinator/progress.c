@@ -15,7 +15,10 @@ void swan_progress_init(swan_progress *p, FILE *out, bool quiet) {
 static void eta_text(double s, char *out, size_t size) {
     if (s < 0) snprintf(out, size, "--");
     else if (s < 90) snprintf(out, size, "%.0fs", s);
-    else if (s < 5400) snprintf(out, size, "%.0fm%02.0fs", s / 60 - 0.5, (double)((long)s % 60));
+    else if (s < 5400) {
+        long t = (long)(s + 0.5);
+        snprintf(out, size, "%ldm%02lds", t / 60, t % 60);
+    }
     else snprintf(out, size, "%.1fh", s / 3600);
 }
 

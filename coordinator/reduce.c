@@ -96,6 +96,7 @@ int swan_policy_parse_thresholds(swan_policy *p, const char *s, swan_error *err)
 int swan_policy_parse_group_sizes(swan_policy *p, const char *s, swan_error *err) {
     swan_policy t = *p;
     const char *q = s;
+    if (!*q) return swan_error_set(err, "--group-sizes needs BITS:SIZE pairs, e.g. 4:64");
     while (*q) {
         char *end;
         long bits = strtol(q, &end, 10);
@@ -106,6 +107,8 @@ int swan_policy_parse_group_sizes(swan_policy *p, const char *s, swan_error *err
         if (end == q || g <= 0 || g > 4096 || (*end != ',' && *end != '\0'))
             return swan_error_set(err, "--group-sizes '%s': group size must be 1..4096", s);
         t.group_size[bits] = (int)g;
+        if (*end == ',' && end[1] == '\0')
+            return swan_error_set(err, "--group-sizes '%s': trailing comma", s);
         q = *end == ',' ? end + 1 : end;
     }
     *p = t;
@@ -167,7 +170,11 @@ void swan_decide(const swan_policy *p, const char *name, swan_tensor_kind kind,
     case SWAN_KIND_NOT_FLOAT: keep16(out, "not_float", prot); return;
     case SWAN_KIND_MATRIX: break;
     }
-    if (!raw || raw->nonfinite > 0) {
+    if (!raw) { /* only when its analysis failed; such a run writes no manifest */
+        keep16(out, "not_analyzed", prot);
+        return;
+    }
+    if (raw->nonfinite > 0) {
         keep16(out, "non_finite_values", prot);
         return;
     }

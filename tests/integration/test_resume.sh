@@ -41,4 +41,17 @@ check "journal of another seed refused with status 2" [ $? -eq 2 ]
 check "refusal names --fresh" grep -q -- "--fresh" "$T/err-seed"
 "$SWAN_BIN" analyze "$T/model" -o "$T/ref" --seed 5 --fresh -q
 check "--fresh starts over" [ $? -eq 0 ]
+# Same tensor table, different weights (a fine-tune): its journal must not be reused.
+cp -r "$T/model" "$T/tuned"
+"$PY" - "$T/tuned" <<'PYEOF'
+import glob, os, sys
+f = sorted(glob.glob(sys.argv[1] + "/*.safetensors"))[0]
+size = os.path.getsize(f)
+with open(f, "r+b") as fh:
+    fh.seek(size // 2); b = fh.read(2); fh.seek(size // 2)
+    fh.write(bytes([b[0] ^ 1, b[1]]))
+PYEOF
+cp -r "$T/ref" "$T/ref-tuned"
+"$SWAN_BIN" analyze "$T/tuned" -o "$T/ref-tuned" --seed 5 -q 2>"$T/err-tuned"
+check "journal of the same architecture with other weights is refused" [ $? -eq 2 ]
 finish

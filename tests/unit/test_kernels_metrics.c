@@ -99,11 +99,11 @@ static double slow_delta(const float *w, size_t rows, size_t cols, uint64_t key)
     for (size_t i = 0; i < rows * cols; i++) lo = fmin(lo, w[i]), hi = fmax(hi, w[i]);
     double h = (hi - lo) / 16.0, ex = 0, wx = 0;
     for (size_t i = 0; i < rows; i++) {
-        swan_prng_uniform(key, SWAN_STREAM_NOISE, i * cols, u, cols);
+        swan_prng_uniform_centered(key, SWAN_STREAM_NOISE, i * cols, u, cols);
         for (size_t c = 0; c < p; c++) {
             double a = 0, b = 0;
             for (size_t j = 0; j < cols; j++) {
-                a += h * ((double)u[j] - 0.5) * x[j * p + c];
+                a += h * (double)u[j] * x[j * p + c];
                 b += (double)w[i * cols + j] * x[j * p + c];
             }
             ex += a * a;

@@ -1,0 +1,171 @@
+#!/usr/bin/env bash
+# bench/run.sh: the performance and memory benchmarks of issue #3, measured in one run
+# so the numbers read as ratios on a shared, noisy machine.
+#
+#   bench/run.sh [q06|memory|moe|all]     (default: all)
+#
+#   q06     the qwen3-0.6b-shaped checkpoint (752M params, BF16): wall time, params/s,
+#           peak RSS of the coordinator and of the largest worker, GFLOP/s of the spectral
+#           step (Gram syrk measured by swan_kernels_bench on the checkpoint's shapes) and
+#           this machine's own sgemm GFLOP/s, one process per core, measured alongside.
+#   memory  one 1 GiB BF16 tensor (524288 x 1024): peak RSS of the worker and coordinator.
+#   moe     a per-expert MoE checkpoint with ~100,000 small tensors: the share of wall time
+#           the workers spend outside the metric kernels (dispatch and bookkeeping).
+#
+# Checkpoints are generated with ../shared/tools/make_model.py (needs python3-numpy) into
+# $BENCH_DIR (default /tmp/swan-bench) and reused. Environment: BUILD_DIR (default build),
+# JOBS (default: online cores).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+BUILD_DIR=${BUILD_DIR:-build}
+BENCH_DIR=${BENCH_DIR:-/tmp/swan-bench}
+SHARED=${SWAN_SHARED:-$(cd .. && pwd)/shared}
+JOBS=${JOBS:-$(getconf _NPROCESSORS_ONLN 2>/dev/null || sysctl -n hw.ncpu)}
+# Debian's python3-numpy lives in /usr/bin/python3, which may not be first on PATH.
+PY=${PYTHON:-$(for p in /usr/bin/python3 python3; do "$p" -c "import numpy" 2>/dev/null && { echo "$p"; break; }; done)}
+PY=${PY:-python3}
+SWAN="$BUILD_DIR/coordinator/swan"
+mkdir -p "$BENCH_DIR"
+
+build() {
+    cmake -S . -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=Release >/dev/null
+    cmake --build "$BUILD_DIR" -j "$JOBS" >/dev/null
+}
+
+make_model() { # make_model DIR ARGS...
+    local dir=$1; shift
+    [ -f "$dir/config.json" ] && return 0
+    if [ ! -f "$SHARED/tools/make_model.py" ] || ! "$PY" -c 'import numpy' 2>/dev/null; then
+        echo "bench: needs $SHARED/tools/make_model.py and python3-numpy to build $dir" >&2
+        exit 1
+    fi
+    echo "bench: generating $dir ..." >&2
+    "$PY" "$SHARED/tools/make_model.py" "$dir" "$@" >&2
+}
+
+now() { date +%s.%N 2>/dev/null || python3 -c 'import time; print(time.time())'; }
+
+# The machine's sgemm rate with one single-threaded process per core, as workers run.
+machine_sgemm() {
+    local tmp pids=() total=0
+    tmp=$(mktemp -d)
+    for i in $(seq 1 "$JOBS"); do
+        OPENBLAS_NUM_THREADS=1 VECLIB_MAXIMUM_THREADS=1 "$BUILD_DIR/bench/swan_sgemm_bench" >"$tmp/$i" &
+        pids+=($!)
+    done
+    wait "${pids[@]}"
+    total=$(cat "$tmp"/* | awk '{for(i=1;i<=NF;i++) if($i=="GFLOP/s") s+=$(i-1)} END {printf "%.1f", s}')
+    rm -rf "$tmp"
+    echo "$total"
+}
+
+# Runs swan analyze; prints "wall_s coordinator_MB worker_MB".
+run_swan() { # run_swan MODEL OUT EXTRA...
+    local model=$1 out=$2; shift 2
+    rm -rf "$out"
+    local t0 t1
+    t0=$(now)
+    "$SWAN" analyze "$model" -o "$out" -j "$JOBS" "$@" >"$out.log" 2>"$out.err"
+    t1=$(now)
+    local mem
+    mem=$(sed -n 's/.*peak memory: coordinator \([0-9.]*\) MB, largest worker \([0-9.]*\) MB.*/\1 \2/p' "$out.log")
+    echo "$(awk -v a="$t0" -v b="$t1" 'BEGIN{printf "%.2f", b-a}') $mem"
+}
+
+bench_q06() {
+    local model="$BENCH_DIR/q06"
+    make_model "$model" --arch qwen3-0.6b --seed 7 --shard-mb 400
+    echo "== q06: $(du -sh "$model" | cut -f1) checkpoint, $JOBS workers"
+    cat "$model"/*.safetensors >/dev/null # page cache warm, as on a second run
+    local sgemm r wall cmb wmb
+    sgemm=$(machine_sgemm)
+    r=$(run_swan "$model" "$BENCH_DIR/out-q06")
+    read -r wall cmb wmb <<<"$r"
+    local params
+    params=$("$PY" -c 'import json,sys; print(json.load(open(sys.argv[1]))["summary"]["total_params"])' "$BENCH_DIR/out-q06/manifest.json")
+    # Spectral step rate: syrk + eigen on the two dominant shapes, one worker's thread.
+    local k1 k2
+    k1=$(OPENBLAS_NUM_THREADS=1 "$BUILD_DIR/bench/swan_kernels_bench" 3072 1024 16 | grep '^phases')
+    k2=$(OPENBLAS_NUM_THREADS=1 "$BUILD_DIR/bench/swan_kernels_bench" 151936 1024 16 | grep '^phases')
+    local syrk1 eig1 syrk2
+    syrk1=$(echo "$k1" | sed 's/.*gram-syrk \([0-9.]*\).*/\1/')
+    eig1=$(echo "$k1" | sed 's/.*eigen \([0-9.]*\).*/\1/')
+    syrk2=$(echo "$k2" | sed 's/.*gram-syrk \([0-9.]*\).*/\1/')
+    "$PY" - "$BENCH_DIR/out-q06/manifest.json" "$wall" "$params" "$sgemm" "$JOBS" "$syrk1" "$eig1" "$syrk2" "$cmb" "$wmb" <<'PYEOF'
+import json, sys
+man, wall, params, sgemm, jobs, syrk1, eig1, syrk2, cmb, wmb = sys.argv[1:]
+wall, params, sgemm, jobs = float(wall), int(params), float(sgemm), int(jobs)
+syrk1, eig1, syrk2 = float(syrk1), float(eig1), float(syrk2)
+m = json.load(open(man))
+flops = 0.0
+for sh in m["shards"].values():
+    for t in sh["tensors"].values():
+        r = t.get("raw")
+        if not r: continue
+        a, b = r["matrix"]; s = min(a, b)
+        flops += a * b * s                       # Gram: syrk = m n s flops
+        flops += 4.0 / 3.0 * s ** 3              # tridiagonalization
+rate_syrk = 3072 * 1024 * 1024 / syrk1 / 1e9
+rate_syrk2 = 151936 * 1024 * 1024 / syrk2 / 1e9
+print(f"  wall time                  {wall:8.2f} s   (reference: 121 s; target <= 20 s, stretch 12 s)")
+print(f"  throughput                 {params / wall / 1e6:8.1f} M params/s   (reference 6.2)")
+print(f"  speed-up vs reference      {121.0 / wall:8.1f} x")
+print(f"  peak RSS coordinator       {float(cmb):8.0f} MB  (target <= 64 MB)")
+print(f"  peak RSS largest worker    {float(wmb):8.0f} MB  (target <= 256 MB)")
+print(f"  machine sgemm, {jobs} procs     {sgemm:8.1f} GFLOP/s")
+print(f"  spectral step, one worker  syrk {rate_syrk:.1f} GFLOP/s (3072x1024), {rate_syrk2:.1f} GFLOP/s (151936x1024); eigen 1024: {eig1*1000:.0f} ms")
+print(f"  spectral work in q06       {flops / 1e12:8.2f} TFLOP -> floor at machine sgemm rate {flops / 1e9 / sgemm:.1f} s; run reached {flops / 1e9 / wall:.1f} GFLOP/s = {flops / 1e9 / wall / sgemm * 100:.0f}% of sgemm")
+PYEOF
+}
+
+bench_memory() {
+    local model="$BENCH_DIR/huge1"
+    if [ ! -f "$model/model.safetensors" ]; then
+        echo "bench: generating $model (one 524288 x 1024 BF16 tensor) ..." >&2
+        mkdir -p "$model"
+        "$PY" - "$model" "$SHARED/tools" <<'PYEOF'
+import sys, numpy as np
+sys.path.insert(0, sys.argv[2]); import st
+rng = np.random.default_rng(3)
+w = rng.standard_normal((524288, 1024), dtype=np.float32) * (1 / 32.0)
+w[:, :4] *= 8.0
+st.write(sys.argv[1] + "/model.safetensors", {"model.layers.0.mlp.huge_proj.weight": ("BF16", st.f32_to_bf16(w))})
+PYEOF
+        echo '{"model_type": "bench"}' >"$model/config.json"
+    fi
+    echo "== memory: one $(du -h "$model/model.safetensors" | cut -f1) tensor (524288 x 1024 BF16)"
+    local r wall cmb wmb
+    r=$(JOBS=1 run_swan "$model" "$BENCH_DIR/out-huge1")
+    read -r wall cmb wmb <<<"$r"
+    echo "  wall ${wall} s; peak RSS coordinator ${cmb} MB, worker ${wmb} MB (target <= 256 MB)"
+}
+
+bench_moe() {
+    local model="$BENCH_DIR/moe100k"
+    make_model "$model" --arch moe --L 24 --E 1384 --H 64 --I 32 --V 1024 --shard-mb 64
+    local n
+    n=$("$PY" -c 'import json,sys; print(len(json.load(open(sys.argv[1]))["weight_map"]))' "$model/model.safetensors.index.json")
+    echo "== moe: $n tensors, $JOBS workers"
+    local r wall cmb wmb
+    r=$(run_swan "$model" "$BENCH_DIR/out-moe")
+    read -r wall cmb wmb <<<"$r"
+    "$PY" - "$BENCH_DIR/out-moe/manifest.json" "$wall" "$JOBS" "$cmb" "$wmb" <<'PYEOF'
+import json, sys
+m = json.load(open(sys.argv[1])); wall = float(sys.argv[2]); jobs = int(sys.argv[3])
+busy = sum(t["raw"]["seconds"] for s in m["shards"].values() for t in s["tensors"].values() if "raw" in t)
+n = m["summary"]["analyzed_tensors"]
+print(f"  wall {wall:.2f} s for {n} analyzed tensors ({n / wall:.0f} tensors/s)")
+print(f"  kernel time {busy:.2f} s over {jobs} workers -> workers busy {busy / (wall * jobs) * 100:.1f}% of wall;"
+      f" dispatch, bookkeeping, startup and output {100 - busy / (wall * jobs) * 100:.1f}% (target <= 5%)")
+print(f"  peak RSS coordinator {float(sys.argv[4]):.0f} MB, largest worker {float(sys.argv[5]):.0f} MB")
+PYEOF
+}
+
+build
+case "${1:-all}" in
+q06) bench_q06 ;;
+memory) bench_memory ;;
+moe) bench_moe ;;
+all) bench_q06; bench_memory; bench_moe ;;
+*) echo "usage: bench/run.sh [q06|memory|moe|all]" >&2; exit 2 ;;
+esac
