@@ -44,12 +44,16 @@ check "--fresh starts over" [ $? -eq 0 ]
 # Same tensor table, different weights (a fine-tune): its journal must not be reused.
 cp -r "$T/model" "$T/tuned"
 "$PY" - "$T/tuned" <<'PYEOF'
-import glob, os, sys
-f = sorted(glob.glob(sys.argv[1] + "/*.safetensors"))[0]
-size = os.path.getsize(f)
-with open(f, "r+b") as fh:
-    fh.seek(size // 2); b = fh.read(2); fh.seek(size // 2)
-    fh.write(bytes([b[0] ^ 1, b[1]]))
+import glob, os, struct, sys
+# A fine-tune changes every weight a little: flip the lowest mantissa bit of one
+# BF16 value in every 4 KiB of tensor data (the header stays identical).
+for f in glob.glob(sys.argv[1] + "/*.safetensors"):
+    size = os.path.getsize(f)
+    with open(f, "r+b") as fh:
+        start = 8 + struct.unpack("<Q", fh.read(8))[0]
+        for at in range(start, size - 2, 4096):
+            fh.seek(at); b = fh.read(1); fh.seek(at)
+            fh.write(bytes([b[0] ^ 1]))
 PYEOF
 cp -r "$T/ref" "$T/ref-tuned"
 "$SWAN_BIN" analyze "$T/tuned" -o "$T/ref-tuned" --seed 5 -q 2>"$T/err-tuned"
