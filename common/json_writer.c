@@ -168,9 +168,17 @@ void swan_jw_double(swan_jw *w, double v) {
     /* The shortest of %.15g..%.17g that reads back to the same double: exact like
      * %.17g, but 0.1 stays "0.1" instead of "0.10000000000000001". */
     char buf[40];
-    for (int prec = 15; prec <= 17; prec++) {
-        snprintf(buf, sizeof buf, "%.*g", prec, v);
-        if (prec == 17 || strtod(buf, NULL) == v) break;
+    if (v == (double)(int64_t)v && fabs(v) < 1e15) {
+        /* Integral values (scores of 0 and 1 are common) need no search. */
+        snprintf(buf, sizeof buf, "%lld", (long long)v);
+        if (v == 0 && signbit(v)) snprintf(buf, sizeof buf, "-0");
+    } else if (w->double_digits > 0) {
+        snprintf(buf, sizeof buf, "%.*g", w->double_digits, v);
+    } else {
+        for (int prec = 15; prec <= 17; prec++) {
+            snprintf(buf, sizeof buf, "%.*g", prec, v);
+            if (prec == 17 || strtod(buf, NULL) == v) break;
+        }
     }
     /* A locale with a decimal comma would break the number; JSON wants '.'. */
     for (char *c = buf; *c; c++)

@@ -23,6 +23,8 @@ typedef struct swan_jw {
     bool after_key;                /* a key was written, its value comes next     */
     int indent;                    /* spaces per level; 0 = compact               */
     bool failed;
+    int double_digits;             /* 0: shortest exact form (default); N: %.Ng,
+                                      e.g. 17 = exact and fast, 10 = compact      */
 } swan_jw;
 
 void swan_jw_init(swan_jw *w, FILE *f, int indent);

@@ -90,6 +90,10 @@ static int hook_result(void *ctx, uint32_t tensor, const swan_raw_metrics *raw, 
     return swan_journal_append(&r->journal, r->ck.tensors[tensor].name, raw, err);
 }
 
+static int hook_task_done(void *ctx, swan_error *err) {
+    return swan_journal_flush(&((run *)ctx)->journal, err);
+}
+
 static void hook_tensor_error(void *ctx, uint32_t tensor, const char *reason) {
     run *r = ctx;
     if (r->tensor_errors++ == 0)
@@ -106,6 +110,17 @@ static void hook_progress(void *ctx, const swan_sched_stats *st) {
 
 static void hook_log(void *ctx, const char *line) {
     swan_progress_log(&((run *)ctx)->progress, line);
+}
+
+/* With --verbose, says how long the phase that just ended took. */
+static void phase(run *r, const char *what, double *t) {
+    double n = now_s();
+    if (r->o->verbose) {
+        char line[160];
+        snprintf(line, sizeof line, "%s: %.2f s", what, n - *t);
+        swan_progress_log(&r->progress, line);
+    }
+    *t = n;
 }
 
 /* Names and paths travel in task messages, which cap string sizes. */
@@ -182,7 +197,12 @@ static int run_workers(run *r, volatile sig_atomic_t *stop, swan_error *err) {
                           .max_attempts = 3,
                           .max_respawns = 2 * (size_t)(o->jobs > 0 ? o->jobs : 1) + 2,
                           .stop = stop};
-    swan_sched_hooks hooks = {r, hook_result, hook_tensor_error, hook_progress, hook_log};
+    swan_sched_hooks hooks = {.ctx = r,
+                              .on_result = hook_result,
+                              .on_task_done = hook_task_done,
+                              .on_tensor_error = hook_tensor_error,
+                              .on_progress = hook_progress,
+                              .log = hook_log};
     swan_local_pool *pool = NULL;
     if (o->jobs > 0) {
         if (swan_self_exe(o->argv0, exe, sizeof exe, err)) return SWAN_EXIT_FAILED;
@@ -257,6 +277,8 @@ int swan_analyze(const swan_analyze_opts *o, volatile sig_atomic_t *stop, swan_e
     }
     /* Refusals happen here, before anything is created in the output folder. */
     if (swan_checkpoint_open(dir, &r.ck, err)) return SWAN_EXIT_REFUSED;
+    double tp = t0;
+    phase(&r, "validated the checkpoint", &tp);
     int status = SWAN_EXIT_FAILED;
     if (check_names(&r.ck, err)) {
         status = SWAN_EXIT_REFUSED;
@@ -274,9 +296,11 @@ int swan_analyze(const swan_analyze_opts *o, volatile sig_atomic_t *stop, swan_e
         status = SWAN_EXIT_REFUSED;
         goto done;
     }
+    phase(&r, "opened the journal", &tp);
     swan_plan_opts po;
     swan_plan_default_opts(&po);
     if (swan_plan_build_tasks(&r.plan, &r.ck, &po, err)) goto done;
+    phase(&r, "planned", &tp);
     if (loaded) {
         char line[128];
         snprintf(line, sizeof line, "resuming: %zu of %zu analyzed tensors already in the journal",
@@ -293,6 +317,7 @@ int swan_analyze(const swan_analyze_opts *o, volatile sig_atomic_t *stop, swan_e
                            saved, r.plan.analyzed, path);
         }
         if (status != SWAN_EXIT_OK) goto done;
+        phase(&r, "analyzed", &tp);
     }
     if (r.tensor_errors) {
         swan_error_set(err, "%zu tensor%s could not be analyzed; first: %s", r.tensor_errors,
@@ -302,6 +327,7 @@ int swan_analyze(const swan_analyze_opts *o, volatile sig_atomic_t *stop, swan_e
     }
     report_nonfinite(&r);
     status = write_outputs(&r, now_s() - t0, err) ? SWAN_EXIT_FAILED : SWAN_EXIT_OK;
+    phase(&r, "reduced and wrote the manifest", &tp);
 done:
     run_free(&r);
     return status;

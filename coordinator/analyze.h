@@ -31,6 +31,7 @@ typedef struct swan_analyze_opts {
     int threads;               /* BLAS threads per local worker                  */
     uint64_t seed;
     bool quiet, fresh;
+    bool verbose;              /* log the time of each phase                     */
     const char *listen;        /* NULL = private ipc endpoint                    */
     double worker_timeout;     /* seconds                                        */
     swan_policy policy;

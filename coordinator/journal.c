@@ -112,24 +112,13 @@ static bool parse_record(const char *line, const char **name_out, cJSON **root,
     return true;
 }
 
-/* Reads lines of any length. */
+/* Reads one line of any length into *buf; NULL at the end or for a torn last
+ * line (no newline: the writer crashed mid-record). */
 static char *read_line(FILE *f, char **buf, size_t *cap) {
-    size_t len = 0;
-    int c;
-    while ((c = fgetc(f)) != EOF) {
-        if (len + 2 > *cap) {
-            size_t nc = *cap ? *cap * 2 : 1024;
-            char *nb = realloc(*buf, nc);
-            if (!nb) return NULL;
-            *buf = nb;
-            *cap = nc;
-        }
-        if (c == '\n') break;
-        (*buf)[len++] = (char)c;
-    }
-    if (c == EOF && len == 0) return NULL;
-    (*buf)[len] = '\0';
-    return c == '\n' ? *buf : NULL; /* a line without its newline is torn: ignore */
+    ssize_t n = getline(buf, cap, f);
+    if (n <= 0 || (*buf)[n - 1] != '\n') return NULL;
+    (*buf)[n - 1] = '\0';
+    return *buf;
 }
 
 static int load_existing(FILE *f, const char *path, uint64_t fingerprint, const swan_checkpoint *ck,
@@ -238,6 +227,7 @@ int swan_journal_append(swan_journal *j, const char *name, const swan_raw_metric
                         swan_error *err) {
     swan_jw w;
     swan_jw_init(&w, j->f, 0);
+    w.double_digits = 17; /* exact is all a journal needs; it is written per result */
     swan_jw_object_begin(&w);
     swan_jw_key(&w, "tensor");
     swan_jw_string(&w, name);
@@ -267,10 +257,16 @@ int swan_journal_append(swan_journal *j, const char *name, const swan_raw_metric
     swan_jw_double(&w, raw->seconds);
     swan_jw_object_end(&w);
     fputc('\n', j->f);
-    if (swan_jw_error(&w) || fflush(j->f) != 0)
+    if (swan_jw_error(&w) || ferror(j->f))
+        return swan_error_set(err, "cannot append to %s: %s", j->path, strerror(errno));
+    return 0;
+}
+
+int swan_journal_flush(swan_journal *j, swan_error *err) {
+    if (fflush(j->f) != 0)
         return swan_error_set(err, "cannot append to %s: %s", j->path, strerror(errno));
     double t = now_s();
-    if (t - j->last_sync > 2.0) {
+    if (t - j->last_sync > 2.0) { /* the OS has the data; fsync bounds a power cut */
         fsync(fileno(j->f));
         j->last_sync = t;
     }

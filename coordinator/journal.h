@@ -41,9 +41,13 @@ int swan_journal_open(swan_journal *j, const char *path, uint64_t fingerprint,
                       const swan_checkpoint *ck, swan_plan *plan, bool fresh, size_t *loaded,
                       swan_error *err);
 
-/* Appends one result and flushes it to the OS; fsyncs at most every few seconds. */
+/* Appends one result (buffered: call swan_journal_flush once per batch). */
 int swan_journal_append(swan_journal *j, const char *name, const swan_raw_metrics *raw,
                         swan_error *err);
+
+/* Hands what was appended to the OS (survives the process being killed) and
+ * fsyncs at most every few seconds (bounds what a power cut can take). */
+int swan_journal_flush(swan_journal *j, swan_error *err);
 
 void swan_journal_close(swan_journal *j);
 

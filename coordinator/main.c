@@ -71,6 +71,7 @@ static void usage(FILE *out) {
             "      --worker-timeout S  drop a busy worker silent for S seconds (default 120)\n"
             "      --fresh             ignore OUT/journal.jsonl and start over\n"
             "  -q, --quiet             no progress or summary\n"
+            "  -v, --verbose           also print how long each phase took\n"
             "\n"
             "An interrupted analyze resumes from OUT/journal.jsonl when run again.\n"
             "Exit status: 0 done, 1 failed, 2 input or flags refused, 130 interrupted.\n",
@@ -105,6 +106,7 @@ static int cmd_analyze(int argc, char **argv, const char *argv0) {
         {"listen", required_argument, 0, OPT_LISTEN},
         {"worker-timeout", required_argument, 0, OPT_TIMEOUT},
         {"fresh", no_argument, 0, OPT_FRESH},       {"help", no_argument, 0, 'h'},
+        {"verbose", no_argument, 0, 'v'},
         {0, 0, 0, 0}};
     swan_error err = {{0}};
     int c;
@@ -114,7 +116,7 @@ static int cmd_analyze(int argc, char **argv, const char *argv0) {
     /* A leading '-' in the option string hands each positional argument back as
      * option 1, in order, with both GNU and BSD (macOS) getopt_long: so
      * `swan analyze MODEL -o OUT` works everywhere, not only where getopt permutes. */
-    while ((c = getopt_long(argc, argv, "-o:j:qh", longopts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "-o:j:qvh", longopts, NULL)) != -1) {
         int bad = 0;
         switch (c) {
         case 1:
@@ -128,6 +130,7 @@ static int cmd_analyze(int argc, char **argv, const char *argv0) {
             if (bad) swan_error_set(&err, "-j needs a number of workers 0..4096, got '%s'", optarg);
             break;
         case 'q': o.quiet = true; break;
+        case 'v': o.verbose = true; break;
         case OPT_THREADS:
             bad = parse_uint(optarg, 1024, &v) || v < 1;
             o.threads = (int)v;

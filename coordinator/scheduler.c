@@ -277,6 +277,7 @@ static int take_result(swan_sched *s, worker *w, const swan_msg_result *r, swan_
         s->st.bytes_done += tn->nbytes;
         s->st.params_done += tn->nelem;
     }
+    if (s->hooks->on_task_done && s->hooks->on_task_done(s->hooks->ctx, err)) return -1;
     s->st.cost_done += t->cost;
     t->state = SWAN_TASK_DONE;
     s->tasks_done++;

@@ -37,6 +37,8 @@ typedef struct swan_sched_hooks {
     /* A tensor's raw metrics arrived. Returning -1 aborts the run (e.g. journal
      * write failed); err then says why. */
     int (*on_result)(void *ctx, uint32_t tensor, const swan_raw_metrics *raw, swan_error *err);
+    /* All results of one task were handed over (e.g. flush the journal). */
+    int (*on_task_done)(void *ctx, swan_error *err);
     /* A worker reported that it could not analyze a tensor (read error...). */
     void (*on_tensor_error)(void *ctx, uint32_t tensor, const char *reason);
     /* Called a few times per second. */

@@ -282,12 +282,13 @@ static void test_manifest_schema(void **state) {
             assert_string_equal(str(t, "dtype"), swan_dtype_name(W[i].dtype));
             assert_int_equal((uint64_t)num(t, "num_params"), n);
             assert_string_equal(str(t, "classification"), W[i].classification);
+            /* The manifest prints 10 significant digits (exact values live in the journal). */
             const cJSON *sc = get(t, "scores");
-            assert_near(num(sc, "svd"), W[i].s_svd, 1e-12);
-            assert_near(num(sc, "kurtosis"), W[i].s_kurt, 1e-12);
-            assert_near(num(sc, "output_sensitivity"), W[i].s_out, 1e-12);
-            assert_near(num(sc, "error_proxy"), W[i].s_err, 1e-12);
-            assert_near(num(t, "composite_score"), W[i].composite, 1e-12);
+            assert_near(num(sc, "svd"), W[i].s_svd, 1e-9);
+            assert_near(num(sc, "kurtosis"), W[i].s_kurt, 1e-9);
+            assert_near(num(sc, "output_sensitivity"), W[i].s_out, 1e-9);
+            assert_near(num(sc, "error_proxy"), W[i].s_err, 1e-9);
+            assert_near(num(t, "composite_score"), W[i].composite, 1e-9);
             const cJSON *dec = get(t, "decision");
             assert_int_equal((int)num(dec, "bits"), W[i].bits);
             assert_string_equal(str(dec, "reason"), W[i].reason);
@@ -322,15 +323,15 @@ static void test_manifest_schema(void **state) {
         const cJSON *x = get(dist, keys[b]);
         assert_int_equal((uint64_t)num(x, "params"), params[b]);
         double pct = num(x, "percentage");
-        assert_near(pct, 100.0 * (double)params[b] / (double)TOTAL_PARAMS, 1e-9);
+        assert_near(pct, 100.0 * (double)params[b] / (double)TOTAL_PARAMS, 1e-7);
         pct_sum += pct;
         bitsum += (double)(2 << b) * (double)params[b];
     }
-    assert_near(pct_sum, 100.0, 1e-9);
+    assert_near(pct_sum, 100.0, 1e-6);
     /* 2*4096 + 4*16384 + 8*8192 + 16*45216 = 862720 bits over 73888 params */
     assert_near(bitsum, 862720.0, 0);
-    assert_near(num(sum, "average_bits"), 862720.0 / 73888.0, 1e-12);
-    assert_near(num(sum, "estimated_size_gb"), 862720.0 / 8.0 / 1e9, 1e-15);
+    assert_near(num(sum, "average_bits"), 862720.0 / 73888.0, 1e-8);
+    assert_near(num(sum, "estimated_size_gb"), 862720.0 / 8.0 / 1e9, 1e-14);
     assert_near(num(sum, "analysis_time_seconds"), 12.5, 0);
     assert_int_equal((int)num(sum, "tensor_count"), (int)NW);
     cJSON_Delete(root);
