@@ -117,27 +117,27 @@ int swan_policy_parse_group_sizes(swan_policy *p, const char *s, swan_error *err
 
 int swan_policy_add_protect(swan_policy *p, const char *pattern, swan_error *err) {
     if (!pattern || !*pattern) return swan_error_set(err, "--protect needs a non-empty pattern");
+    if (strlen(pattern) > 255) return swan_error_set(err, "--protect pattern longer than 255 bytes");
     if (p->nprotect >= SWAN_MAX_PATTERNS)
         return swan_error_set(err, "at most %d protected patterns", SWAN_MAX_PATTERNS);
     p->protect[p->nprotect++] = pattern;
     return 0;
 }
 
-static bool contains_nocase(const char *hay, const char *needle) {
-    size_t n = strlen(needle);
-    for (const char *h = hay; *h; h++) {
-        size_t i = 0;
-        while (i < n && h[i] &&
-               tolower((unsigned char)h[i]) == tolower((unsigned char)needle[i]))
-            i++;
-        if (i == n) return true;
-    }
-    return n == 0;
+/* ASCII lower-casing into a bounded buffer (names are at most 4 KiB on the wire). */
+static void lower_into(char *out, size_t size, const char *in) {
+    size_t i = 0;
+    for (; in[i] && i + 1 < size; i++) out[i] = (char)tolower((unsigned char)in[i]);
+    out[i] = '\0';
 }
 
 bool swan_policy_is_protected(const swan_policy *p, const char *name) {
-    for (size_t i = 0; i < p->nprotect; i++)
-        if (contains_nocase(name, p->protect[i])) return true;
+    char lname[4096], lpat[256];
+    lower_into(lname, sizeof lname, name);
+    for (size_t i = 0; i < p->nprotect; i++) {
+        lower_into(lpat, sizeof lpat, p->protect[i]);
+        if (strstr(lname, lpat)) return true;
+    }
     return false;
 }
 

@@ -4,6 +4,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <math.h>
@@ -350,6 +351,38 @@ static void test_write_failure_is_reported(void **state) {
     close(fd);
 }
 
+/* The manifest's compact form (double_digits = 10) has its own formatter: it must
+ * agree with printf's "%.10g" to within one unit in the 10th digit, and be JSON. */
+static void test_ten_digit_doubles(void **state) {
+    (void)state;
+    uint64_t x = 88172645463325252ull; /* xorshift: a fixed, spread-out sample */
+    for (int i = 0; i < 200000; i++) {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        double mant = (double)(x >> 11) * 0x1p-53;
+        double v = (mant + 0.05) * pow(10.0, (double)((int)(x % 17) - 7));
+        if (x & 1) v = -v;
+        memout m;
+        mo_open(&m);
+        swan_jw w;
+        swan_jw_init(&w, m.f, 0);
+        w.double_digits = 10;
+        swan_jw_double(&w, v);
+        assert_false(swan_jw_error(&w));
+        char *text = mo_close(&m);
+        char ref[64];
+        snprintf(ref, sizeof ref, "%.10g", v);
+        double got = strtod(text, NULL), want = strtod(ref, NULL);
+        if (fabs(got - want) > 1.01e-9 * fabs(want))
+            fail_msg("%.17g printed as %s, printf says %s", v, text, ref);
+        cJSON *parsed = cJSON_Parse(text);
+        assert_non_null(parsed);
+        cJSON_Delete(parsed);
+        free(text);
+    }
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_nested_compact),
@@ -358,6 +391,7 @@ int main(void) {
         cmocka_unit_test(test_doubles_round_trip),
         cmocka_unit_test(test_nesting_errors),
         cmocka_unit_test(test_write_failure_is_reported),
+        cmocka_unit_test(test_ten_digit_doubles),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
