@@ -158,8 +158,7 @@ int main(int argc, char **argv) {
         for (size_t i = 0; i < nr; i += nb) {
             size_t m = nr - i < nb ? nr - i : nb;
             double a = now();
-            swan_prng_uniform(1, SWAN_STREAM_NOISE, (r0 + i) * cols, noise, m * cols);
-            for (size_t k = 0; k < m * cols; k++) noise[k] -= 0.5f;
+            swan_prng_uniform_centered(1, SWAN_STREAM_NOISE, (r0 + i) * cols, noise, m * cols);
             double bt = now();
             swan_blas_int pp = (swan_blas_int)p, nn = (swan_blas_int)cols, mm = (swan_blas_int)m;
             float one = 1, zero = 0;

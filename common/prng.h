@@ -26,6 +26,17 @@ uint64_t swan_prng_bits(uint64_t key, uint32_t stream, uint64_t index);
 /* Uniform floats in [0,1) with 24 random bits each: out[i] = U(key, stream, first+i). */
 void swan_prng_uniform(uint64_t key, uint32_t stream, uint64_t first, float *out, size_t n);
 
+/* Uniform floats in [-0.5, 0.5) with 24 random bits each, from the fast 32-bit-lane
+ * generator (a different function from swan_prng_uniform, used for the M3 noise):
+ *   k   = mix64(key + stream*C1 + (index >> 32)*C2)       (once per 2^32 indices)
+ *   x   = hash32(hash32((uint32)index * 0x9E3779B9 + lo32(k)) ^ hi32(k))
+ *   out = (x >> 8) * 2^-24 - 0.5
+ * hash32 is a 32-bit bijective multiply-xorshift finalizer (two rounds). The loop
+ * runs on 8 lanes with compiler vector extensions (SSE2 / NEON, no -march needed);
+ * out[i] depends only on (key, stream, first+i), never on n or alignment. */
+void swan_prng_uniform_centered(uint64_t key, uint32_t stream, uint64_t first, float *out,
+                                size_t n);
+
 /* Standard normal doubles (Box-Muller on the two 32-bit halves of one draw). */
 void swan_prng_normal(uint64_t key, uint32_t stream, uint64_t first, double *out, size_t n);
 

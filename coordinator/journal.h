@@ -22,7 +22,7 @@
 #include "coordinator/plan.h"
 
 /* Bump when a change to the metric kernels changes raw values. */
-#define SWAN_METRICS_VERSION 1
+#define SWAN_METRICS_VERSION 2
 
 typedef struct swan_journal {
     FILE *f;

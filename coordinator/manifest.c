@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "common/json_writer.h"
+#include "coordinator/journal.h"
 
 void swan_reduce_all(const swan_checkpoint *ck, const swan_plan *plan, const swan_policy *p,
                      swan_decision *decisions, swan_summary *sum) {
@@ -159,7 +160,7 @@ static void write_policy(swan_jw *w, const swan_policy *p, uint64_t seed) {
     swan_jw_key(w, "swan");
     swan_jw_object_begin(w);
     swan_jw_key(w, "metrics_version");
-    swan_jw_int(w, 1);
+    swan_jw_int(w, SWAN_METRICS_VERSION);
     swan_jw_key(w, "seed");
     swan_jw_uint(w, seed);
     swan_jw_key(w, "weights");

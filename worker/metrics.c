@@ -19,7 +19,8 @@
  * Random numbers (common/prng.h, key = opts.prng_key):
  *   X(j, c) = normal(PROBE, j*p + c) for column j of W, probe c (0 <= c < p), then
  *             each probe column divided by (its norm + 1e-8);
- *   U(i, j) = uniform(NOISE, i*cols + j) - 0.5, so the noise is E = h U with
+ *   U(i, j) = uniform_centered(NOISE, i*cols + j) in [-0.5, 0.5) (the fast 32-bit-lane
+ *             generator of prng.h), so the noise is E = h U with
  *             h = (max - min) / 16, known only at the end: d = h ||U X|| / (||W X|| + 1e-8).
  * ||W X||_F^2 comes for free from the Gram matrix (tr X^T G X) when G = W^T W;
  * otherwise W X is formed tile by tile. */
@@ -173,9 +174,8 @@ static void noise_rows(run *R, size_t r0, size_t nrows) {
     if (per < 1) per = 1;
     for (size_t i = 0; i < nrows; i += per) {
         size_t nr = nrows - i < per ? nrows - i : per, cnt = nr * R->cols;
-        swan_prng_uniform(R->o->prng_key, SWAN_STREAM_NOISE, (uint64_t)(r0 + i) * R->cols,
-                          R->noise, cnt);
-        for (size_t k = 0; k < cnt; k++) R->noise[k] -= 0.5f;
+        swan_prng_uniform_centered(R->o->prng_key, SWAN_STREAM_NOISE,
+                                   (uint64_t)(r0 + i) * R->cols, R->noise, cnt);
         swan_blas_int b = (swan_blas_int)nr;
         /* prod (column-major p x b) = X^T U^T */
         sgemm_("N", "N", &p, &b, &n, &one, R->x, &p, R->noise, &n, &zero, R->prod, &p, 1, 1);
@@ -193,9 +193,8 @@ static void noise_panel(run *R, size_t c0, size_t cb) {
         size_t nr = R->rows - i < per ? R->rows - i : per;
         for (size_t r = 0; r < nr; r++) {
             float *dst = R->noise + r * cb;
-            swan_prng_uniform(R->o->prng_key, SWAN_STREAM_NOISE,
-                              (uint64_t)(i + r) * R->cols + c0, dst, cb);
-            for (size_t j = 0; j < cb; j++) dst[j] -= 0.5f;
+            swan_prng_uniform_centered(R->o->prng_key, SWAN_STREAM_NOISE,
+                                       (uint64_t)(i + r) * R->cols + c0, dst, cb);
         }
         swan_blas_int b = (swan_blas_int)nr;
         sgemm_("N", "N", &p, &b, &k, &one, R->x + c0 * R->p, &p, R->noise, &k, &one,
