@@ -47,6 +47,7 @@ typedef struct run {
     swan_progress progress;
     swan_decision *decisions;
     char ipc_dir[PATH_MAX];
+    char bind_ep[PATH_MAX + 16]; /* where the scheduler listens                  */
     size_t tensor_errors;
     char first_tensor_error[SWAN_ERROR_MAX];
 } run;
@@ -187,11 +188,22 @@ static int choose_endpoints(run *r, char *bind_ep, char *connect_ep, size_t size
     return 0;
 }
 
+/* Starts the local workers first, while this process is still small: on Linux a
+ * child's peak-RSS figure includes its parent's at spawn time, and they can connect
+ * and warm up while the checkpoint is being validated. */
+static int start_workers(run *r, swan_error *err) {
+    const swan_analyze_opts *o = r->o;
+    char connect_ep[sizeof r->bind_ep], exe[PATH_MAX];
+    if (choose_endpoints(r, r->bind_ep, connect_ep, sizeof r->bind_ep, err)) return -1;
+    if (o->jobs <= 0) return 0;
+    if (swan_self_exe(o->argv0, exe, sizeof exe, err)) return -1;
+    /* Workers may connect before the coordinator binds: ZeroMQ retries. */
+    return swan_local_pool_start(&r->pool, exe, connect_ep, (size_t)o->jobs, o->threads, err);
+}
+
 static int run_workers(run *r, volatile sig_atomic_t *stop, swan_error *err) {
     const swan_analyze_opts *o = r->o;
-    char bind_ep[PATH_MAX + 16], connect_ep[PATH_MAX + 16], exe[PATH_MAX];
-    if (choose_endpoints(r, bind_ep, connect_ep, sizeof bind_ep, err)) return SWAN_EXIT_FAILED;
-    swan_sched_opts so = {.endpoint = bind_ep,
+    swan_sched_opts so = {.endpoint = r->bind_ep,
                           .seed = o->seed,
                           .worker_timeout = o->worker_timeout,
                           .max_attempts = 3,
@@ -203,20 +215,12 @@ static int run_workers(run *r, volatile sig_atomic_t *stop, swan_error *err) {
                               .on_tensor_error = hook_tensor_error,
                               .on_progress = hook_progress,
                               .log = hook_log};
-    swan_local_pool *pool = NULL;
-    if (o->jobs > 0) {
-        if (swan_self_exe(o->argv0, exe, sizeof exe, err)) return SWAN_EXIT_FAILED;
-        /* Workers connect before or after the bind: ZeroMQ retries the connection. */
-        if (swan_local_pool_start(&r->pool, exe, connect_ep, (size_t)o->jobs, o->threads, err))
-            return SWAN_EXIT_FAILED;
-        pool = &r->pool;
-    }
     if (o->listen) {
         char line[PATH_MAX + 64];
-        snprintf(line, sizeof line, "listening for workers on %s", bind_ep);
+        snprintf(line, sizeof line, "listening for workers on %s", r->bind_ep);
         swan_progress_log(&r->progress, line);
     }
-    int rc = swan_sched_run(&so, &r->ck, &r->plan, pool, &hooks, err);
+    int rc = swan_sched_run(&so, &r->ck, &r->plan, r->pool.n ? &r->pool : NULL, &hooks, err);
     swan_progress_finish(&r->progress);
     swan_local_pool_stop(&r->pool, 1000);
     if (rc == 0) return SWAN_EXIT_OK;
@@ -275,11 +279,15 @@ int swan_analyze(const swan_analyze_opts *o, volatile sig_atomic_t *stop, swan_e
         swan_error_set(err, "%s: %s", o->model_dir, strerror(errno));
         return SWAN_EXIT_REFUSED;
     }
+    int status = SWAN_EXIT_FAILED;
+    if (start_workers(&r, err)) goto done;
     /* Refusals happen here, before anything is created in the output folder. */
-    if (swan_checkpoint_open(dir, &r.ck, err)) return SWAN_EXIT_REFUSED;
+    if (swan_checkpoint_open(dir, &r.ck, err)) {
+        status = SWAN_EXIT_REFUSED;
+        goto done;
+    }
     double tp = t0;
     phase(&r, "validated the checkpoint", &tp);
-    int status = SWAN_EXIT_FAILED;
     if (check_names(&r.ck, err)) {
         status = SWAN_EXIT_REFUSED;
         goto done;

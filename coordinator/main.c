@@ -222,6 +222,8 @@ static int cmd_worker(int argc, char **argv) {
     if (!o.endpoint || optind != argc) goto bad;
     swan_error err;
     if (swan_worker_run(&o, &g_stop, &err)) {
+        /* Stopped by a signal: the coordinator (or the user) asked; nothing to say. */
+        if (g_stop) return 128 + SIGTERM;
         fprintf(stderr, "swan worker: %s\n", err.msg);
         return 1;
     }
