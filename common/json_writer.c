@@ -225,6 +225,9 @@ void swan_jw_double(swan_jw *w, double v) {
         if (v == 0 && signbit(v)) snprintf(buf, sizeof buf, "-0");
     } else if (w->double_digits == 10 && format_g10(v, buf)) {
         /* fast path for the manifest's compact form */
+    } else if (w->double_digits == 17) {
+        /* A literal format: glibc's "%.*g" takes a slow positional-argument path. */
+        snprintf(buf, sizeof buf, "%.17g", v);
     } else if (w->double_digits > 0) {
         snprintf(buf, sizeof buf, "%.*g", w->double_digits, v);
     } else {

@@ -6,7 +6,7 @@
 
 void swan_plan_default_opts(swan_plan_opts *o) {
     /* ~0.1 GFLOP is a few ms of work: far above a message round trip (~50 us). */
-    o->batch_cost = 1e8;
+    o->batch_cost = 4e8;
     o->batch_max_items = 4096;
 }
 

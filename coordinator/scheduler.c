@@ -7,6 +7,7 @@
 #include "coordinator/scheduler.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,6 +27,7 @@ typedef struct worker {
     uint32_t pid;
     char host[64];
     int64_t task;        /* index into plan->tasks, -1 when idle           */
+    int64_t queued;      /* a small task sent ahead (prefetch), or -1      */
     double last_seen;
     double task_started;
 } worker;
@@ -92,6 +94,14 @@ static bool queue_pop(swan_sched *s, size_t *t) {
         }
     }
     return false;
+}
+
+/* Estimated cost of the task queue_pop would return next; +inf if none. */
+static double queue_peek_cost(swan_sched *s) {
+    if (s->nrequeued) return s->plan->tasks[s->requeued[s->nrequeued - 1]].cost;
+    while (s->next < s->plan->ntasks && s->plan->tasks[s->next].state != SWAN_TASK_PENDING)
+        s->next++;
+    return s->next < s->plan->ntasks ? s->plan->tasks[s->next].cost : HUGE_VAL;
 }
 
 static bool queue_empty(const swan_sched *s) {
@@ -178,6 +188,7 @@ static worker *add_worker(swan_sched *s, const unsigned char *id, size_t idlen) 
     w->idlen = idlen;
     w->alive = true;
     w->task = -1;
+    w->queued = -1;
     w->last_seen = now_s();
     return w;
 }
@@ -190,6 +201,10 @@ static worker *add_worker(swan_sched *s, const unsigned char *id, size_t idlen) 
 static void lose_worker(swan_sched *s, worker *w, const char *why, bool suspect_task) {
     char label[96];
     worker_label(w, label, sizeof label);
+    if (w->queued >= 0) { /* sent ahead, never started: back in line, no blame */
+        s->plan->tasks[w->queued].state = SWAN_TASK_PENDING;
+        queue_requeue(s, (size_t)w->queued);
+    }
     if (w->task >= 0) {
         swan_task *t = &s->plan->tasks[w->task];
         t->state = SWAN_TASK_PENDING;
@@ -209,23 +224,36 @@ static void lose_worker(swan_sched *s, worker *w, const char *why, bool suspect_
     }
     w->alive = false;
     w->idlen = 0;
-    w->task = -1;
+    w->task = w->queued = -1;
     s->st.workers_lost++;
 }
 
-static void dispatch(swan_sched *s, worker *w) {
-    size_t ti;
-    if (!queue_pop(s, &ti)) return; /* stays idle; more may be re-queued later */
-    swan_task *t = &s->plan->tasks[ti];
+/* Sends task ti to w; false (and the task back in line) if w cannot be reached. */
+static bool hand_over(swan_sched *s, worker *w, size_t ti) {
     if (send_task(s, w, ti)) {
         queue_requeue(s, ti);
         if (!s->fail[0]) lose_worker(s, w, "cannot be reached", false);
-        return;
+        return false;
     }
-    t->state = SWAN_TASK_RUNNING;
-    t->attempts++;
-    w->task = (int64_t)ti;
-    w->task_started = now_s();
+    s->plan->tasks[ti].state = SWAN_TASK_RUNNING;
+    s->plan->tasks[ti].attempts++;
+    return true;
+}
+
+/* Gives w a task if it has none, and sends the next task ahead when that one is
+ * small: between two small batches a worker would otherwise idle for a round trip,
+ * while sending a big task ahead could leave it waiting behind another big one. */
+static void dispatch(swan_sched *s, worker *w) {
+    size_t ti;
+    if (w->task < 0) {
+        if (!queue_pop(s, &ti)) return; /* stays idle; more may be re-queued later */
+        if (!hand_over(s, w, ti)) return;
+        w->task = (int64_t)ti;
+        w->task_started = now_s();
+    }
+    if (w->queued < 0 && queue_peek_cost(s) <= s->o->prefetch_max_cost && queue_pop(s, &ti) &&
+        hand_over(s, w, ti))
+        w->queued = (int64_t)ti;
 }
 
 static void dispatch_idle(swan_sched *s) {
@@ -262,8 +290,10 @@ static int check_result(swan_sched *s, const worker *w, const swan_msg_result *r
     return 0;
 }
 
-static int take_result(swan_sched *s, worker *w, const swan_msg_result *r, swan_error *err) {
-    swan_task *t = &s->plan->tasks[w->task];
+/* Stores a checked RESULT. The worker has already been given its next task (see
+ * handle_message), so the time spent here, mostly journaling, is not its idle time. */
+static int take_result(swan_sched *s, size_t ti, const swan_msg_result *r, swan_error *err) {
+    swan_task *t = &s->plan->tasks[ti];
     for (uint32_t k = 0; k < r->nitems; k++) {
         const swan_result_item *it = &r->items[k];
         const swan_tensor *tn = &s->ck->tensors[it->tensor_id];
@@ -279,9 +309,6 @@ static int take_result(swan_sched *s, worker *w, const swan_msg_result *r, swan_
     }
     if (s->hooks->on_task_done && s->hooks->on_task_done(s->hooks->ctx, err)) return -1;
     s->st.cost_done += t->cost;
-    t->state = SWAN_TASK_DONE;
-    s->tasks_done++;
-    w->task = -1;
     return 0;
 }
 
@@ -332,11 +359,17 @@ static void handle_message(swan_sched *s, const unsigned char *id, size_t idlen,
             logf_(s, "  (%s)", err.msg);
             break;
         }
-        if (take_result(s, w, &m.u.result, &err)) {
-            snprintf(s->fail, sizeof s->fail, "%s", err.msg);
-            break;
+        {
+            size_t ti = (size_t)w->task;
+            s->plan->tasks[ti].state = SWAN_TASK_DONE;
+            s->tasks_done++;
+            w->task = w->queued; /* the worker moves on to what was sent ahead */
+            w->queued = -1;
+            w->task_started = now_s();
+            dispatch(s, w); /* first, so the worker computes while we journal */
+            if (take_result(s, ti, &m.u.result, &err))
+                snprintf(s->fail, sizeof s->fail, "%s", err.msg);
         }
-        dispatch(s, w);
         break;
     case SWAN_MSG_FATAL:
         if (w) {

@@ -53,6 +53,7 @@ typedef struct swan_sched_opts {
     double worker_timeout;       /* seconds of silence from a busy worker before it is lost */
     uint32_t max_attempts;       /* workers a task may kill or hang before the run stops */
     size_t max_respawns;         /* local worker replacements allowed in total      */
+    double prefetch_max_cost;    /* send the next task ahead when it costs <= this  */
     volatile sig_atomic_t *stop; /* set by a signal handler: abort cleanly          */
 } swan_sched_opts;
 

@@ -33,14 +33,39 @@ void swan_worker_default_opts(swan_worker_opts *o) {
     o->delay_ms = d ? atoi(d) : 0;
 }
 
-/* The slot where the two threads hand work over. */
+/* Tasks a worker accepts ahead of the one it computes: the coordinator sends the
+ * next small task before the current one is done, so the worker never waits a
+ * round trip between batches. */
+#define QUEUE_CAP 4
+
+/* A FIFO of messages (tasks in, results out). */
+typedef struct msg_fifo {
+    swan_msg items[QUEUE_CAP];
+    size_t head, count;
+} msg_fifo;
+
+static bool fifo_push(msg_fifo *q, const swan_msg *m) {
+    if (q->count == QUEUE_CAP) return false;
+    q->items[(q->head + q->count++) % QUEUE_CAP] = *m;
+    return true;
+}
+
+static bool fifo_pop(msg_fifo *q, swan_msg *m) {
+    if (!q->count) return false;
+    *m = q->items[q->head];
+    q->head = (q->head + 1) % QUEUE_CAP;
+    q->count--;
+    return true;
+}
+
+/* Where the two threads hand work over (all fields under mu). */
 typedef struct handoff {
     pthread_mutex_t mu;
     pthread_cond_t cv;
-    swan_msg task;          /* valid when has_task                          */
-    bool has_task, quit;
-    swan_msg result;        /* filled by the compute thread                 */
-    bool has_result;
+    msg_fifo tasks;         /* received, not yet started                    */
+    msg_fifo results;       /* finished, not yet sent                       */
+    uint64_t computing;     /* task id in the compute thread, 0 if none     */
+    bool quit;
     int wake_fd;            /* compute thread writes a byte when done       */
     int delay_ms;           /* see swan_worker_opts.delay_ms                 */
 } handoff;
@@ -108,17 +133,17 @@ static void *compute_thread(void *arg) {
     handoff *h = arg;
     pthread_mutex_lock(&h->mu);
     for (;;) {
-        while (!h->has_task && !h->quit) pthread_cond_wait(&h->cv, &h->mu);
+        swan_msg task;
+        while (!h->quit && !fifo_pop(&h->tasks, &task)) pthread_cond_wait(&h->cv, &h->mu);
         if (h->quit) break;
-        swan_msg task = h->task;
+        h->computing = task.u.task.task_id;
         pthread_mutex_unlock(&h->mu);
         swan_msg result;
         run_task(&task.u.task, h->delay_ms, &result);
         swan_msg_free(&task);
         pthread_mutex_lock(&h->mu);
-        h->has_task = false;
-        h->result = result;
-        h->has_result = true;
+        h->computing = 0;
+        fifo_push(&h->results, &result); /* cannot be full: one result per queued task */
         char b = 1;
         while (write(h->wake_fd, &b, 1) < 0 && errno == EINTR) {
         }
@@ -154,7 +179,7 @@ typedef struct loop {
     int pipefd[2];
     pthread_t thread;
     bool thread_started;
-    uint64_t busy_task;     /* task id being computed, 0 if idle */
+    size_t outstanding;     /* tasks received and not yet answered */
 } loop;
 
 /* Handles one message from the coordinator. Returns 1 on SHUTDOWN. */
@@ -176,16 +201,15 @@ static int on_coordinator_message(loop *L, swan_error *err) {
         swan_msg_free(&m);
         return 1;
     }
-    if (m.type != SWAN_MSG_TASK || L->busy_task) {
+    if (m.type != SWAN_MSG_TASK || L->outstanding >= QUEUE_CAP) {
         fprintf(stderr, "swan worker: ignored an unexpected '%s' message\n",
                 swan_msg_type_name(m.type));
         swan_msg_free(&m);
         return 0;
     }
-    L->busy_task = m.u.task.task_id;
     pthread_mutex_lock(&L->h.mu);
-    L->h.task = m; /* ownership moves to the compute thread */
-    L->h.has_task = true;
+    fifo_push(&L->h.tasks, &m); /* ownership moves to the compute thread */
+    L->outstanding++;
     pthread_cond_signal(&L->h.cv);
     pthread_mutex_unlock(&L->h.mu);
     return 0;
@@ -195,18 +219,17 @@ static int on_compute_done(loop *L, swan_error *err) {
     char b[64];
     while (read(L->pipefd[0], b, sizeof b) > 0) {
     }
-    pthread_mutex_lock(&L->h.mu);
-    if (!L->h.has_result) {
+    for (;;) {
+        swan_msg result;
+        pthread_mutex_lock(&L->h.mu);
+        bool have = fifo_pop(&L->h.results, &result);
         pthread_mutex_unlock(&L->h.mu);
-        return 0;
+        if (!have) return 0;
+        L->outstanding--;
+        int rc = send_msg(L->sock, &result, err);
+        swan_msg_free(&result);
+        if (rc) return rc;
     }
-    swan_msg result = L->h.result;
-    L->h.has_result = false;
-    pthread_mutex_unlock(&L->h.mu);
-    L->busy_task = 0;
-    int rc = send_msg(L->sock, &result, err);
-    swan_msg_free(&result);
-    return rc;
 }
 
 static int loop_open(loop *L, swan_error *err) {
@@ -236,7 +259,10 @@ static void loop_close(loop *L) {
         pthread_mutex_lock(&L->h.mu);
         L->h.quit = true;
         pthread_cond_signal(&L->h.cv);
-        bool busy = L->h.has_task;
+        bool busy = L->h.computing != 0;
+        swan_msg m;
+        while (fifo_pop(&L->h.tasks, &m)) swan_msg_free(&m);
+        while (fifo_pop(&L->h.results, &m)) swan_msg_free(&m);
         pthread_mutex_unlock(&L->h.mu);
         /* A thread deep inside BLAS cannot be interrupted; the process exit ends it. */
         if (!busy) pthread_join(L->thread, NULL);
@@ -280,9 +306,12 @@ int swan_worker_run(const swan_worker_opts *o, volatile sig_atomic_t *stop, swan
             if (r == 1) break; /* SHUTDOWN */
         }
         double t = now_s();
-        if (rc == 0 && L.busy_task && t - last_beat >= o->heartbeat) {
+        if (rc == 0 && L.outstanding && t - last_beat >= o->heartbeat) {
+            pthread_mutex_lock(&L.h.mu);
+            uint64_t computing = L.h.computing;
+            pthread_mutex_unlock(&L.h.mu);
             swan_msg hb = {.type = SWAN_MSG_HEARTBEAT};
-            hb.u.heartbeat.task_id = L.busy_task;
+            hb.u.heartbeat.task_id = computing;
             rc = send_msg(L.sock, &hb, err);
             last_beat = t;
         }
