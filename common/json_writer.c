@@ -11,15 +11,28 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* putc_unlocked: a manifest is ~10M small writes, and fwrite's per-call locking was
- * a fifth of its cost. A writer is used by one thread at a time; errors are caught
- * by ferror in swan_jw_error. */
+/* Output is gathered in w->buf: a manifest is ~10M small writes, and stdio's
+ * per-call cost was a large part of writing one. */
+static void flush_buf(swan_jw *w) {
+    if (w->blen && fwrite(w->buf, 1, w->blen, w->f) != w->blen) w->failed = true;
+    w->blen = 0;
+}
+
 static void put(swan_jw *w, const char *s, size_t n) {
-    for (size_t i = 0; i < n; i++)
-        if (putc_unlocked(s[i], w->f) == EOF) {
-            w->failed = true;
+    if (n > sizeof w->buf - w->blen) {
+        flush_buf(w);
+        if (n > sizeof w->buf) {
+            if (fwrite(s, 1, n, w->f) != n) w->failed = true;
             return;
         }
+    }
+    memcpy(w->buf + w->blen, s, n);
+    w->blen += n;
+}
+
+/* After each value: a complete document goes out to the FILE. */
+static void value_done(swan_jw *w) {
+    if (w->depth == 0) flush_buf(w);
 }
 
 static void puts_(swan_jw *w, const char *s) { put(w, s, strlen(s)); }
@@ -83,6 +96,7 @@ static void close_container(swan_jw *w, bool object) {
     w->depth--;
     if (w->indent && !empty) newline_indent(w);
     put(w, object ? "}" : "]", 1);
+    value_done(w);
 }
 
 void swan_jw_object_begin(swan_jw *w) { open_container(w, true); }
@@ -167,6 +181,7 @@ void swan_jw_string(swan_jw *w, const char *s) {
     if (!s) { swan_jw_null(w); return; }
     if (!begin_element(w, false)) return;
     write_string(w, s);
+    value_done(w);
 }
 
 /* "%.10g" for the common case 1e-5 <= |v| < 1e9, without printf (whose cost was
@@ -240,30 +255,41 @@ void swan_jw_double(swan_jw *w, double v) {
     for (char *c = buf; *c; c++)
         if (*c == ',') *c = '.';
     puts_(w, buf);
+    value_done(w);
+}
+
+/* Decimal digits of v, without printf (integers are most of a manifest's values). */
+static void put_u64(swan_jw *w, uint64_t v, bool negative) {
+    char buf[24], *p = buf + sizeof buf;
+    do {
+        *--p = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    if (negative) *--p = '-';
+    put(w, p, (size_t)(buf + sizeof buf - p));
+    value_done(w);
 }
 
 void swan_jw_int(swan_jw *w, int64_t v) {
     if (!begin_element(w, false)) return;
-    char buf[24];
-    snprintf(buf, sizeof buf, "%lld", (long long)v);
-    puts_(w, buf);
+    put_u64(w, v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v, v < 0);
 }
 
 void swan_jw_uint(swan_jw *w, uint64_t v) {
     if (!begin_element(w, false)) return;
-    char buf[24];
-    snprintf(buf, sizeof buf, "%llu", (unsigned long long)v);
-    puts_(w, buf);
+    put_u64(w, v, false);
 }
 
 void swan_jw_bool(swan_jw *w, bool v) {
     if (!begin_element(w, false)) return;
     puts_(w, v ? "true" : "false");
+    value_done(w);
 }
 
 void swan_jw_null(swan_jw *w) {
     if (!begin_element(w, false)) return;
     puts_(w, "null");
+    value_done(w);
 }
 
 /* The text is trusted to be one JSON value (the caller serialized or validated it);
@@ -272,6 +298,7 @@ void swan_jw_raw(swan_jw *w, const char *json) {
     if (!json) { swan_jw_null(w); return; }
     if (!begin_element(w, false)) return;
     puts_(w, json);
+    value_done(w);
 }
 
 bool swan_jw_error(const swan_jw *w) {

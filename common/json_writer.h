@@ -23,6 +23,9 @@ typedef struct swan_jw {
     bool after_key;                /* a key was written, its value comes next     */
     int indent;                    /* spaces per level; 0 = compact               */
     bool failed;
+    char buf[8192];                /* pending output, written to f when full and
+                                      when the document is complete               */
+    size_t blen;
     int double_digits;             /* 0: shortest exact form (default); N: %.Ng,
                                       e.g. 17 = exact and fast, 10 = compact      */
 } swan_jw;
