@@ -75,7 +75,7 @@ run_swan() { # run_swan MODEL OUT EXTRA...
 bench_q06() {
     local model="$BENCH_DIR/q06"
     make_model "$model" --arch qwen3-0.6b --seed 7 --shard-mb 400
-    echo "== q06: $(du -sh "$model" | cut -f1) checkpoint, $JOBS workers"
+    echo "== q06: $(du -shL "$model" | cut -f1) checkpoint, $JOBS workers"
     cat "$model"/*.safetensors >/dev/null # page cache warm, as on a second run
     local sgemm r wall cmb wmb
     sgemm=$(machine_sgemm)
@@ -136,6 +136,25 @@ PYEOF
     echo "== memory: one $(du -h "$model/model.safetensors" | cut -f1) tensor (524288 x 1024 BF16)"
     local r wall cmb wmb
     r=$(JOBS=1 run_swan "$model" "$BENCH_DIR/out-huge1")
+    read -r wall cmb wmb <<<"$r"
+    echo "  wall ${wall} s; peak RSS coordinator ${cmb} MB, worker ${wmb} MB (target <= 256 MB)"
+    model="$BENCH_DIR/experts1"
+    if [ ! -f "$model/model.safetensors" ]; then
+        echo "bench: generating $model (one packed-expert 64 x 2048 x 4096 BF16 tensor) ..." >&2
+        mkdir -p "$model"
+        "$PY" - "$model" "$SHARED/tools" <<'PYEOF'
+import sys, numpy as np
+sys.path.insert(0, sys.argv[2]); import st
+rng = np.random.default_rng(4)
+w = np.empty((64, 2048, 4096), dtype=np.uint16)
+for e in range(64):
+    w[e] = st.f32_to_bf16(rng.standard_normal((2048, 4096), dtype=np.float32) * (1 / 64.0))
+st.write(sys.argv[1] + "/model.safetensors", {"model.layers.0.mlp.experts.gate_up_proj": ("BF16", w)})
+PYEOF
+        echo '{"model_type": "bench"}' >"$model/config.json"
+    fi
+    echo "== memory: one $(du -h "$model/model.safetensors" | cut -f1) packed-expert tensor (64 x 2048 x 4096 BF16, 4 experts sampled)"
+    r=$(JOBS=1 run_swan "$model" "$BENCH_DIR/out-experts1")
     read -r wall cmb wmb <<<"$r"
     echo "  wall ${wall} s; peak RSS coordinator ${cmb} MB, worker ${wmb} MB (target <= 256 MB)"
 }

@@ -301,6 +301,21 @@ void swan_jw_raw(swan_jw *w, const char *json) {
     value_done(w);
 }
 
+void swan_jw_key_double(swan_jw *w, const char *key, double v) {
+    swan_jw_key(w, key);
+    swan_jw_double(w, v);
+}
+
+void swan_jw_key_uint(swan_jw *w, const char *key, uint64_t v) {
+    swan_jw_key(w, key);
+    swan_jw_uint(w, v);
+}
+
+void swan_jw_key_string(swan_jw *w, const char *key, const char *s) {
+    swan_jw_key(w, key);
+    swan_jw_string(w, s);
+}
+
 bool swan_jw_error(const swan_jw *w) {
     return w->failed || w->depth != 0 || w->after_key || ferror(w->f);
 }

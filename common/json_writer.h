@@ -42,6 +42,10 @@ void swan_jw_int(swan_jw *w, int64_t v);
 void swan_jw_uint(swan_jw *w, uint64_t v);
 void swan_jw_bool(swan_jw *w, bool v);
 void swan_jw_null(swan_jw *w);
+/* key + value in one call, for the many flat fields of a manifest or journal. */
+void swan_jw_key_double(swan_jw *w, const char *key, double v);
+void swan_jw_key_uint(swan_jw *w, const char *key, uint64_t v);
+void swan_jw_key_string(swan_jw *w, const char *key, const char *s);
 /* Writes already-serialized JSON text as a value (e.g. config.json re-emitted). */
 void swan_jw_raw(swan_jw *w, const char *json);
 /* True if any write failed or nesting broke (incl. a container still open, so call

@@ -32,14 +32,10 @@ void swan_reduce_all(const swan_checkpoint *ck, const swan_plan *plan, const swa
 static void write_scores(swan_jw *w, const swan_scores *s) {
     swan_jw_key(w, "scores");
     swan_jw_object_begin(w);
-    swan_jw_key(w, "svd");
-    swan_jw_double(w, s->svd);
-    swan_jw_key(w, "kurtosis");
-    swan_jw_double(w, s->kurtosis);
-    swan_jw_key(w, "output_sensitivity");
-    swan_jw_double(w, s->output_sensitivity);
-    swan_jw_key(w, "error_proxy");
-    swan_jw_double(w, s->error_proxy);
+    swan_jw_key_double(w, "svd", s->svd);
+    swan_jw_key_double(w, "kurtosis", s->kurtosis);
+    swan_jw_key_double(w, "output_sensitivity", s->output_sensitivity);
+    swan_jw_key_double(w, "error_proxy", s->error_proxy);
     swan_jw_object_end(w);
 }
 
@@ -54,29 +50,20 @@ static const char *method_name(uint32_t m) {
 static void write_raw(swan_jw *w, const swan_raw_metrics *raw) {
     swan_jw_key(w, "raw");
     swan_jw_object_begin(w);
-    swan_jw_key(w, "svd_concentration");
-    swan_jw_double(w, raw->svd_concentration);
-    swan_jw_key(w, "kurtosis");
-    swan_jw_double(w, raw->kurtosis);
-    swan_jw_key(w, "output_delta");
-    swan_jw_double(w, raw->output_delta);
-    swan_jw_key(w, "rtn_nrmse_4b_g128");
-    swan_jw_double(w, raw->rtn_nrmse);
-    swan_jw_key(w, "w_min");
-    swan_jw_double(w, raw->w_min);
-    swan_jw_key(w, "w_max");
-    swan_jw_double(w, raw->w_max);
+    swan_jw_key_double(w, "svd_concentration", raw->svd_concentration);
+    swan_jw_key_double(w, "kurtosis", raw->kurtosis);
+    swan_jw_key_double(w, "output_delta", raw->output_delta);
+    swan_jw_key_double(w, "rtn_nrmse_4b_g128", raw->rtn_nrmse);
+    swan_jw_key_double(w, "w_min", raw->w_min);
+    swan_jw_key_double(w, "w_max", raw->w_max);
     swan_jw_key(w, "matrix");
     swan_jw_array_begin(w);
     swan_jw_uint(w, raw->rows);
     swan_jw_uint(w, raw->cols);
     swan_jw_array_end(w);
-    swan_jw_key(w, "spectral_method");
-    swan_jw_string(w, method_name(raw->spectral_method));
-    swan_jw_key(w, "spectral_rank");
-    swan_jw_uint(w, raw->spectral_rank);
-    swan_jw_key(w, "seconds");
-    swan_jw_double(w, raw->seconds);
+    swan_jw_key_string(w, "spectral_method", method_name(raw->spectral_method));
+    swan_jw_key_uint(w, "spectral_rank", raw->spectral_rank);
+    swan_jw_key_double(w, "seconds", raw->seconds);
     swan_jw_object_end(w);
 }
 
@@ -88,23 +75,17 @@ static void write_tensor(swan_jw *w, const swan_tensor *t, const swan_tensor_rec
     swan_jw_array_begin(w);
     for (int k = 0; k < t->ndim; k++) swan_jw_uint(w, t->shape[k]);
     swan_jw_array_end(w);
-    swan_jw_key(w, "dtype");
-    swan_jw_string(w, swan_dtype_name(t->dtype));
-    swan_jw_key(w, "num_params");
-    swan_jw_uint(w, t->nelem);
-    swan_jw_key(w, "kind");
-    swan_jw_string(w, swan_kind_name(r->kind));
-    swan_jw_key(w, "classification");
-    swan_jw_string(w, d->classification);
+    swan_jw_key_string(w, "dtype", swan_dtype_name(t->dtype));
+    swan_jw_key_uint(w, "num_params", t->nelem);
+    swan_jw_key_string(w, "kind", swan_kind_name(r->kind));
+    swan_jw_key_string(w, "classification", d->classification);
     write_scores(w, &d->scores);
-    swan_jw_key(w, "composite_score");
-    swan_jw_double(w, d->composite);
+    swan_jw_key_double(w, "composite_score", d->composite);
     swan_jw_key(w, "decision");
     swan_jw_object_begin(w);
     swan_jw_key(w, "bits");
     swan_jw_int(w, d->bits);
-    swan_jw_key(w, "reason");
-    swan_jw_string(w, d->reason);
+    swan_jw_key_string(w, "reason", d->reason);
     if (d->bits < 16) {
         swan_jw_key(w, "group_size");
         swan_jw_int(w, p->group_size[d->bits]);
@@ -112,8 +93,7 @@ static void write_tensor(swan_jw *w, const swan_tensor *t, const swan_tensor_rec
     swan_jw_object_end(w);
     if (r->have_raw) {
         if (r->raw.nonfinite) {
-            swan_jw_key(w, "non_finite_count");
-            swan_jw_uint(w, r->raw.nonfinite);
+            swan_jw_key_uint(w, "non_finite_count", r->raw.nonfinite);
         } else {
             write_raw(w, &r->raw);
         }
@@ -124,35 +104,26 @@ static void write_tensor(swan_jw *w, const swan_tensor *t, const swan_tensor_rec
 static void write_summary(swan_jw *w, const swan_summary *sum, const swan_run_info *info) {
     swan_jw_key(w, "summary");
     swan_jw_object_begin(w);
-    swan_jw_key(w, "total_params");
-    swan_jw_uint(w, sum->total_params);
+    swan_jw_key_uint(w, "total_params", sum->total_params);
     swan_jw_key(w, "bits_distribution");
     swan_jw_object_begin(w);
     static const char *names[] = {"2", "4", "8", "16"};
     for (int i = 0, b = 2; b <= 16; b *= 2, i++) {
         swan_jw_key(w, names[i]);
         swan_jw_object_begin(w);
-        swan_jw_key(w, "params");
-        swan_jw_uint(w, sum->params_by_bits[b]);
-        swan_jw_key(w, "tensors");
-        swan_jw_uint(w, sum->tensors_by_bits[b]);
-        swan_jw_key(w, "percentage");
-        swan_jw_double(w, sum->total_params
+        swan_jw_key_uint(w, "params", sum->params_by_bits[b]);
+        swan_jw_key_uint(w, "tensors", sum->tensors_by_bits[b]);
+        swan_jw_key_double(w, "percentage", sum->total_params
                               ? 100.0 * (double)sum->params_by_bits[b] / (double)sum->total_params
                               : 0.0);
         swan_jw_object_end(w);
     }
     swan_jw_object_end(w);
-    swan_jw_key(w, "estimated_size_gb");
-    swan_jw_double(w, sum->estimated_size_gb);
-    swan_jw_key(w, "average_bits");
-    swan_jw_double(w, sum->average_bits);
-    swan_jw_key(w, "analysis_time_seconds");
-    swan_jw_double(w, info->analysis_seconds);
-    swan_jw_key(w, "tensor_count");
-    swan_jw_uint(w, sum->tensor_count);
-    swan_jw_key(w, "analyzed_tensors");
-    swan_jw_uint(w, sum->analyzed);
+    swan_jw_key_double(w, "estimated_size_gb", sum->estimated_size_gb);
+    swan_jw_key_double(w, "average_bits", sum->average_bits);
+    swan_jw_key_double(w, "analysis_time_seconds", info->analysis_seconds);
+    swan_jw_key_uint(w, "tensor_count", sum->tensor_count);
+    swan_jw_key_uint(w, "analyzed_tensors", sum->analyzed);
     swan_jw_object_end(w);
 }
 
@@ -161,18 +132,13 @@ static void write_policy(swan_jw *w, const swan_policy *p, uint64_t seed) {
     swan_jw_object_begin(w);
     swan_jw_key(w, "metrics_version");
     swan_jw_int(w, SWAN_METRICS_VERSION);
-    swan_jw_key(w, "seed");
-    swan_jw_uint(w, seed);
+    swan_jw_key_uint(w, "seed", seed);
     swan_jw_key(w, "weights");
     swan_jw_object_begin(w);
-    swan_jw_key(w, "svd");
-    swan_jw_double(w, p->w_svd);
-    swan_jw_key(w, "kurtosis");
-    swan_jw_double(w, p->w_kurt);
-    swan_jw_key(w, "output_sensitivity");
-    swan_jw_double(w, p->w_out);
-    swan_jw_key(w, "error_proxy");
-    swan_jw_double(w, p->w_err);
+    swan_jw_key_double(w, "svd", p->w_svd);
+    swan_jw_key_double(w, "kurtosis", p->w_kurt);
+    swan_jw_key_double(w, "output_sensitivity", p->w_out);
+    swan_jw_key_double(w, "error_proxy", p->w_err);
     swan_jw_object_end(w);
     swan_jw_key(w, "thresholds");
     swan_jw_array_begin(w);
@@ -201,8 +167,7 @@ int swan_manifest_write(const char *path, const swan_checkpoint *ck, const swan_
      * of the time spent on a 100,000-tensor manifest. Exact values are in the journal. */
     w.double_digits = 10;
     swan_jw_object_begin(&w);
-    swan_jw_key(&w, "model");
-    swan_jw_string(&w, info->model_name);
+    swan_jw_key_string(&w, "model", info->model_name);
     swan_jw_key(&w, "config");
     if (ck->config_json)
         swan_jw_raw(&w, ck->config_json);
@@ -212,8 +177,7 @@ int swan_manifest_write(const char *path, const swan_checkpoint *ck, const swan_
     }
     swan_jw_key(&w, "total_layers");
     swan_jw_int(&w, info->total_layers);
-    swan_jw_key(&w, "total_tensors");
-    swan_jw_uint(&w, ck->ntensors);
+    swan_jw_key_uint(&w, "total_tensors", ck->ntensors);
     swan_jw_key(&w, "shards");
     swan_jw_object_begin(&w);
     /* Tensors are sorted by shard, so each shard is one contiguous run. */
@@ -221,8 +185,7 @@ int swan_manifest_write(const char *path, const swan_checkpoint *ck, const swan_
     for (size_t s = 0; s < ck->nshards; s++) {
         swan_jw_key(&w, ck->shards[s].file);
         swan_jw_object_begin(&w);
-        swan_jw_key(&w, "file");
-        swan_jw_string(&w, ck->shards[s].file);
+        swan_jw_key_string(&w, "file", ck->shards[s].file);
         swan_jw_key(&w, "tensors");
         swan_jw_object_begin(&w);
         for (; i < ck->ntensors && ck->tensors[i].shard == s; i++)
