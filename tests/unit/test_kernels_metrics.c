@@ -386,6 +386,15 @@ static void test_golden_fixture(void **state) {
     char dir[1024], path[1200];
     snprintf(dir, sizeof dir, "%s/fixtures/fx-dense-bf16", shared);
     snprintf(path, sizeof path, "%s/expected.json", dir);
+    FILE *probe = shared ? fopen(path, "r") : NULL;
+    if (!probe) {
+        /* The known-answer tests above ran; only the comparison with the shared
+         * fixture's golden values needs ../shared. */
+        printf("skipped: golden fixture comparison: SWAN_SHARED (%s) has no fixtures/fx-dense-bf16\n",
+               shared ? shared : "unset");
+        skip();
+    }
+    fclose(probe);
     char *json = slurp(path);
     assert_non_null(json);
     cJSON *exp = cJSON_Parse(json);
@@ -445,19 +454,7 @@ int main(void) {
         cmocka_unit_test(test_randomized_vs_exact),
         cmocka_unit_test(test_tiling_invariance),
         cmocka_unit_test(test_determinism),
+        cmocka_unit_test(test_golden_fixture),
     };
-    int failed = cmocka_run_group_tests(tests, NULL, NULL);
-    const char *shared = getenv("SWAN_SHARED");
-    char probe[1200];
-    snprintf(probe, sizeof probe, "%s/fixtures/fx-dense-bf16/expected.json",
-             shared ? shared : "");
-    FILE *f = shared ? fopen(probe, "r") : NULL;
-    if (!f) {
-        printf("SKIP golden fixture comparison: SWAN_SHARED (%s) has no fixtures/fx-dense-bf16\n",
-               shared ? shared : "unset");
-        return failed ? failed : 77;
-    }
-    fclose(f);
-    const struct CMUnitTest golden[] = {cmocka_unit_test(test_golden_fixture)};
-    return failed + cmocka_run_group_tests(golden, NULL, NULL);
+    return cmocka_run_group_tests(tests, NULL, NULL);
 }
