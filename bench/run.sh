@@ -181,7 +181,8 @@ print(f"  analysis phase {run:.2f} s: metric kernels {busy:.2f} s over {jobs} wo
       f" dispatch and bookkeeping {100 - busy / (run * jobs) * 100:.1f}% of it (target <= 5%)")
 print(f"  before and after it: validating 100k headers and writing the manifest {serial:.2f} s;"
       f" everything that is not kernel time {100 - busy / (wall * jobs) * 100:.1f}% of wall")
-print(f"  coordinator CPU {phases.get('coordinator CPU time', '?')} s;"
+print(f"  CPU: coordinator {phases.get('coordinator CPU time', '?')} s, workers {phases.get('local workers CPU time', '?')} s"
+      f" of which metric kernels {busy:.2f} s;"
       f" peak RSS coordinator {float(sys.argv[4]):.0f} MB, largest worker {float(sys.argv[5]):.0f} MB")
 PYEOF
 }

@@ -8,6 +8,7 @@
 #include "common/json_writer.h"
 
 #include <math.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -49,7 +50,11 @@ static void newline_indent(swan_jw *w) {
 }
 
 void swan_jw_init(swan_jw *w, FILE *f, int indent) {
-    memset(w, 0, sizeof *w);
+    /* Everything but the output buffer, which needs no clearing (8 KiB per journal
+     * record otherwise). */
+    memset(w, 0, offsetof(swan_jw, buf));
+    w->blen = 0;
+    w->double_digits = 0;
     w->f = f;
     w->indent = indent > 0 ? indent : 0;
     w->first[0] = true; /* level 0 holds exactly one value: the document */
@@ -138,6 +143,10 @@ static void write_string(swan_jw *w, const char *s) {
     put(w, "\"", 1);
     for (size_t i = 0; i < n;) {
         unsigned char c = p[i];
+        if (c >= 0x20 && c < 0x80 && c != '"' && c != '\\') { /* the common case */
+            i++;
+            continue;
+        }
         const char *esc = NULL;
         char buf[8];
         size_t adv = 1;

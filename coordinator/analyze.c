@@ -234,6 +234,14 @@ static const char *base_name(const char *path) {
     return s && s[1] ? s + 1 : path;
 }
 
+/* User + system CPU seconds of this process, or of its reaped children (workers). */
+static double cpu_seconds(int who) {
+    struct rusage ru;
+    if (getrusage(who, &ru) != 0) return 0;
+    return (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec * 1e-6 + (double)ru.ru_stime.tv_sec +
+           ru.ru_stime.tv_usec * 1e-6;
+}
+
 /* Peak resident memory of this process, or of the largest reaped child (workers). */
 static double peak_rss_mb(int who) {
     struct rusage ru;
@@ -339,12 +347,10 @@ int swan_analyze(const swan_analyze_opts *o, volatile sig_atomic_t *stop, swan_e
     status = write_outputs(&r, now_s() - t0, err) ? SWAN_EXIT_FAILED : SWAN_EXIT_OK;
     phase(&r, "reduced and wrote the manifest", &tp);
     if (o->verbose) {
-        struct rusage ru;
-        getrusage(RUSAGE_SELF, &ru);
-        char line[96];
-        snprintf(line, sizeof line, "coordinator CPU time: %.2f s",
-                 (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec * 1e-6 +
-                     (double)ru.ru_stime.tv_sec + ru.ru_stime.tv_usec * 1e-6);
+        char line[128];
+        snprintf(line, sizeof line, "coordinator CPU time: %.2f s", cpu_seconds(RUSAGE_SELF));
+        swan_progress_log(&r.progress, line);
+        snprintf(line, sizeof line, "local workers CPU time: %.2f s", cpu_seconds(RUSAGE_CHILDREN));
         swan_progress_log(&r.progress, line);
     }
 done:
