@@ -339,6 +339,8 @@ static void handle_message(swan_sched *s, const unsigned char *id, size_t idlen,
         }
         w->pid = m.u.hello.pid;
         snprintf(w->host, sizeof w->host, "%s", m.u.hello.host ? m.u.hello.host : "");
+        for (char *c = w->host; *c; c++) /* a peer's words go into our one-line logs */
+            if ((unsigned char)*c < 0x20 || (unsigned char)*c >= 0x7f) *c = '?';
         w->last_seen = t;
         if (queue_empty(s) && s->tasks_done == s->plan->ntasks)
             send_shutdown(s, w);
