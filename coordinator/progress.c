@@ -57,7 +57,11 @@ void swan_progress_log(swan_progress *p, const char *line) {
         fputs("\r\033[K", p->out);
         p->line_open = false;
     }
-    fprintf(p->out, "swan: %s\n", line);
+    /* One line each, whatever a peer put into it (reasons come from the network). */
+    fputs("swan: ", p->out);
+    for (const char *c = line; *c; c++)
+        fputc((unsigned char)*c < 0x20 ? '?' : *c, p->out);
+    fputc('\n', p->out);
     fflush(p->out);
 }
 
