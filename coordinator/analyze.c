@@ -2,6 +2,7 @@
 #include "coordinator/analyze.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -48,12 +49,14 @@ typedef struct run {
     swan_decision *decisions;
     char ipc_dir[PATH_MAX];
     char bind_ep[PATH_MAX + 16]; /* where the scheduler listens                  */
+    int lock_fd;                 /* OUT/.swan.lock, held for the whole run        */
     size_t tensor_errors;
     char first_tensor_error[SWAN_ERROR_MAX];
 } run;
 
 static void run_free(run *r) {
     swan_local_pool_free(&r->pool);
+    if (r->lock_fd >= 0) close(r->lock_fd); /* releases the lock */
     swan_journal_close(&r->journal);
     if (r->ipc_dir[0]) {
         char sock[PATH_MAX + 8];
@@ -79,6 +82,23 @@ static int make_dirs(const char *path, swan_error *err) {
     }
     if (mkdir(buf, 0777) != 0 && errno != EEXIST)
         return swan_error_set(err, "cannot create %s: %s", buf, strerror(errno));
+    return 0;
+}
+
+/* Two runs appending to one journal would lose results (each rewrites it on start):
+ * an advisory POSIX lock on OUT/.swan.lock makes the second one refuse. */
+static int lock_out_dir(run *r, swan_error *err) {
+    char path[PATH_MAX + 32];
+    snprintf(path, sizeof path, "%s/.swan.lock", r->o->out_dir);
+    r->lock_fd = open(path, O_RDWR | O_CREAT, 0666);
+    if (r->lock_fd < 0) return swan_error_set(err, "cannot create %s: %s", path, strerror(errno));
+    struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET};
+    if (fcntl(r->lock_fd, F_SETLK, &fl) != 0) {
+        struct flock who = {.l_type = F_WRLCK, .l_whence = SEEK_SET};
+        fcntl(r->lock_fd, F_GETLK, &who);
+        return swan_error_set(err, "%s is in use by another swan analyze (pid %ld)", r->o->out_dir,
+                              (long)who.l_pid);
+    }
     return 0;
 }
 
@@ -282,6 +302,7 @@ int swan_analyze(const swan_analyze_opts *o, volatile sig_atomic_t *stop, swan_e
     run r;
     memset(&r, 0, sizeof r);
     r.o = o;
+    r.lock_fd = -1;
     swan_progress_init(&r.progress, stderr, o->quiet);
     if (swan_policy_validate(&o->policy, err)) return SWAN_EXIT_REFUSED;
     char dir[PATH_MAX];
@@ -304,6 +325,10 @@ int swan_analyze(const swan_analyze_opts *o, volatile sig_atomic_t *stop, swan_e
     }
     if (swan_plan_init(&r.plan, &r.ck, err)) goto done;
     if (make_dirs(o->out_dir, err)) goto done;
+    if (lock_out_dir(&r, err)) {
+        status = SWAN_EXIT_REFUSED;
+        goto done;
+    }
     char path[PATH_MAX + 32];
     snprintf(path, sizeof path, "%s/manifest.json", o->out_dir);
     unlink(path); /* a manifest from an earlier run must not pass for this one */

@@ -32,6 +32,17 @@ check "custom policy run succeeds" [ $? -eq 0 ]
 check "custom policy recorded in the manifest" grep -q '"q_proj"' "$T/custom/manifest.json"
 check "--protect keeps q_proj at 16 bits" bash -c "grep -A30 'self_attn.q_proj.weight\"' '$T/custom/manifest.json' | grep -q 'protected_pattern'"
 
+# Two runs into one output folder would interleave one journal: the second refuses.
+SWAN_TEST_WORKER_DELAY_MS=100 "$SWAN_BIN" analyze "$T/model" -o "$T/busy" -q 2>/dev/null &
+first=$!
+busy_started() { [ -f "$T/busy/journal.jsonl" ]; }
+wait_for 20 busy_started
+"$SWAN_BIN" analyze "$T/model" -o "$T/busy" -q 2>"$T/err-busy"
+check "a second run into a busy output folder is refused (status 2)" [ $? -eq 2 ]
+check "the refusal says the folder is in use" grep -q "in use by another swan analyze" "$T/err-busy"
+wait $first
+check "the first run still completes" [ $? -eq 0 ]
+
 "$SWAN_BIN" inspect "$T/model" >"$T/inspect.out"
 check "inspect succeeds" [ $? -eq 0 ]
 check "inspect folds layers into {N}" grep -q "model.layers.{N}.self_attn.q_proj.weight" "$T/inspect.out"
