@@ -50,6 +50,8 @@ typedef struct run {
     char ipc_dir[PATH_MAX];
     char bind_ep[PATH_MAX + 16]; /* where the scheduler listens                  */
     int lock_fd;                 /* OUT/.swan.lock, held for the whole run        */
+    char journal_path[PATH_MAX + 32];
+    size_t loaded;               /* results taken from the journal                */
     size_t tensor_errors;
     char first_tensor_error[SWAN_ERROR_MAX];
 } run;
@@ -297,8 +299,50 @@ static int write_outputs(run *r, double seconds, swan_error *err) {
     return 0;
 }
 
+/* Validation, output folder, journal and plan: everything before the first task.
+ * Returns SWAN_EXIT_OK or the status to exit with. */
+static int prepare(run *r, const char *dir, double *tp, swan_error *err) {
+    const swan_analyze_opts *o = r->o;
+    if (start_workers(r, err)) return SWAN_EXIT_FAILED;
+    /* Refusals happen here, before anything is created in the output folder. */
+    if (swan_checkpoint_open(dir, &r->ck, err) || check_names(&r->ck, err))
+        return SWAN_EXIT_REFUSED;
+    phase(r, "validated the checkpoint", tp);
+    if (swan_plan_init(&r->plan, &r->ck, err) || make_dirs(o->out_dir, err))
+        return SWAN_EXIT_FAILED;
+    if (lock_out_dir(r, err)) return SWAN_EXIT_REFUSED;
+    snprintf(r->journal_path, sizeof r->journal_path, "%s/journal.jsonl", o->out_dir);
+    if (swan_journal_open(&r->journal, r->journal_path, swan_journal_fingerprint(&r->ck, o->seed),
+                          &r->ck, &r->plan, o->fresh, &r->loaded, err))
+        return SWAN_EXIT_REFUSED;
+    phase(r, "opened the journal", tp);
+    /* This run will write a manifest: one from an earlier run must not pass for it. */
+    char path[PATH_MAX + 32];
+    snprintf(path, sizeof path, "%s/manifest.json", o->out_dir);
+    unlink(path);
+    swan_plan_opts po;
+    swan_plan_default_opts(&po);
+    if (swan_plan_build_tasks(&r->plan, &r->ck, &po, err)) return SWAN_EXIT_FAILED;
+    phase(r, "planned", tp);
+    if (r->loaded) {
+        char line[128];
+        snprintf(line, sizeof line, "resuming: %zu of %zu analyzed tensors already in the journal",
+                 r->loaded, r->plan.analyzed);
+        swan_progress_log(&r->progress, line);
+    }
+    return SWAN_EXIT_OK;
+}
+
+static void log_cpu_times(run *r) {
+    char line[128];
+    snprintf(line, sizeof line, "coordinator CPU time: %.2f s", cpu_seconds(RUSAGE_SELF));
+    swan_progress_log(&r->progress, line);
+    snprintf(line, sizeof line, "local workers CPU time: %.2f s", cpu_seconds(RUSAGE_CHILDREN));
+    swan_progress_log(&r->progress, line);
+}
+
 int swan_analyze(const swan_analyze_opts *o, volatile sig_atomic_t *stop, swan_error *err) {
-    double t0 = now_s();
+    double t0 = now_s(), tp = t0;
     run r;
     memset(&r, 0, sizeof r);
     r.o = o;
@@ -310,75 +354,29 @@ int swan_analyze(const swan_analyze_opts *o, volatile sig_atomic_t *stop, swan_e
         swan_error_set(err, "%s: %s", o->model_dir, strerror(errno));
         return SWAN_EXIT_REFUSED;
     }
-    int status = SWAN_EXIT_FAILED;
-    if (start_workers(&r, err)) goto done;
-    /* Refusals happen here, before anything is created in the output folder. */
-    if (swan_checkpoint_open(dir, &r.ck, err)) {
-        status = SWAN_EXIT_REFUSED;
-        goto done;
-    }
-    double tp = t0;
-    phase(&r, "validated the checkpoint", &tp);
-    if (check_names(&r.ck, err)) {
-        status = SWAN_EXIT_REFUSED;
-        goto done;
-    }
-    if (swan_plan_init(&r.plan, &r.ck, err)) goto done;
-    if (make_dirs(o->out_dir, err)) goto done;
-    if (lock_out_dir(&r, err)) {
-        status = SWAN_EXIT_REFUSED;
-        goto done;
-    }
-    char path[PATH_MAX + 32];
-    snprintf(path, sizeof path, "%s/manifest.json", o->out_dir);
-    unlink(path); /* a manifest from an earlier run must not pass for this one */
-    snprintf(path, sizeof path, "%s/journal.jsonl", o->out_dir);
-    size_t loaded = 0;
-    if (swan_journal_open(&r.journal, path, swan_journal_fingerprint(&r.ck, o->seed), &r.ck,
-                          &r.plan, o->fresh, &loaded, err)) {
-        status = SWAN_EXIT_REFUSED;
-        goto done;
-    }
-    phase(&r, "opened the journal", &tp);
-    swan_plan_opts po;
-    swan_plan_default_opts(&po);
-    if (swan_plan_build_tasks(&r.plan, &r.ck, &po, err)) goto done;
-    phase(&r, "planned", &tp);
-    if (loaded) {
-        char line[128];
-        snprintf(line, sizeof line, "resuming: %zu of %zu analyzed tensors already in the journal",
-                 loaded, r.plan.analyzed);
-        swan_progress_log(&r.progress, line);
-    }
-    if (r.plan.ntasks > 0) {
+    int status = prepare(&r, dir, &tp, err);
+    if (status == SWAN_EXIT_OK && r.plan.ntasks > 0) {
         status = run_workers(&r, stop, err);
         if (status == SWAN_EXIT_INTERRUPTED) {
             size_t saved = 0;
             for (size_t i = 0; i < r.plan.nrecs; i++) saved += r.plan.recs[i].have_raw;
             swan_error_set(err, "interrupted; %zu of %zu analyzed tensors are saved in %s: run the "
                                 "same command to resume",
-                           saved, r.plan.analyzed, path);
+                           saved, r.plan.analyzed, r.journal_path);
         }
-        if (status != SWAN_EXIT_OK) goto done;
-        phase(&r, "analyzed", &tp);
+        if (status == SWAN_EXIT_OK) phase(&r, "analyzed", &tp);
     }
-    if (r.tensor_errors) {
+    if (status == SWAN_EXIT_OK && r.tensor_errors) {
         swan_error_set(err, "%zu tensor%s could not be analyzed; first: %s", r.tensor_errors,
                        r.tensor_errors == 1 ? "" : "s", r.first_tensor_error);
         status = SWAN_EXIT_FAILED;
-        goto done;
     }
-    report_nonfinite(&r);
-    status = write_outputs(&r, now_s() - t0, err) ? SWAN_EXIT_FAILED : SWAN_EXIT_OK;
-    phase(&r, "reduced and wrote the manifest", &tp);
-    if (o->verbose) {
-        char line[128];
-        snprintf(line, sizeof line, "coordinator CPU time: %.2f s", cpu_seconds(RUSAGE_SELF));
-        swan_progress_log(&r.progress, line);
-        snprintf(line, sizeof line, "local workers CPU time: %.2f s", cpu_seconds(RUSAGE_CHILDREN));
-        swan_progress_log(&r.progress, line);
+    if (status == SWAN_EXIT_OK) {
+        report_nonfinite(&r);
+        status = write_outputs(&r, now_s() - t0, err) ? SWAN_EXIT_FAILED : SWAN_EXIT_OK;
+        phase(&r, "reduced and wrote the manifest", &tp);
+        if (o->verbose) log_cpu_times(&r);
     }
-done:
     run_free(&r);
     return status;
 }

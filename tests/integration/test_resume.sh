@@ -39,6 +39,7 @@ check "re-run with new thresholds changes the allocation" [ "$(bits_hist "$T/ref
 "$SWAN_BIN" analyze "$T/model" -o "$T/ref" --seed 5 -q 2>"$T/err-seed"
 check "journal of another seed refused with status 2" [ $? -eq 2 ]
 check "refusal names --fresh" grep -q -- "--fresh" "$T/err-seed"
+check "a refused run leaves the earlier manifest alone" [ -s "$T/ref/manifest.json" ]
 "$SWAN_BIN" analyze "$T/model" -o "$T/ref" --seed 5 --fresh -q
 check "--fresh starts over" [ $? -eq 0 ]
 # Same tensor table, different weights (a fine-tune): its journal must not be reused.
