@@ -20,10 +20,11 @@
 
 typedef unsigned long long ull;
 
-int swan_tensor_reader_open(swan_tensor_reader *tr, const char *path, uint64_t data_offset,
-                            uint64_t nbytes, swan_dtype dtype, const swan_view2d *view,
-                            swan_error *err) {
+int swan_tensor_reader_open_fd(swan_tensor_reader *tr, int fd, uint64_t file_size,
+                               const char *path, uint64_t data_offset, uint64_t nbytes,
+                               swan_dtype dtype, const swan_view2d *view, swan_error *err) {
     tr->fd = -1;
+    tr->owns_fd = false;
     size_t esize = swan_dtype_size(dtype);
     if (!swan_dtype_is_analyzed(dtype))
         return swan_error_set(err, "%s: dtype %s cannot be read as float", path,
@@ -42,7 +43,22 @@ int swan_tensor_reader_open(swan_tensor_reader *tr, const char *path, uint64_t d
     if (seg_rows != view->rows)
         return swan_error_set(err, "%s: tensor at byte %llu: view segments hold %llu rows, view says %llu",
                               path, (ull)data_offset, (ull)seg_rows, (ull)view->rows);
+    if (data_offset > file_size || nbytes > file_size - data_offset)
+        return swan_error_set(err, "%s: tensor bytes [%llu, %llu) extend past the file end %llu",
+                              path, (ull)data_offset, (ull)data_offset + (ull)nbytes,
+                              (ull)file_size);
+    tr->fd = fd;
+    tr->file_size = file_size;
+    tr->data_offset = data_offset;
+    tr->dtype = dtype;
+    tr->view = *view;
+    return 0;
+}
 
+int swan_tensor_reader_open(swan_tensor_reader *tr, const char *path, uint64_t data_offset,
+                            uint64_t nbytes, swan_dtype dtype, const swan_view2d *view,
+                            swan_error *err) {
+    tr->fd = -1;
     int fd = open(path, O_RDONLY);
     if (fd < 0) return swan_error_set(err, "%s: cannot open: %s", path, strerror(errno));
     struct stat st;
@@ -51,22 +67,17 @@ int swan_tensor_reader_open(swan_tensor_reader *tr, const char *path, uint64_t d
         close(fd);
         return swan_error_set(err, "%s: cannot stat: %s", path, strerror(e));
     }
-    uint64_t size = (uint64_t)st.st_size;
-    if (data_offset > size || nbytes > size - data_offset) {
+    if (swan_tensor_reader_open_fd(tr, fd, (uint64_t)st.st_size, path, data_offset, nbytes, dtype,
+                                   view, err)) {
         close(fd);
-        return swan_error_set(err, "%s: tensor bytes [%llu, %llu) extend past the file end %llu",
-                              path, (ull)data_offset, (ull)data_offset + (ull)nbytes, (ull)size);
+        return -1;
     }
-    tr->fd = fd;
-    tr->file_size = size;
-    tr->data_offset = data_offset;
-    tr->dtype = dtype;
-    tr->view = *view;
+    tr->owns_fd = true;
     return 0;
 }
 
 void swan_tensor_reader_close(swan_tensor_reader *tr) {
-    if (tr->fd >= 0) close(tr->fd);
+    if (tr->fd >= 0 && tr->owns_fd) close(tr->fd);
     tr->fd = -1;
 }
 

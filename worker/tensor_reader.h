@@ -6,6 +6,7 @@
 #ifndef SWAN_TENSOR_READER_H
 #define SWAN_TENSOR_READER_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "common/dtype.h"
@@ -15,11 +16,19 @@
 
 typedef struct swan_tensor_reader {
     int fd;
+    bool owns_fd;          /* close fd in swan_tensor_reader_close            */
     uint64_t file_size;
     uint64_t data_offset;  /* absolute byte offset of the tensor's first element */
     swan_dtype dtype;
     swan_view2d view;
 } swan_tensor_reader;
+
+/* Reads through an fd the caller keeps open (a worker reuses one per shard across
+ * the tensors of a batch); path is only for messages. Checks that the tensor and
+ * its view lie inside the file. */
+int swan_tensor_reader_open_fd(swan_tensor_reader *tr, int fd, uint64_t file_size,
+                               const char *path, uint64_t data_offset, uint64_t nbytes,
+                               swan_dtype dtype, const swan_view2d *view, swan_error *err);
 
 /* Opens path and checks that the whole tensor lies inside the file. */
 int swan_tensor_reader_open(swan_tensor_reader *tr, const char *path, uint64_t data_offset,
