@@ -135,11 +135,6 @@ static void format_hexfloat(double v, char *out) {
     *p = '\0';
 }
 
-static void key_hexfloat(swan_jw *w, const char *key, double v) {
-    char buf[40];
-    format_hexfloat(v, buf);
-    swan_jw_key_string(w, key, buf);
-}
 
 /* Parses one record line into raw; false if it is not a complete valid record. */
 static bool parse_record(const char *line, const char **name_out, cJSON **root,
@@ -278,27 +273,93 @@ fail:
     return -1;
 }
 
+/* A record built by hand into one buffer: the coordinator journals every result while
+ * sharing the cores with the workers, so this is on the hot path. Names that need
+ * JSON escaping (rare) go through the general writer instead. */
+typedef struct rec_buf {
+    char b[768];
+    size_t n;
+} rec_buf;
+
+static void rb_lit(rec_buf *r, const char *s, size_t len) {
+    memcpy(r->b + r->n, s, len);
+    r->n += len;
+}
+#define RB_LIT(r, s) rb_lit((r), (s), sizeof(s) - 1)
+
+static void rb_hex(rec_buf *r, double v) {
+    r->b[r->n++] = '"';
+    format_hexfloat(v, r->b + r->n);
+    r->n += strlen(r->b + r->n);
+    r->b[r->n++] = '"';
+}
+
+static void rb_u64(rec_buf *r, uint64_t v) {
+    char d[24];
+    int k = 0;
+    do {
+        d[k++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    while (k) r->b[r->n++] = d[--k];
+}
+
+static bool plain_name(const char *s, size_t len) {
+    if (len > 400) return false;
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c < 0x20 || c >= 0x7f || c == '"' || c == '\\') return false;
+    }
+    return true;
+}
+
+static void write_record_fields(rec_buf *r, const swan_raw_metrics *raw) {
+    RB_LIT(r, ",\"kurtosis\":");
+    rb_hex(r, raw->kurtosis);
+    RB_LIT(r, ",\"rtn_nrmse\":");
+    rb_hex(r, raw->rtn_nrmse);
+    RB_LIT(r, ",\"svd_concentration\":");
+    rb_hex(r, raw->svd_concentration);
+    RB_LIT(r, ",\"output_delta\":");
+    rb_hex(r, raw->output_delta);
+    RB_LIT(r, ",\"w_min\":");
+    rb_hex(r, raw->w_min);
+    RB_LIT(r, ",\"w_max\":");
+    rb_hex(r, raw->w_max);
+    RB_LIT(r, ",\"rows\":");
+    rb_u64(r, raw->rows);
+    RB_LIT(r, ",\"cols\":");
+    rb_u64(r, raw->cols);
+    RB_LIT(r, ",\"nonfinite\":");
+    rb_u64(r, raw->nonfinite);
+    RB_LIT(r, ",\"spectral_method\":");
+    rb_u64(r, raw->spectral_method);
+    RB_LIT(r, ",\"spectral_rank\":");
+    rb_u64(r, raw->spectral_rank);
+    RB_LIT(r, ",\"seconds\":");
+    rb_hex(r, raw->seconds);
+    RB_LIT(r, "}\n");
+}
+
 int swan_journal_append(swan_journal *j, const char *name, const swan_raw_metrics *raw,
                         swan_error *err) {
-    swan_jw w;
-    swan_jw_init(&w, j->f, 0);
-    swan_jw_object_begin(&w);
-    swan_jw_key_string(&w, "tensor", name);
-    key_hexfloat(&w, "kurtosis", raw->kurtosis);
-    key_hexfloat(&w, "rtn_nrmse", raw->rtn_nrmse);
-    key_hexfloat(&w, "svd_concentration", raw->svd_concentration);
-    key_hexfloat(&w, "output_delta", raw->output_delta);
-    key_hexfloat(&w, "w_min", raw->w_min);
-    key_hexfloat(&w, "w_max", raw->w_max);
-    swan_jw_key_uint(&w, "rows", raw->rows);
-    swan_jw_key_uint(&w, "cols", raw->cols);
-    swan_jw_key_uint(&w, "nonfinite", raw->nonfinite);
-    swan_jw_key_uint(&w, "spectral_method", raw->spectral_method);
-    swan_jw_key_uint(&w, "spectral_rank", raw->spectral_rank);
-    key_hexfloat(&w, "seconds", raw->seconds);
-    swan_jw_object_end(&w);
-    fputc('\n', j->f);
-    if (swan_jw_error(&w) || ferror(j->f))
+    size_t len = strlen(name);
+    rec_buf r;
+    r.n = 0;
+    if (plain_name(name, len)) {
+        RB_LIT(&r, "{\"tensor\":\"");
+        rb_lit(&r, name, len);
+        r.b[r.n++] = '"';
+    } else { /* escape through the general writer: {"tensor":"..." then our fields */
+        swan_jw w;
+        swan_jw_init(&w, j->f, 0);
+        fputs("{\"tensor\":", j->f);
+        swan_jw_string(&w, name);
+        if (swan_jw_error(&w))
+            return swan_error_set(err, "cannot append to %s: %s", j->path, strerror(errno));
+    }
+    write_record_fields(&r, raw);
+    if (fwrite(r.b, 1, r.n, j->f) != r.n || ferror(j->f))
         return swan_error_set(err, "cannot append to %s: %s", j->path, strerror(errno));
     return 0;
 }
