@@ -292,6 +292,12 @@ static int loop_open(loop *L, swan_error *err) {
     int64_t maxmsg = MAX_MSG_BYTES;
     zmq_setsockopt(L->sock, ZMQ_LINGER, &linger, sizeof linger);
     zmq_setsockopt(L->sock, ZMQ_MAXMSGSIZE, &maxmsg, sizeof maxmsg);
+    /* Local workers start before the coordinator binds: retry the connection after
+     * 10 ms (libzmq's default is 100 ms, a visible idle start on short jobs), backing
+     * off to 1 s for a coordinator that is really away. */
+    int ivl = 10, ivl_max = 1000;
+    zmq_setsockopt(L->sock, ZMQ_RECONNECT_IVL, &ivl, sizeof ivl);
+    zmq_setsockopt(L->sock, ZMQ_RECONNECT_IVL_MAX, &ivl_max, sizeof ivl_max);
     if (zmq_connect(L->sock, L->o->endpoint) != 0)
         return swan_error_set(err, "cannot connect to %s: %s", L->o->endpoint, zmq_strerror(errno));
     return 0;
