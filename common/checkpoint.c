@@ -33,7 +33,7 @@
 #define ST_SUFFIX ".safetensors"
 
 /* One weight_map line: which shard a tensor is promised to be in. The strings point
- * into the parsed index, which lives until the open finishes. */
+ * into the parsed index until detach_names copies the names out of it. */
 typedef struct wm_pair {
     const char *tensor;
     const char *file;
@@ -265,6 +265,27 @@ static int collect_shards(swan_checkpoint *ck, const char *ipath, wm_pair *pairs
     return rc;
 }
 
+/* Copies the pairs' tensor names into one block and repoints them, so the parsed
+ * index (several times larger for 100,000 tensors) can be freed before the shard
+ * headers are read: the coordinator's peak memory is the sum of what is alive. */
+static int detach_names(wm_pair *pairs, size_t n, char **arena, const char *ipath,
+                        swan_error *err) {
+    size_t total = 0;
+    for (size_t i = 0; i < n; i++) total += strlen(pairs[i].tensor) + 1;
+    char *a = malloc(total ? total : 1);
+    if (!a) return swan_error_set(err, "%s: out of memory", ipath);
+    char *p = a;
+    for (size_t i = 0; i < n; i++) {
+        size_t len = strlen(pairs[i].tensor) + 1;
+        memcpy(p, pairs[i].tensor, len);
+        pairs[i].tensor = p;
+        pairs[i].file = NULL; /* pointed into the index; the shard index replaces it */
+        p += len;
+    }
+    *arena = a;
+    return 0;
+}
+
 static int open_indexed(swan_checkpoint *ck, const char *ipath, swan_error *err) {
     char *text = NULL;
     size_t len = 0;
@@ -274,9 +295,14 @@ static int open_indexed(swan_checkpoint *ck, const char *ipath, swan_error *err)
     if (!root) return swan_error_set(err, "%s: not valid JSON", ipath);
 
     wm_pair *pairs = NULL;
+    char *names = NULL;
     size_t n = 0, cap = 0;
     int rc = load_weight_map(ipath, root, &pairs, &n, err);
     if (rc == 0) rc = collect_shards(ck, ipath, pairs, n, err);
+    if (rc == 0) rc = detach_names(pairs, n, &names, ipath, err);
+    cJSON_Delete(root);
+    /* The index says how many tensors there are: size the table once. */
+    if (rc == 0 && (ck->tensors = malloc(n * sizeof *ck->tensors)) != NULL) cap = n;
 
     for (uint32_t s = 0; s < ck->nshards && rc == 0; s++) {
         swan_st_header h;
@@ -300,7 +326,7 @@ static int open_indexed(swan_checkpoint *ck, const char *ipath, swan_error *err)
             rc = swan_error_set(err, "%s: tensor '%.200s' named in " INDEX_NAME " is not in this file",
                                 ck->shards[pairs[i].shard].path, pairs[i].tensor);
     free(pairs);
-    cJSON_Delete(root);
+    free(names);
     return rc;
 }
 

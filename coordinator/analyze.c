@@ -46,7 +46,6 @@ typedef struct run {
     swan_journal journal;
     swan_local_pool pool;
     swan_progress progress;
-    swan_decision *decisions;
     char ipc_dir[PATH_MAX];
     char bind_ep[PATH_MAX + 16]; /* where the scheduler listens                  */
     int lock_fd;                 /* OUT/.swan.lock, held for the whole run        */
@@ -66,7 +65,6 @@ static void run_free(run *r) {
         unlink(sock);
         rmdir(r->ipc_dir);
     }
-    free(r->decisions);
     swan_plan_free(&r->plan);
     swan_checkpoint_free(&r->ck);
 }
@@ -277,10 +275,8 @@ static double peak_rss_mb(int who) {
 
 static int write_outputs(run *r, double seconds, swan_error *err) {
     const swan_analyze_opts *o = r->o;
-    r->decisions = calloc(r->ck.ntensors ? r->ck.ntensors : 1, sizeof *r->decisions);
-    if (!r->decisions) return swan_error_set(err, "out of memory");
     swan_summary sum;
-    swan_reduce_all(&r->ck, &r->plan, &o->policy, r->decisions, &sum);
+    swan_reduce_all(&r->ck, &r->plan, &o->policy, NULL, &sum);
     swan_run_info info = {.model_name = base_name(r->ck.dir),
                           .analysis_seconds = seconds,
                           .seed = o->seed,
@@ -288,7 +284,7 @@ static int write_outputs(run *r, double seconds, swan_error *err) {
                           .total_layers = swan_count_layers(&r->ck)};
     char path[PATH_MAX + 32];
     snprintf(path, sizeof path, "%s/manifest.json", o->out_dir);
-    if (swan_manifest_write(path, &r->ck, &r->plan, &o->policy, r->decisions, &sum, &info, err))
+    if (swan_manifest_write(path, &r->ck, &r->plan, &o->policy, NULL, &sum, &info, err))
         return -1;
     if (!o->quiet) {
         swan_summary_print(stdout, &sum, &info);

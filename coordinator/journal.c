@@ -207,7 +207,7 @@ static int load_existing(FILE *f, const char *path, uint64_t fingerprint, const 
             long t = find_tensor(ix, ck->ntensors, name);
             if (t >= 0 && plan->recs[t].kind == SWAN_KIND_MATRIX &&
                 (raw.nonfinite > 0 ||
-                 (raw.rows == plan->recs[t].view.rows && raw.cols == plan->recs[t].view.cols))) {
+                 (raw.rows == plan->recs[t].rows && raw.cols == plan->recs[t].cols))) {
                 if (!plan->recs[t].have_raw) (*loaded)++;
                 plan->recs[t].raw = raw;
                 plan->recs[t].have_raw = true;

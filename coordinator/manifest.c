@@ -15,8 +15,10 @@ void swan_reduce_all(const swan_checkpoint *ck, const swan_plan *plan, const swa
     double bit_params = 0;
     for (size_t i = 0; i < ck->ntensors; i++) {
         const swan_tensor_rec *r = &plan->recs[i];
-        swan_decide(p, ck->tensors[i].name, r->kind, r->have_raw ? &r->raw : NULL, &decisions[i]);
-        int b = decisions[i].bits;
+        swan_decision d;
+        swan_decide(p, ck->tensors[i].name, r->kind, r->have_raw ? &r->raw : NULL, &d);
+        if (decisions) decisions[i] = d;
+        int b = d.bits;
         uint64_t n = ck->tensors[i].nelem;
         sum->total_params += n;
         sum->params_by_bits[b] += n;
@@ -188,8 +190,13 @@ int swan_manifest_write(const char *path, const swan_checkpoint *ck, const swan_
         swan_jw_key_string(&w, "file", ck->shards[s].file);
         swan_jw_key(&w, "tensors");
         swan_jw_object_begin(&w);
-        for (; i < ck->ntensors && ck->tensors[i].shard == s; i++)
-            write_tensor(&w, &ck->tensors[i], &plan->recs[i], p, &decisions[i]);
+        for (; i < ck->ntensors && ck->tensors[i].shard == s; i++) {
+            swan_decision d;
+            if (!decisions) /* decided again rather than stored: ~64 B a tensor saved */
+                swan_decide(p, ck->tensors[i].name, plan->recs[i].kind,
+                            plan->recs[i].have_raw ? &plan->recs[i].raw : NULL, &d);
+            write_tensor(&w, &ck->tensors[i], &plan->recs[i], p, decisions ? &decisions[i] : &d);
+        }
         swan_jw_object_end(&w);
         swan_jw_object_end(&w);
     }

@@ -33,10 +33,12 @@ typedef struct swan_run_info {
     int total_layers;
 } swan_run_info;
 
-/* Decides every tensor (swan_decide) into decisions[ck->ntensors] and sums up. */
+/* Decides every tensor (swan_decide) and sums up; the decisions are also stored in
+ * decisions[ck->ntensors] unless it is NULL. */
 void swan_reduce_all(const swan_checkpoint *ck, const swan_plan *plan, const swan_policy *p,
                      swan_decision *decisions, swan_summary *sum);
 
+/* decisions may be NULL: each tensor is then decided again as it is written. */
 int swan_manifest_write(const char *path, const swan_checkpoint *ck, const swan_plan *plan,
                         const swan_policy *p, const swan_decision *decisions,
                         const swan_summary *sum, const swan_run_info *info, swan_error *err);

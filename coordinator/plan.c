@@ -34,9 +34,12 @@ int swan_plan_init(swan_plan *plan, const swan_checkpoint *ck, swan_error *err) 
             r->kind = t->nelem == 0 ? SWAN_KIND_EMPTY : SWAN_KIND_NOT_FLOAT;
             continue;
         }
-        r->kind = swan_view2d_make(t->ndim, t->shape, &r->view);
+        swan_view2d view;
+        r->kind = swan_view2d_make(t->ndim, t->shape, &view);
         if (r->kind == SWAN_KIND_MATRIX) {
-            r->cost = swan_plan_cost(r->view.rows, r->view.cols);
+            r->rows = view.rows;
+            r->cols = view.cols;
+            r->cost = swan_plan_cost(r->rows, r->cols);
             plan->analyzed++;
         }
     }

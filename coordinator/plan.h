@@ -19,7 +19,8 @@
 
 typedef struct swan_tensor_rec {
     swan_tensor_kind kind;
-    swan_view2d view;
+    uint64_t rows, cols;  /* the 2-D view's shape (matrices only); the segments are
+                             recomputed by the worker from the tensor's shape     */
     double cost;          /* estimated flops of the analysis (0 if not analyzed) */
     bool have_raw;        /* raw below is valid (computed now or from the journal) */
     swan_raw_metrics raw;

@@ -281,11 +281,11 @@ static int check_result(swan_sched *s, const worker *w, const swan_msg_result *r
         const swan_tensor_rec *rec = &s->plan->recs[r->items[k].tensor_id];
         const swan_raw_metrics *raw = &r->items[k].raw;
         if (r->items[k].ok && raw->nonfinite == 0 &&
-            (raw->rows != rec->view.rows || raw->cols != rec->view.cols))
+            (raw->rows != rec->rows || raw->cols != rec->cols))
             return swan_error_set(err, "result for tensor %u has shape %llux%llu, expected %llux%llu",
                                   r->items[k].tensor_id, (unsigned long long)raw->rows,
-                                  (unsigned long long)raw->cols, (unsigned long long)rec->view.rows,
-                                  (unsigned long long)rec->view.cols);
+                                  (unsigned long long)raw->cols, (unsigned long long)rec->rows,
+                                  (unsigned long long)rec->cols);
     }
     return 0;
 }

@@ -126,8 +126,8 @@ static int setup(void **state) {
         if (r->kind != SWAN_KIND_MATRIX) return -1;
         r->have_raw = true;
         memset(&r->raw, 0, sizeof r->raw);
-        r->raw.rows = r->view.rows;
-        r->raw.cols = r->view.cols;
+        r->raw.rows = r->rows;
+        r->raw.cols = r->cols;
         if (W[i].has_raw == 2) {
             r->raw.nonfinite = 5;
             continue;

@@ -138,21 +138,21 @@ static void test_kinds_and_views(void **state) {
     assert_int_equal(plan.analyzed, 6);
 
     /* the 2-D views of section 2 */
-    assert_int_equal(plan.recs[exp8].view.rows, 4 * 64); /* 4 sampled experts */
-    assert_int_equal(plan.recs[exp8].view.cols, 128);
-    assert_int_equal(plan.recs[exp4].view.rows, 4 * 32); /* E <= 4: all of them */
-    assert_int_equal(plan.recs[exp4].view.cols, 64);
-    assert_int_equal(plan.recs[conv].view.rows, 8);
-    assert_int_equal(plan.recs[conv].view.cols, 4 * 8 * 8);
-    assert_int_equal(plan.recs[big].view.rows, 1024);
-    assert_int_equal(plan.recs[big].view.cols, 4096);
+    assert_int_equal(plan.recs[exp8].rows, 4 * 64); /* 4 sampled experts */
+    assert_int_equal(plan.recs[exp8].cols, 128);
+    assert_int_equal(plan.recs[exp4].rows, 4 * 32); /* E <= 4: all of them */
+    assert_int_equal(plan.recs[exp4].cols, 64);
+    assert_int_equal(plan.recs[conv].rows, 8);
+    assert_int_equal(plan.recs[conv].cols, 4 * 8 * 8);
+    assert_int_equal(plan.recs[big].rows, 1024);
+    assert_int_equal(plan.recs[big].cols, 4096);
 
     /* cost: only analyzed tensors have one, and it grows with the matrix */
     for (size_t i = 0; i < plan.nrecs; i++) {
         if (plan.recs[i].kind == SWAN_KIND_MATRIX) {
             assert_true(plan.recs[i].cost > 0);
             assert_true(plan.recs[i].cost ==
-                        swan_plan_cost(plan.recs[i].view.rows, plan.recs[i].view.cols));
+                        swan_plan_cost(plan.recs[i].rows, plan.recs[i].cols));
         } else {
             assert_true(plan.recs[i].cost == 0);
         }
