@@ -43,7 +43,8 @@ make_model() { # make_model DIR ARGS...
     "$PY" "$SHARED/tools/make_model.py" "$dir" "$@" >&2
 }
 
-now() { date +%s.%N 2>/dev/null || python3 -c 'import time; print(time.time())'; }
+# Seconds with a fraction; BSD date (macOS) has no %N.
+now() { "$PY" -c 'import time; print(time.time())'; }
 
 # The machine's sgemm rate with one single-threaded process per core, as workers run.
 machine_sgemm() {

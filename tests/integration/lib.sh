@@ -53,6 +53,19 @@ same_manifests() {
 children_of() { pgrep -P "$1" 2>/dev/null || true; }
 # The worker processes of any swan run whose --parent is $1.
 workers_of() { pgrep -f -- "--parent $1\$" 2>/dev/null || true; }
+# run_bounded SECONDS command...: runs it, killing it if it outlives SECONDS
+# (coreutils' timeout is not on macOS).
+run_bounded() {
+    local limit=$1; shift
+    "$@" &
+    local pid=$!
+    ( sleep "$limit"; kill -9 "$pid" ) >/dev/null 2>&1 &
+    local guard=$!
+    wait "$pid"
+    local st=$?
+    pkill -P "$guard" 2>/dev/null; kill "$guard" 2>/dev/null
+    return $st
+}
 wait_for() { # wait_for SECONDS command... : polls every 0.1 s
     local limit=$1; shift
     local i=0

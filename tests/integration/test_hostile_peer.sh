@@ -12,7 +12,7 @@ SWAN_TEST_WORKER_DELAY_MS=150 "$SWAN_BIN" analyze "$T/model" -o "$T/out" -j 1 -q
     --listen "tcp://127.0.0.1:$port" --worker-timeout 3 2>"$T/err" &
 pid=$!
 sleep 0.5
-timeout 60 "$PEER" "tcp://127.0.0.1:$port" >"$T/peer.out" 2>&1
+run_bounded 60 "$PEER" "tcp://127.0.0.1:$port" >"$T/peer.out" 2>&1
 check "hostile peer ran its script" grep -q "hostile_peer: done" "$T/peer.out"
 wait $pid
 status=$?
