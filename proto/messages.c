@@ -111,6 +111,20 @@ static int enc_check_cstr(const char *s, bool nonempty, const char *ctx, const c
     return check_str(s, strlen(s), nonempty, ctx, key, err);
 }
 
+/* prefix + decimal idx into ctx (at most 48 bytes with the prefixes used here). */
+static void item_context(char ctx[48], const char *prefix, uint32_t idx) {
+    size_t n = strlen(prefix);
+    memcpy(ctx, prefix, n);
+    char d[12];
+    int k = 0;
+    do {
+        d[k++] = (char)('0' + idx % 10);
+        idx /= 10;
+    } while (idx);
+    while (k) ctx[n++] = d[--k];
+    ctx[n] = '\0';
+}
+
 static int enc_validate(const swan_msg *msg, swan_error *err) {
     char ctx[64];
     switch (msg->type) {
@@ -124,7 +138,7 @@ static int enc_validate(const swan_msg *msg, swan_error *err) {
         if (t->nitems && !t->items) return swan_error_set(err, "task: items is NULL");
         for (uint32_t i = 0; i < t->nitems; i++) {
             const swan_task_item *it = &t->items[i];
-            snprintf(ctx, sizeof ctx, "task: item %" PRIu32, i);
+            item_context(ctx, "task: item ", i);
             if (enc_check_cstr(it->name, false, ctx, "name", err) ||
                 enc_check_cstr(it->path, true, ctx, "path", err) ||
                 enc_check_cstr(it->dtype, true, ctx, "dtype", err))
@@ -143,7 +157,7 @@ static int enc_validate(const swan_msg *msg, swan_error *err) {
         if (r->nitems && !r->items) return swan_error_set(err, "result: items is NULL");
         for (uint32_t i = 0; i < r->nitems; i++) {
             const swan_result_item *it = &r->items[i];
-            snprintf(ctx, sizeof ctx, "result: item %" PRIu32, i);
+            item_context(ctx, "result: item ", i);
             if (it->ok ? check_raw(&it->raw, ctx, err)
                        : enc_check_cstr(it->error, false, ctx, "error", err))
                 return -1;
@@ -544,7 +558,7 @@ static int decode_hello(const msgpack_object_map *m, swan_msg_hello *h, swan_err
 static int decode_task_item(const msgpack_object *o, uint32_t idx, swan_task_item *it,
                             swan_error *err) {
     char ctx[48];
-    snprintf(ctx, sizeof ctx, "task: item %" PRIu32, idx);
+    item_context(ctx, "task: item ", idx);
     const msgpack_object_map *m;
     const msgpack_object *shape;
     if (as_map(o, ctx, NULL, &m, err) ||
@@ -600,7 +614,7 @@ static int decode_raw(const msgpack_object_map *parent, swan_raw_metrics *r, con
 static int decode_result_item(const msgpack_object *o, uint32_t idx, swan_result_item *it,
                               swan_error *err) {
     char ctx[48];
-    snprintf(ctx, sizeof ctx, "result: item %" PRIu32, idx);
+    item_context(ctx, "result: item ", idx); /* per item: snprintf was a visible cost */
     const msgpack_object_map *m;
     bool ok = false;
     if (as_map(o, ctx, NULL, &m, err) ||
