@@ -29,7 +29,6 @@ typedef struct worker {
     int64_t task;        /* index into plan->tasks, -1 when idle           */
     int64_t queued;      /* a small task sent ahead (prefetch), or -1      */
     double last_seen;
-    double task_started;
 } worker;
 
 typedef struct swan_sched {
@@ -249,7 +248,6 @@ static void dispatch(swan_sched *s, worker *w) {
         if (!queue_pop(s, &ti)) return; /* stays idle; more may be re-queued later */
         if (!hand_over(s, w, ti)) return;
         w->task = (int64_t)ti;
-        w->task_started = now_s();
     }
     if (w->queued < 0 && queue_peek_cost(s) <= s->o->prefetch_max_cost && queue_pop(s, &ti) &&
         hand_over(s, w, ti))
@@ -367,7 +365,6 @@ static void handle_message(swan_sched *s, const unsigned char *id, size_t idlen,
             s->tasks_done++;
             w->task = w->queued; /* the worker moves on to what was sent ahead */
             w->queued = -1;
-            w->task_started = now_s();
             dispatch(s, w); /* first, so the worker computes while we journal */
             if (take_result(s, ti, &m.u.result, &err))
                 snprintf(s->fail, sizeof s->fail, "%s", err.msg);

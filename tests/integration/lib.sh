@@ -49,8 +49,6 @@ PYEOF
 same_manifests() {
     diff <(manifest_sans_timing "$1") <(manifest_sans_timing "$2") >/dev/null
 }
-# Workers started by coordinator pid $1 that are still alive.
-children_of() { pgrep -P "$1" 2>/dev/null || true; }
 # The worker processes of any swan run whose --parent is $1.
 workers_of() { pgrep -f -- "--parent $1\$" 2>/dev/null || true; }
 # run_bounded SECONDS command...: runs it, killing it if it outlives SECONDS
