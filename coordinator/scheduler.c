@@ -327,9 +327,10 @@ static void handle_message(swan_sched *s, const unsigned char *id, size_t idlen,
     double t = now_s();
     switch (m.type) {
     case SWAN_MSG_HELLO:
-        if (w) { /* a worker that restarted its session: forget the old one */
-            lose_worker(s, w, "said hello again", false);
-        }
+        /* HELLO again on a known connection: harmless if it holds nothing; if it
+         * held work, that work is lost to it and goes back in line. */
+        if (w && (w->task >= 0 || w->queued >= 0)) lose_worker(s, w, "said hello again", false);
+        else if (w) w->alive = false;
         w = add_worker(s, id, idlen);
         if (!w) {
             logf_(s, "out of memory registering a worker");
@@ -487,6 +488,12 @@ static int open_socket(swan_sched *s, swan_error *err) {
     zmq_setsockopt(s->sock, ZMQ_ROUTER_MANDATORY, &one, sizeof one);
     zmq_setsockopt(s->sock, ZMQ_LINGER, &zero, sizeof zero);
     zmq_setsockopt(s->sock, ZMQ_MAXMSGSIZE, &maxmsg, sizeof maxmsg);
+#ifdef ZMQ_HEARTBEAT_IVL
+    /* ZMTP pings drop connections to hosts that vanished without closing them. */
+    int hb_ivl = 2000, hb_timeout = 10000;
+    zmq_setsockopt(s->sock, ZMQ_HEARTBEAT_IVL, &hb_ivl, sizeof hb_ivl);
+    zmq_setsockopt(s->sock, ZMQ_HEARTBEAT_TIMEOUT, &hb_timeout, sizeof hb_timeout);
+#endif
     if (zmq_bind(s->sock, s->o->endpoint) != 0)
         return swan_error_set(err, "cannot listen on %s: %s", s->o->endpoint, zmq_strerror(errno));
     return 0;

@@ -223,6 +223,8 @@ typedef struct loop {
     pthread_t thread;
     bool thread_started;
     size_t outstanding;     /* tasks received and not yet answered */
+    void *monitor;          /* PAIR receiving the DEALER's connection events */
+    size_t stale;           /* results still due for a previous connection   */
 } loop;
 
 /* Handles one message from the coordinator. Returns 1 on SHUTDOWN. */
@@ -269,6 +271,11 @@ static int on_compute_done(loop *L, swan_error *err) {
         pthread_mutex_unlock(&L->h.mu);
         if (!have) return 0;
         L->outstanding--;
+        if (L->stale) { /* computed for a coordinator connection that is gone */
+            L->stale--;
+            swan_msg_free(&result);
+            continue;
+        }
         int rc = send_msg(L->sock, &result, err);
         swan_msg_free(&result);
         if (rc) return rc;
@@ -298,9 +305,52 @@ static int loop_open(loop *L, swan_error *err) {
     int ivl = 10, ivl_max = 1000;
     zmq_setsockopt(L->sock, ZMQ_RECONNECT_IVL, &ivl, sizeof ivl);
     zmq_setsockopt(L->sock, ZMQ_RECONNECT_IVL_MAX, &ivl_max, sizeof ivl_max);
+#ifdef ZMQ_HEARTBEAT_IVL
+    /* ZMTP pings: a coordinator host that vanished (power, network) is noticed and
+     * reconnected to, instead of a TCP connection that looks open forever. */
+    int hb_ivl = 2000, hb_timeout = 10000;
+    zmq_setsockopt(L->sock, ZMQ_HEARTBEAT_IVL, &hb_ivl, sizeof hb_ivl);
+    zmq_setsockopt(L->sock, ZMQ_HEARTBEAT_TIMEOUT, &hb_timeout, sizeof hb_timeout);
+#endif
+    /* Every (re)connection is a new conversation that starts with HELLO: a worker on
+     * another host outlives a coordinator that is stopped and started again (the
+     * resume of an interrupted job) and joins the new one by itself. */
+    char mon_ep[64];
+    snprintf(mon_ep, sizeof mon_ep, "inproc://swan-monitor-%p", (void *)L);
+    if (zmq_socket_monitor(L->sock, mon_ep, ZMQ_EVENT_CONNECTED) == 0) {
+        L->monitor = zmq_socket(L->ctx, ZMQ_PAIR);
+        if (L->monitor && zmq_connect(L->monitor, mon_ep) != 0) {
+            zmq_close(L->monitor);
+            L->monitor = NULL;
+        }
+    }
     if (zmq_connect(L->sock, L->o->endpoint) != 0)
         return swan_error_set(err, "cannot connect to %s: %s", L->o->endpoint, zmq_strerror(errno));
     return 0;
+}
+
+/* A connection event: on CONNECTED, forget the work of the previous connection (its
+ * coordinator re-queued it) and say HELLO. */
+static int on_monitor_event(loop *L, swan_error *err) {
+    zmq_msg_t ev, addr;
+    zmq_msg_init(&ev);
+    zmq_msg_init(&addr);
+    int got = zmq_msg_recv(&ev, L->monitor, ZMQ_DONTWAIT) >= 0;
+    uint16_t event = 0;
+    if (got && zmq_msg_size(&ev) >= 2) memcpy(&event, zmq_msg_data(&ev), 2);
+    if (got && zmq_msg_more(&ev)) zmq_msg_recv(&addr, L->monitor, 0);
+    zmq_msg_close(&ev);
+    zmq_msg_close(&addr);
+    if (!got || event != ZMQ_EVENT_CONNECTED) return 0;
+    pthread_mutex_lock(&L->h.mu);
+    swan_msg m;
+    while (fifo_pop(&L->h.tasks, &m)) { /* queued, not started: drop */
+        swan_msg_free(&m);
+        L->outstanding--;
+    }
+    L->stale = L->outstanding; /* the one computing (and any results not yet sent) */
+    pthread_mutex_unlock(&L->h.mu);
+    return send_hello(L->sock, L->o->threads, err);
 }
 
 static void loop_close(loop *L) {
@@ -317,6 +367,7 @@ static void loop_close(loop *L) {
         if (!busy) pthread_join(L->thread, NULL);
         else pthread_detach(L->thread);
     }
+    if (L->monitor) zmq_close(L->monitor);
     if (L->sock) zmq_close(L->sock);
     if (L->ctx) zmq_ctx_term(L->ctx);
     if (L->pipefd[0] > 0) close(L->pipefd[0]);
@@ -331,7 +382,8 @@ int swan_worker_run(const swan_worker_opts *o, volatile sig_atomic_t *stop, swan
     memset(&L, 0, sizeof L);
     L.o = o;
     int rc = loop_open(&L, err);
-    if (rc == 0) rc = send_hello(L.sock, o->threads, err);
+    /* Without connection events (monitor unavailable), say HELLO once up front. */
+    if (rc == 0 && !L.monitor) rc = send_hello(L.sock, o->threads, err);
     double last_beat = now_s();
     while (rc == 0) {
         if (stop && *stop) {
@@ -342,14 +394,16 @@ int swan_worker_run(const swan_worker_opts *o, volatile sig_atomic_t *stop, swan
             rc = swan_error_set(err, "the coordinator process went away; exiting");
             break;
         }
-        zmq_pollitem_t items[2] = {{.socket = L.sock, .events = ZMQ_POLLIN},
-                                   {.socket = NULL, .fd = L.pipefd[0], .events = ZMQ_POLLIN}};
-        int n = zmq_poll(items, 2, 250);
+        zmq_pollitem_t items[3] = {{.socket = L.sock, .events = ZMQ_POLLIN},
+                                   {.socket = NULL, .fd = L.pipefd[0], .events = ZMQ_POLLIN},
+                                   {.socket = L.monitor, .events = ZMQ_POLLIN}};
+        int n = zmq_poll(items, L.monitor ? 3 : 2, 250);
         if (n < 0 && errno != EINTR) {
             rc = swan_error_set(err, "poll failed: %s", zmq_strerror(errno));
             break;
         }
-        if (items[1].revents & ZMQ_POLLIN) rc = on_compute_done(&L, err);
+        if (L.monitor && (items[2].revents & ZMQ_POLLIN)) rc = on_monitor_event(&L, err);
+        if (rc == 0 && (items[1].revents & ZMQ_POLLIN)) rc = on_compute_done(&L, err);
         if (rc == 0 && (items[0].revents & ZMQ_POLLIN)) {
             int r = on_coordinator_message(&L, err);
             if (r == 1) break; /* SHUTDOWN */
