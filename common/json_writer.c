@@ -12,6 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/fmt.h"
+
 /* Output is gathered in w->buf: a manifest is ~10M small writes, and stdio's
  * per-call cost was a large part of writing one. */
 static void flush_buf(swan_jw *w) {
@@ -267,15 +269,12 @@ void swan_jw_double(swan_jw *w, double v) {
     value_done(w);
 }
 
-/* Decimal digits of v, without printf (integers are most of a manifest's values). */
+/* Decimal digits of v (common/fmt.h: integers are most of a manifest's values). */
 static void put_u64(swan_jw *w, uint64_t v, bool negative) {
-    char buf[24], *p = buf + sizeof buf;
-    do {
-        *--p = (char)('0' + v % 10);
-        v /= 10;
-    } while (v);
-    if (negative) *--p = '-';
-    put(w, p, (size_t)(buf + sizeof buf - p));
+    char buf[24];
+    buf[0] = '-';
+    size_t n = swan_fmt_u64(buf + 1, v);
+    put(w, negative ? buf : buf + 1, negative ? n + 1 : n);
     value_done(w);
 }
 

@@ -9,6 +9,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/fmt.h"
 #include "common/json_writer.h"
 
 static uint64_t fnv(uint64_t h, const void *p, size_t n) {
@@ -124,15 +125,7 @@ static void format_hexfloat(double v, char *out) {
     }
     *p++ = 'p';
     *p++ = e2 < 0 ? '-' : '+';
-    int a = e2 < 0 ? -e2 : e2;
-    char d[8];
-    int nd = 0;
-    do {
-        d[nd++] = (char)('0' + a % 10);
-        a /= 10;
-    } while (a);
-    while (nd) *p++ = d[--nd];
-    *p = '\0';
+    swan_fmt_u64(p, (uint64_t)(e2 < 0 ? -e2 : e2));
 }
 
 
@@ -295,13 +288,7 @@ static void rb_hex(rec_buf *r, double v) {
 }
 
 static void rb_u64(rec_buf *r, uint64_t v) {
-    char d[24];
-    int k = 0;
-    do {
-        d[k++] = (char)('0' + v % 10);
-        v /= 10;
-    } while (v);
-    while (k) r->b[r->n++] = d[--k];
+    r->n += swan_fmt_u64(r->b + r->n, v);
 }
 
 static bool plain_name(const char *s, size_t len) {

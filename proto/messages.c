@@ -30,6 +30,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/fmt.h"
+
 /* ------------------------------------------------------------------ names */
 
 static const char *const type_names[] = {
@@ -115,14 +117,7 @@ static int enc_check_cstr(const char *s, bool nonempty, const char *ctx, const c
 static void item_context(char ctx[48], const char *prefix, uint32_t idx) {
     size_t n = strlen(prefix);
     memcpy(ctx, prefix, n);
-    char d[12];
-    int k = 0;
-    do {
-        d[k++] = (char)('0' + idx % 10);
-        idx /= 10;
-    } while (idx);
-    while (k) ctx[n++] = d[--k];
-    ctx[n] = '\0';
+    swan_fmt_u64(ctx + n, idx);
 }
 
 static int enc_validate(const swan_msg *msg, swan_error *err) {
