@@ -51,6 +51,18 @@ same_manifests() {
 }
 # The worker processes of any swan run whose --parent is $1.
 workers_of() { pgrep -f -- "--parent $1\$" 2>/dev/null || true; }
+# demo_model: writes the built-in demo checkpoint to $T/model and its undisturbed
+# analysis to $T/ref (the reference manifest most tests compare against).
+demo_model() {
+    "$SWAN_BIN" demo "$T/model" "$T/ref" >"$T/demo.out" 2>&1 || { fail "swan demo failed"; finish; }
+}
+# start_slow_run OUT ERR [analyze flags...]: a run slowed to ~0.1 s per tensor, in the
+# background (pid in $pid), so that a test can act on it part-way.
+start_slow_run() {
+    local out=$1 errf=$2; shift 2
+    SWAN_TEST_WORKER_DELAY_MS=100 "$SWAN_BIN" analyze "$T/model" -o "$out" -q "$@" 2>"$errf" &
+    pid=$!
+}
 # run_bounded SECONDS command...: runs it, killing it if it outlives SECONDS
 # (coreutils' timeout is not on macOS).
 run_bounded() {

@@ -1,7 +1,7 @@
 # The command line: flags are validated with a clear one-line error and status 2
 # before anything is written; inspect describes a checkpoint; help works.
 . "$(dirname "$0")/lib.sh"
-"$SWAN_BIN" demo "$T/model" "$T/ref" >"$T/demo.out" 2>&1 || { fail "swan demo failed"; finish; }
+demo_model
 check "demo prints the summary" grep -q "average .* bits per parameter" "$T/demo.out"
 
 refused() { # refused "what" args... : exit 2, one stderr line, output dir not created
@@ -33,8 +33,8 @@ check "custom policy recorded in the manifest" grep -q '"q_proj"' "$T/custom/man
 check "--protect keeps q_proj at 16 bits" bash -c "grep -A30 'self_attn.q_proj.weight\"' '$T/custom/manifest.json' | grep -q 'protected_pattern'"
 
 # Two runs into one output folder would interleave one journal: the second refuses.
-SWAN_TEST_WORKER_DELAY_MS=100 "$SWAN_BIN" analyze "$T/model" -o "$T/busy" -q 2>/dev/null &
-first=$!
+start_slow_run "$T/busy" /dev/null
+first=$pid
 busy_started() { [ -f "$T/busy/journal.jsonl" ]; }
 wait_for 20 busy_started
 "$SWAN_BIN" analyze "$T/model" -o "$T/busy" -q 2>"$T/err-busy"

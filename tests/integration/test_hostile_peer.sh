@@ -6,7 +6,7 @@
 . "$(dirname "$0")/lib.sh"
 need_python
 PEER=${SWAN_HOSTILE_PEER:?}
-"$SWAN_BIN" demo "$T/model" "$T/ref" >/dev/null 2>&1 || { fail "swan demo failed"; finish; }
+demo_model
 port=$((20000 + $$ % 20000))
 SWAN_TEST_WORKER_DELAY_MS=150 "$SWAN_BIN" analyze "$T/model" -o "$T/out" -j 1 -q \
     --listen "tcp://127.0.0.1:$port" --worker-timeout 3 2>"$T/err" &

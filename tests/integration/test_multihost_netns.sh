@@ -35,7 +35,7 @@ if ! setup_host "$ns1" "sw1-$tag" "sn1-$tag" 1 2>"$T/net.err" ||
     echo "skipped: cannot create network namespaces here: $(head -n 1 "$T/net.err")"
     exit 77
 fi
-"$SWAN_BIN" demo "$T/model" "$T/ref" >/dev/null 2>&1 || { fail "swan demo failed"; finish; }
+demo_model
 
 port=$((30000 + tag % 20000))
 # The remote workers start first and wait for a coordinator, as on real hosts.

@@ -4,15 +4,14 @@
 # outright (SIGKILL: its workers must notice and exit on their own).
 . "$(dirname "$0")/lib.sh"
 need_python
-"$SWAN_BIN" demo "$T/model" "$T/ref" >/dev/null 2>&1 || { fail "swan demo failed"; finish; }
+demo_model
 journal_lines() { [ -f "$1/journal.jsonl" ] && wc -l <"$1/journal.jsonl" || echo 0; }
 has_progress() { [ "$(journal_lines "$1")" -ge 6 ]; }
 no_workers() { [ -z "$(workers_of "$1")" ]; }
 
 for sig in INT TERM KILL; do
     out="$T/run-$sig"
-    SWAN_TEST_WORKER_DELAY_MS=150 "$SWAN_BIN" analyze "$T/model" -o "$out" -j 2 -q 2>"$T/err-$sig" &
-    pid=$!
+    start_slow_run "$out" "$T/err-$sig" -j 2
     if ! wait_for 30 has_progress "$out"; then fail "$sig: no progress within 30 s"; kill -9 $pid; continue; fi
     kill -$sig $pid
     wait $pid

@@ -2,28 +2,11 @@
 # replacement is started, and the manifest equals that of an undisturbed run.
 . "$(dirname "$0")/lib.sh"
 need_python
-"$SWAN_BIN" demo "$T/model" "$T/ref" >/dev/null 2>&1 || { fail "swan demo failed"; # 4. A shard truncated after validation (a disk or copy gone wrong mid-run): the
-#    tensors that can no longer be read fail the run with a clear error (status 1, no
-#    manifest); whatever was finished before stays in the journal.
-cp -r "$T/model" "$T/shrinking"
-SWAN_TEST_WORKER_DELAY_MS=100 "$SWAN_BIN" analyze "$T/shrinking" -o "$T/trunc" -j 2 -q 2>"$T/err-trunc" &
-pid=$!
-if wait_for 30 has_progress "$T/trunc"; then
-    last=$(ls "$T/shrinking"/*.safetensors | tail -n 1)
-    "$PY" -c 'import os,sys; f=sys.argv[1]; os.truncate(f, os.path.getsize(f) // 2)' "$last"
-fi
-wait $pid
-status=$?
-check "truncated shard: exit status 1 (got $status)" [ $status -eq 1 ]
-check "truncated shard: no manifest" [ ! -e "$T/trunc/manifest.json" ]
-check "truncated shard: the last line says what failed" bash -c "tail -n 1 '$T/err-trunc' | grep -q 'swan: .*\(could not be analyzed\|died or hung\|workers died\)'"
-check "truncated shard: finished results kept in the journal" [ "$(wc -l <"$T/trunc/journal.jsonl")" -ge 4 ]
-finish; }
+demo_model
 has_progress() { [ -f "$1/journal.jsonl" ] && [ "$(wc -l <"$1/journal.jsonl")" -ge 4 ]; }
 
 # 1. kill -9 a busy worker.
-SWAN_TEST_WORKER_DELAY_MS=100 "$SWAN_BIN" analyze "$T/model" -o "$T/killed" -j 2 -q 2>"$T/err-kill" &
-pid=$!
+start_slow_run "$T/killed" "$T/err-kill" -j 2
 if wait_for 30 has_progress "$T/killed"; then
     victim=$(workers_of $pid | head -n 1)
     kill -9 "$victim"
@@ -34,8 +17,7 @@ check "killed worker: the loss is reported" grep -q "killed by signal 9" "$T/err
 check "killed worker: manifest identical to an undisturbed run" same_manifests "$T/killed/manifest.json" "$T/ref/manifest.json"
 
 # 2. a worker that hangs (SIGSTOP): dropped after --worker-timeout, task re-queued.
-SWAN_TEST_WORKER_DELAY_MS=100 "$SWAN_BIN" analyze "$T/model" -o "$T/hung" -j 2 -q --worker-timeout 2 2>"$T/err-hang" &
-pid=$!
+start_slow_run "$T/hung" "$T/err-hang" -j 2 --worker-timeout 2
 if wait_for 30 has_progress "$T/hung"; then
     victim=$(workers_of $pid | head -n 1)
     kill -STOP "$victim"
