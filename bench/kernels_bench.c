@@ -18,7 +18,7 @@
 
 #include "common/linalg.h"
 #include "common/prng.h"
-#include "common/safetensors.h"
+#include "common/formats/safetensors.h"
 #include "worker/metrics.h"
 #include "worker/spectral.h"
 #include "worker/stats.h"

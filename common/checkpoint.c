@@ -25,7 +25,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "common/safetensors.h"
+#include "common/formats/safetensors.h"
 
 #define INDEX_NAME "model.safetensors.index.json"
 #define CONFIG_NAME "config.json"

@@ -14,12 +14,12 @@
 
 #include "common/checkpoint.h"
 #include "coordinator/inspect.h"
-#include "coordinator/journal.h"
-#include "coordinator/local_workers.h"
-#include "coordinator/manifest.h"
-#include "coordinator/plan.h"
+#include "coordinator/journal/journal.h"
+#include "coordinator/schedule/local_workers.h"
+#include "coordinator/outputs/manifest.h"
+#include "coordinator/plan/plan.h"
 #include "coordinator/progress.h"
-#include "coordinator/scheduler.h"
+#include "coordinator/schedule/scheduler.h"
 #include "proto/messages.h"
 
 void swan_analyze_default_opts(swan_analyze_opts *o) {

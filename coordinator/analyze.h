@@ -13,7 +13,7 @@
 #include <stdint.h>
 
 #include "common/error.h"
-#include "coordinator/reduce.h"
+#include "coordinator/reduce/reduce.h"
 
 /* Exit statuses of `swan analyze`. */
 enum {

@@ -14,7 +14,7 @@
 
 #include <cjson/cJSON.h>
 
-#include "coordinator/reduce.h"
+#include "coordinator/reduce/reduce.h"
 
 #define MAX_TABLE_ROWS 500 /* beyond this the pattern table is cut, with a note */
 #define NDTYPES (SWAN_DT_BOOL + 1)

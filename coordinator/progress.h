@@ -9,7 +9,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 
-#include "coordinator/scheduler.h"
+#include "coordinator/schedule/scheduler.h"
 
 typedef struct swan_progress {
     FILE *out;

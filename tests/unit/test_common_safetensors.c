@@ -14,7 +14,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "common/safetensors.h"
+#include "common/formats/safetensors.h"
 
 /* File size that leaves exactly `data` bytes after the header. */
 static uint64_t fsize(const char *json, uint64_t data) { return 8 + strlen(json) + data; }

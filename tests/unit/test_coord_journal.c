@@ -17,7 +17,7 @@
 #include <cjson/cJSON.h>
 #include <cmocka.h>
 
-#include "coordinator/journal.h"
+#include "coordinator/journal/journal.h"
 
 typedef struct fake {
     swan_checkpoint ck;

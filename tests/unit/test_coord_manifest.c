@@ -19,7 +19,7 @@
 #include <cjson/cJSON.h>
 #include <cmocka.h>
 
-#include "coordinator/manifest.h"
+#include "coordinator/outputs/manifest.h"
 
 #define SHARD0 "model-00001-of-00002.safetensors"
 #define SHARD1 "model-00002-of-00002.safetensors"

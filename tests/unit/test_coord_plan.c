@@ -16,7 +16,7 @@
 
 #include <cmocka.h>
 
-#include "coordinator/plan.h"
+#include "coordinator/plan/plan.h"
 
 typedef struct fake {
     swan_checkpoint ck;

@@ -13,7 +13,7 @@
 
 #include <cmocka.h>
 
-#include "coordinator/reduce.h"
+#include "coordinator/reduce/reduce.h"
 
 #define EPS 1e-12
 

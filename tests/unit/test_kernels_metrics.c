@@ -18,7 +18,7 @@
 #include <cjson/cJSON.h>
 
 #include "common/prng.h"
-#include "common/safetensors.h"
+#include "common/formats/safetensors.h"
 #include "worker/metrics.h"
 #include "worker/stats.h"
 #include "worker/tensor_reader.h"

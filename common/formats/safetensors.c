@@ -6,7 +6,7 @@
  * lengths are checked before allocating, JSON numbers (doubles in cJSON) must be exact
  * integers, products are overflow-checked, and duplicate keys (which cJSON keeps) are
  * refused. Only the header bytes are read; tensor data is never touched. */
-#include "common/safetensors.h"
+#include "common/formats/safetensors.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>

@@ -1,5 +1,5 @@
 /* journal.c: append-only JSON-lines journal of raw results (see journal.h). */
-#include "coordinator/journal.h"
+#include "coordinator/journal/journal.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>

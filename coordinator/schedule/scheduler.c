@@ -4,7 +4,7 @@
  * (by ZeroMQ routing id), the queue of pending tasks, and counters for progress.
  * Every incoming frame is decoded strictly (proto/messages.c) and checked against
  * what that worker was asked to do before anything is believed. */
-#include "coordinator/scheduler.h"
+#include "coordinator/schedule/scheduler.h"
 
 #include <errno.h>
 #include <math.h>

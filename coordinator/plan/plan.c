@@ -1,5 +1,5 @@
 /* plan.c: tensor classification, cost estimates, task packing (see plan.h). */
-#include "coordinator/plan.h"
+#include "coordinator/plan/plan.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -1,5 +1,5 @@
 /* reduce.c: normalization, composite score and threshold allocation (see reduce.h). */
-#include "coordinator/reduce.h"
+#include "coordinator/reduce/reduce.h"
 
 #include <ctype.h>
 #include <math.h>

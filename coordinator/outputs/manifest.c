@@ -1,5 +1,5 @@
 /* manifest.c: reduce every tensor, then stream the manifest (see manifest.h). */
-#include "coordinator/manifest.h"
+#include "coordinator/outputs/manifest.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -7,7 +7,7 @@
 #include <unistd.h>
 
 #include "common/json_writer.h"
-#include "coordinator/journal.h"
+#include "coordinator/journal/journal.h"
 
 void swan_reduce_all(const swan_checkpoint *ck, const swan_plan *plan, const swan_policy *p,
                      swan_decision *decisions, swan_summary *sum) {

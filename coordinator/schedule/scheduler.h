@@ -19,8 +19,8 @@
 #include "common/checkpoint.h"
 #include "common/error.h"
 #include "common/raw_metrics.h"
-#include "coordinator/local_workers.h"
-#include "coordinator/plan.h"
+#include "coordinator/schedule/local_workers.h"
+#include "coordinator/plan/plan.h"
 
 typedef struct swan_sched_stats {
     size_t tensors_done, tensors_total;

@@ -19,7 +19,7 @@
 #include "common/checkpoint.h"
 #include "common/error.h"
 #include "common/raw_metrics.h"
-#include "coordinator/plan.h"
+#include "coordinator/plan/plan.h"
 
 /* Bump when a change to the metric kernels changes raw values. */
 #define SWAN_METRICS_VERSION 2

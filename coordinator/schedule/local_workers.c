@@ -1,5 +1,5 @@
 /* local_workers.c: start, reap and stop the local worker processes (see header). */
-#include "coordinator/local_workers.h"
+#include "coordinator/schedule/local_workers.h"
 
 #include <errno.h>
 #include <limits.h>

@@ -13,8 +13,8 @@
 
 #include "common/checkpoint.h"
 #include "common/error.h"
-#include "coordinator/plan.h"
-#include "coordinator/reduce.h"
+#include "coordinator/plan/plan.h"
+#include "coordinator/reduce/reduce.h"
 
 typedef struct swan_summary {
     uint64_t total_params;
