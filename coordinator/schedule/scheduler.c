@@ -289,7 +289,7 @@ static int check_result(swan_sched *s, const worker *w, const swan_msg_result *r
 }
 
 /* Stores a checked RESULT. The worker has already been given its next task (see
- * handle_message), so the time spent here, mostly journaling, is not its idle time. */
+ * on_result_msg), so the time spent here, mostly journaling, is not its idle time. */
 static int take_result(swan_sched *s, size_t ti, const swan_msg_result *r, swan_error *err) {
     swan_task *t = &s->plan->tasks[ti];
     for (uint32_t k = 0; k < r->nitems; k++) {
@@ -310,80 +310,100 @@ static int take_result(swan_sched *s, size_t ti, const swan_msg_result *r, swan_
     return 0;
 }
 
+/* One function per message type. Each gets the sender's registry entry (NULL for a
+ * peer that never said HELLO, or was dropped) and the decoded message, owned by the
+ * caller. */
+
+/* HELLO, on a new connection or again on a known one: harmless if the connection
+ * holds nothing; if it held work, that work is lost to it and goes back in line. */
+static void on_hello(swan_sched *s, worker *w, const unsigned char *id, size_t idlen,
+                     const swan_msg_hello *h) {
+    if (w && (w->task >= 0 || w->queued >= 0)) lose_worker(s, w, "said hello again", false);
+    else if (w) w->alive = false;
+    w = add_worker(s, id, idlen);
+    if (!w) {
+        logf_(s, "out of memory registering a worker");
+        return;
+    }
+    w->pid = h->pid;
+    snprintf(w->host, sizeof w->host, "%s", h->host ? h->host : "");
+    for (char *c = w->host; *c; c++) /* a peer's words go into our one-line logs */
+        if ((unsigned char)*c < 0x20 || (unsigned char)*c >= 0x7f) *c = '?';
+    w->last_seen = now_s();
+    if (queue_empty(s) && s->tasks_done == s->plan->ntasks)
+        send_shutdown(s, w);
+    else
+        dispatch(s, w);
+}
+
+static void on_heartbeat(swan_sched *s, worker *w) {
+    (void)s;
+    if (w) w->last_seen = now_s();
+}
+
+/* RESULT: checked against the task the worker holds, then the worker is given its
+ * next task before the results are journaled, so it computes while we write. */
+static void on_result_msg(swan_sched *s, worker *w, const swan_msg_result *r) {
+    swan_error err;
+    if (!w) {
+        logf_(s, "ignored a result from an unknown or dropped worker");
+        return;
+    }
+    w->last_seen = now_s();
+    if (check_result(s, w, r, &err)) {
+        lose_worker(s, w, "sent an inconsistent result and was dropped", false);
+        logf_(s, "  (%s)", err.msg);
+        return;
+    }
+    size_t ti = (size_t)w->task;
+    s->plan->tasks[ti].state = SWAN_TASK_DONE;
+    s->tasks_done++;
+    w->task = w->queued; /* the worker moves on to what was sent ahead */
+    w->queued = -1;
+    dispatch(s, w);
+    if (take_result(s, ti, r, &err)) snprintf(s->fail, sizeof s->fail, "%s", err.msg);
+}
+
+static void on_fatal(swan_sched *s, worker *w, const swan_msg_fatal *f) {
+    if (!w) return;
+    char why[SWAN_ERROR_MAX];
+    snprintf(why, sizeof why, "gave up: %.400s", f->reason ? f->reason : "");
+    lose_worker(s, w, why, false);
+}
+
+/* TASK or SHUTDOWN from a peer: only the coordinator sends those. */
+static void on_unexpected(swan_sched *s, worker *w, swan_msg_type type) {
+    if (w)
+        lose_worker(s, w, "sent a message only the coordinator may send, and was dropped", false);
+    else
+        logf_(s, "ignored a '%s' message from an unknown peer", swan_msg_type_name(type));
+}
+
+static void on_malformed(swan_sched *s, worker *w, const swan_error *err) {
+    if (w) {
+        lose_worker(s, w, "sent a malformed message and was dropped", false);
+        logf_(s, "  (the message: %s)", err->msg);
+    } else {
+        logf_(s, "ignored a malformed message from an unknown peer: %s", err->msg);
+    }
+}
+
+/* Decodes one payload and hands it to the function for its type. */
 static void handle_message(swan_sched *s, const unsigned char *id, size_t idlen, const void *buf,
                            size_t len) {
     worker *w = find_worker(s, id, idlen);
     swan_msg m;
     swan_error err;
     if (swan_msg_decode(buf, len, &m, &err)) {
-        if (w) {
-            lose_worker(s, w, "sent a malformed message and was dropped", false);
-            logf_(s, "  (the message: %s)", err.msg);
-        } else {
-            logf_(s, "ignored a malformed message from an unknown peer: %s", err.msg);
-        }
+        on_malformed(s, w, &err);
         return;
     }
-    double t = now_s();
     switch (m.type) {
-    case SWAN_MSG_HELLO:
-        /* HELLO again on a known connection: harmless if it holds nothing; if it
-         * held work, that work is lost to it and goes back in line. */
-        if (w && (w->task >= 0 || w->queued >= 0)) lose_worker(s, w, "said hello again", false);
-        else if (w) w->alive = false;
-        w = add_worker(s, id, idlen);
-        if (!w) {
-            logf_(s, "out of memory registering a worker");
-            break;
-        }
-        w->pid = m.u.hello.pid;
-        snprintf(w->host, sizeof w->host, "%s", m.u.hello.host ? m.u.hello.host : "");
-        for (char *c = w->host; *c; c++) /* a peer's words go into our one-line logs */
-            if ((unsigned char)*c < 0x20 || (unsigned char)*c >= 0x7f) *c = '?';
-        w->last_seen = t;
-        if (queue_empty(s) && s->tasks_done == s->plan->ntasks)
-            send_shutdown(s, w);
-        else
-            dispatch(s, w);
-        break;
-    case SWAN_MSG_HEARTBEAT:
-        if (w) w->last_seen = t;
-        break;
-    case SWAN_MSG_RESULT:
-        if (!w) {
-            logf_(s, "ignored a result from an unknown or dropped worker");
-            break;
-        }
-        w->last_seen = t;
-        if (check_result(s, w, &m.u.result, &err)) {
-            lose_worker(s, w, "sent an inconsistent result and was dropped", false);
-            logf_(s, "  (%s)", err.msg);
-            break;
-        }
-        {
-            size_t ti = (size_t)w->task;
-            s->plan->tasks[ti].state = SWAN_TASK_DONE;
-            s->tasks_done++;
-            w->task = w->queued; /* the worker moves on to what was sent ahead */
-            w->queued = -1;
-            dispatch(s, w); /* first, so the worker computes while we journal */
-            if (take_result(s, ti, &m.u.result, &err))
-                snprintf(s->fail, sizeof s->fail, "%s", err.msg);
-        }
-        break;
-    case SWAN_MSG_FATAL:
-        if (w) {
-            char why[SWAN_ERROR_MAX];
-            snprintf(why, sizeof why, "gave up: %.400s", m.u.fatal.reason ? m.u.fatal.reason : "");
-            lose_worker(s, w, why, false);
-        }
-        break;
-    default:
-        if (w)
-            lose_worker(s, w, "sent a message only the coordinator may send, and was dropped", false);
-        else
-            logf_(s, "ignored a '%s' message from an unknown peer", swan_msg_type_name(m.type));
-        break;
+    case SWAN_MSG_HELLO: on_hello(s, w, id, idlen, &m.u.hello); break;
+    case SWAN_MSG_HEARTBEAT: on_heartbeat(s, w); break;
+    case SWAN_MSG_RESULT: on_result_msg(s, w, &m.u.result); break;
+    case SWAN_MSG_FATAL: on_fatal(s, w, &m.u.fatal); break;
+    default: on_unexpected(s, w, m.type); break;
     }
     swan_msg_free(&m);
 }
