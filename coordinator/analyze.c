@@ -13,12 +13,13 @@
 #include <unistd.h>
 
 #include "common/checkpoint.h"
+#include "common/clock.h"
 #include "coordinator/inspect.h"
 #include "coordinator/journal/journal.h"
-#include "coordinator/schedule/local_workers.h"
 #include "coordinator/outputs/manifest.h"
 #include "coordinator/plan/plan.h"
 #include "coordinator/progress.h"
+#include "coordinator/schedule/local_workers.h"
 #include "coordinator/schedule/scheduler.h"
 #include "proto/messages.h"
 
@@ -30,12 +31,6 @@ void swan_analyze_default_opts(swan_analyze_opts *o) {
     o->jobs = cores > 0 ? (int)cores : 1;
     o->worker_timeout = 120.0;
     swan_policy_default(&o->policy);
-}
-
-static double now_s(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
 /* Everything one run owns, released by run_free whatever happened. */
@@ -135,7 +130,7 @@ static void hook_log(void *ctx, const char *line) {
 
 /* With --verbose, says how long the phase that just ended took. */
 static void phase(run *r, const char *what, double *t) {
-    double n = now_s();
+    double n = swan_now_s();
     if (r->o->verbose) {
         char line[160];
         snprintf(line, sizeof line, "%s: %.2f s", what, n - *t);
@@ -338,7 +333,7 @@ static void log_cpu_times(run *r) {
 }
 
 int swan_analyze(const swan_analyze_opts *o, volatile sig_atomic_t *stop, swan_error *err) {
-    double t0 = now_s(), tp = t0;
+    double t0 = swan_now_s(), tp = t0;
     run r;
     memset(&r, 0, sizeof r);
     r.o = o;
@@ -369,7 +364,7 @@ int swan_analyze(const swan_analyze_opts *o, volatile sig_atomic_t *stop, swan_e
     }
     if (status == SWAN_EXIT_OK) {
         report_nonfinite(&r);
-        status = write_outputs(&r, now_s() - t0, err) ? SWAN_EXIT_FAILED : SWAN_EXIT_OK;
+        status = write_outputs(&r, swan_now_s() - t0, err) ? SWAN_EXIT_FAILED : SWAN_EXIT_OK;
         phase(&r, "reduced and wrote the manifest", &tp);
         if (o->verbose) log_cpu_times(&r);
     }

@@ -13,15 +13,8 @@
 #include <stdint.h>
 
 #include "common/error.h"
+#include "coordinator/exit_status.h"
 #include "coordinator/reduce/reduce.h"
-
-/* Exit statuses of `swan analyze`. */
-enum {
-    SWAN_EXIT_OK = 0,
-    SWAN_EXIT_FAILED = 1,      /* the run could not complete (workers, I/O)      */
-    SWAN_EXIT_REFUSED = 2,     /* bad input or bad flags: nothing was written     */
-    SWAN_EXIT_INTERRUPTED = 130
-};
 
 typedef struct swan_analyze_opts {
     const char *model_dir;

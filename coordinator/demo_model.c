@@ -24,6 +24,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/atomic_file.h"
 #include "common/json_writer.h"
 #include "common/prng.h"
 
@@ -133,50 +134,18 @@ static void assign_shards(demo_tensor *t, size_t n, uint64_t total) {
     }
 }
 
-/* ---- files written through a temporary name ------------------------------------ */
-
-typedef struct atomic_file {
-    FILE *f;
-    char tmp[4096];
-    char final[4096];
-} atomic_file;
-
-static int af_open(atomic_file *af, const char *dir, const char *name, swan_error *err) {
-    if (snprintf(af->final, sizeof af->final, "%s/%s", dir, name) >= (int)sizeof af->final ||
-        snprintf(af->tmp, sizeof af->tmp, "%s/.%s.tmp%ld", dir, name, (long)getpid()) >=
-            (int)sizeof af->tmp)
+/* Each file is written through common/atomic_file: under a temporary name, synced
+ * and renamed, so a crash never leaves a complete-looking shard. */
+static int af_open(swan_atomic_file *af, const char *dir, const char *name, swan_error *err) {
+    char path[SWAN_PATH_MAX];
+    if (snprintf(path, sizeof path, "%s/%s", dir, name) >= (int)sizeof path)
         return swan_error_set(err, "demo: path too long in %s", dir);
-    af->f = fopen(af->tmp, "wb");
-    if (!af->f) return swan_error_set(err, "demo: cannot create %s: %s", af->tmp, strerror(errno));
+    if (swan_atomic_open(af, path, err) != 0) return swan_error_prefix(err, "demo");
     return 0;
 }
 
-static void af_abort(atomic_file *af) {
-    if (af->f) fclose(af->f);
-    af->f = NULL;
-    unlink(af->tmp);
-}
-
-/* Flushes to disk before the rename so that the final name only ever appears on a
- * complete file, even across a power loss. */
-static int af_commit(atomic_file *af, swan_error *err) {
-    int bad = fflush(af->f) != 0 || ferror(af->f) || fsync(fileno(af->f)) != 0;
-    int saved = errno;
-    if (fclose(af->f) != 0 && !bad) {
-        bad = 1;
-        saved = errno;
-    }
-    af->f = NULL;
-    if (bad) {
-        unlink(af->tmp);
-        return swan_error_set(err, "demo: cannot write %s: %s", af->final, strerror(saved));
-    }
-    if (rename(af->tmp, af->final) != 0) {
-        saved = errno;
-        unlink(af->tmp);
-        return swan_error_set(err, "demo: cannot rename %s to %s: %s", af->tmp, af->final,
-                              strerror(saved));
-    }
+static int af_commit(swan_atomic_file *af, swan_error *err) {
+    if (swan_atomic_commit(af, err) != 0) return swan_error_prefix(err, "demo");
     return 0;
 }
 
@@ -410,7 +379,7 @@ static int write_shard(const char *dir, const demo_tensor *t, size_t n, int shar
     size_t hlen;
     char *hdr = shard_header(t, n, shard, &hlen);
     if (!hdr) return swan_error_set(err, "demo: cannot build the header of %s", shard_file[shard]);
-    atomic_file af;
+    swan_atomic_file af;
     if (af_open(&af, dir, shard_file[shard], err) != 0) {
         free(hdr);
         return -1;
@@ -419,12 +388,12 @@ static int write_shard(const char *dir, const demo_tensor *t, size_t n, int shar
     for (int b = 0; b < 8; b++) prefix[b] = (unsigned char)((uint64_t)hlen >> (8 * b));
     int rc = 0;
     if (fwrite(prefix, 1, 8, af.f) != 8 || fwrite(hdr, 1, hlen, af.f) != hlen)
-        rc = swan_error_set(err, "demo: cannot write %s: %s", af.final, strerror(errno));
+        rc = swan_error_set(err, "demo: cannot write %s: %s", af.path, strerror(errno));
     free(hdr);
     for (size_t i = 0; i < n && rc == 0; i++)
         if (t[i].shard == shard) rc = write_tensor(af.f, &t[i], seed, err);
     if (rc != 0) {
-        af_abort(&af);
+        swan_atomic_abort(&af);
         return -1;
     }
     return af_commit(&af, err);
@@ -432,7 +401,7 @@ static int write_shard(const char *dir, const demo_tensor *t, size_t n, int shar
 
 static int write_index(const char *dir, const demo_tensor *t, size_t n, uint64_t total,
                        swan_error *err) {
-    atomic_file af;
+    swan_atomic_file af;
     if (af_open(&af, dir, "model.safetensors.index.json", err) != 0) return -1;
     swan_jw w;
     swan_jw_init(&w, af.f, 2);
@@ -452,14 +421,14 @@ static int write_index(const char *dir, const demo_tensor *t, size_t n, uint64_t
     swan_jw_object_end(&w);
     fputc('\n', af.f);
     if (swan_jw_error(&w)) {
-        af_abort(&af);
-        return swan_error_set(err, "demo: cannot write %s", af.final);
+        swan_atomic_abort(&af);
+        return swan_error_set(err, "demo: cannot write %s", af.path);
     }
     return af_commit(&af, err);
 }
 
 static int write_config(const char *dir, const swan_demo_opts *o, swan_error *err) {
-    atomic_file af;
+    swan_atomic_file af;
     if (af_open(&af, dir, "config.json", err) != 0) return -1;
     swan_jw w;
     swan_jw_init(&w, af.f, 2);
@@ -495,8 +464,8 @@ static int write_config(const char *dir, const swan_demo_opts *o, swan_error *er
     swan_jw_object_end(&w);
     fputc('\n', af.f);
     if (swan_jw_error(&w)) {
-        af_abort(&af);
-        return swan_error_set(err, "demo: cannot write %s", af.final);
+        swan_atomic_abort(&af);
+        return swan_error_set(err, "demo: cannot write %s", af.path);
     }
     return af_commit(&af, err);
 }

@@ -29,8 +29,8 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
+#include "common/clock.h"
 #include "common/linalg.h"
 #include "common/prng.h"
 #include "worker/spectral.h"
@@ -66,12 +66,6 @@ typedef struct run {
     swan_gram gram;
     swan_rsvd rs;
 } run;
-
-static double now_seconds(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 static double sum_squares(const float *a, size_t n) {
     double s = 0.0;
@@ -301,7 +295,7 @@ static int finish(run *R, swan_raw_metrics *out, swan_error *err) {
 
 int swan_metrics_compute(const swan_tile_reader *reader, const swan_metrics_opts *opts,
                          swan_raw_metrics *out, swan_error *err) {
-    double t0 = now_seconds();
+    double t0 = swan_now_s();
     memset(out, 0, sizeof *out);
     out->rows = reader->rows;
     out->cols = reader->cols;
@@ -325,6 +319,6 @@ int swan_metrics_compute(const swan_tile_reader *reader, const swan_metrics_opts
         if (R.st.nonfinite == 0) rc = finish(&R, out, err);
     }
     run_free(&R);
-    out->seconds = now_seconds() - t0;
+    out->seconds = swan_now_s() - t0;
     return rc;
 }

@@ -13,6 +13,7 @@
 #include <unistd.h>
 #include <zmq.h>
 
+#include "common/clock.h"
 #include "common/dtype.h"
 #include "common/prng.h"
 #include "common/view2d.h"
@@ -70,12 +71,6 @@ typedef struct handoff {
     int wake_fd;            /* compute thread writes a byte when done       */
     int delay_ms;           /* see swan_worker_opts.delay_ms                 */
 } handoff;
-
-static double now_s(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
-}
 
 /* The shard file the compute thread read last, kept open: consecutive tensors of a
  * batch are nearly always in the same shard, and open+fstat+close per tensor was a
@@ -384,7 +379,7 @@ int swan_worker_run(const swan_worker_opts *o, volatile sig_atomic_t *stop, swan
     int rc = loop_open(&L, err);
     /* Without connection events (monitor unavailable), say HELLO once up front. */
     if (rc == 0 && !L.monitor) rc = send_hello(L.sock, o->threads, err);
-    double last_beat = now_s();
+    double last_beat = swan_now_s();
     while (rc == 0) {
         if (stop && *stop) {
             rc = swan_error_set(err, "stopped by a signal");
@@ -408,7 +403,7 @@ int swan_worker_run(const swan_worker_opts *o, volatile sig_atomic_t *stop, swan
             int r = on_coordinator_message(&L, err);
             if (r == 1) break; /* SHUTDOWN */
         }
-        double t = now_s();
+        double t = swan_now_s();
         if (rc == 0 && L.outstanding && t - last_beat >= o->heartbeat) {
             pthread_mutex_lock(&L.h.mu);
             uint64_t computing = L.h.computing;

@@ -6,9 +6,10 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "common/atomic_file.h"
+#include "common/clock.h"
 #include "common/fmt.h"
 #include "common/json_writer.h"
 
@@ -56,12 +57,6 @@ uint64_t swan_journal_fingerprint(const swan_checkpoint *ck, uint64_t seed) {
         h = hash_data_samples(h, &ck->shards[s]);
     }
     return h;
-}
-
-static double now_s(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
 /* Sorted (name, index) pairs for matching journal records to tensors in O(log n). */
@@ -243,26 +238,24 @@ int swan_journal_open(swan_journal *j, const char *path, uint64_t fingerprint,
                                   path);
     }
     /* Rewrite the journal compactly when resuming: drops torn or duplicate lines. */
-    char tmp[4200];
-    snprintf(tmp, sizeof tmp, "%s.tmp", path);
-    j->f = fopen(tmp, "w");
-    if (!j->f) return swan_error_set(err, "cannot write %s: %s", tmp, strerror(errno));
+    swan_atomic_file af;
+    if (swan_atomic_open(&af, path, err) != 0) return -1;
+    j->f = af.f;
     if (write_header(j, fingerprint, ck, err)) goto fail;
     if (exists)
         for (size_t i = 0; i < ck->ntensors; i++)
             if (plan->recs[i].have_raw &&
                 swan_journal_append(j, ck->tensors[i].name, &plan->recs[i].raw, err))
                 goto fail;
-    if (fflush(j->f) != 0 || fsync(fileno(j->f)) != 0 || rename(tmp, path) != 0) {
-        swan_error_set(err, "cannot write %s: %s", path, strerror(errno));
-        goto fail;
-    }
-    j->last_sync = now_s();
+    /* Published complete and synced; appends then go to the renamed file. */
+    j->f = NULL;
+    if (swan_atomic_commit_keep_open(&af, err) != 0) return -1;
+    j->f = af.f;
+    j->last_sync = swan_now_s();
     return 0;
 fail:
-    fclose(j->f);
+    swan_atomic_abort(&af);
     j->f = NULL;
-    unlink(tmp);
     return -1;
 }
 
@@ -354,9 +347,9 @@ int swan_journal_append(swan_journal *j, const char *name, const swan_raw_metric
 int swan_journal_flush(swan_journal *j, swan_error *err) {
     if (fflush(j->f) != 0)
         return swan_error_set(err, "cannot append to %s: %s", j->path, strerror(errno));
-    double t = now_s();
+    double t = swan_now_s();
     if (t - j->last_sync > 2.0) { /* the OS has the data; fsync bounds a power cut */
-        fsync(fileno(j->f));
+        swan_fsync(fileno(j->f));
         j->last_sync = t;
     }
     return 0;
@@ -365,7 +358,7 @@ int swan_journal_flush(swan_journal *j, swan_error *err) {
 void swan_journal_close(swan_journal *j) {
     if (j->f) {
         fflush(j->f);
-        fsync(fileno(j->f));
+        swan_fsync(fileno(j->f));
         fclose(j->f);
     }
     j->f = NULL;

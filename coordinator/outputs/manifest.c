@@ -6,6 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "common/atomic_file.h"
 #include "common/json_writer.h"
 #include "coordinator/journal/journal.h"
 
@@ -158,11 +159,10 @@ static void write_policy(swan_jw *w, const swan_policy *p, uint64_t seed) {
 int swan_manifest_write(const char *path, const swan_checkpoint *ck, const swan_plan *plan,
                         const swan_policy *p, const swan_decision *decisions,
                         const swan_summary *sum, const swan_run_info *info, swan_error *err) {
-    char tmp[4200];
-    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    swan_atomic_file af;
+    if (swan_atomic_open(&af, path, err) != 0) return -1;
+    FILE *f = af.f;
     errno = 0;
-    FILE *f = fopen(tmp, "w");
-    if (!f) return swan_error_set(err, "cannot write %s: %s", tmp, strerror(errno));
     swan_jw w;
     swan_jw_init(&w, f, 1);
     /* Ten significant digits: far below every tolerance, and printing doubles is most
@@ -205,14 +205,13 @@ int swan_manifest_write(const char *path, const swan_checkpoint *ck, const swan_
     write_policy(&w, p, info->seed);
     swan_jw_object_end(&w);
     fputc('\n', f);
-    int bad = swan_jw_error(&w) || fflush(f) != 0 || fsync(fileno(f)) != 0;
-    if (fclose(f) != 0) bad = 1;
-    if (bad || rename(tmp, path) != 0) {
-        swan_error_set(err, "cannot write %s: %s", path, errno ? strerror(errno) : "write failed");
-        unlink(tmp);
-        return -1;
+    if (swan_jw_error(&w)) {
+        int saved = errno;
+        swan_atomic_abort(&af);
+        return swan_error_set(err, "cannot write %s: %s", path,
+                              saved ? strerror(saved) : "write failed");
     }
-    return 0;
+    return swan_atomic_commit(&af, err);
 }
 
 static void human(double v, char *out, size_t size) {

@@ -15,6 +15,7 @@
 #include <time.h>
 #include <zmq.h>
 
+#include "common/clock.h"
 #include "proto/messages.h"
 
 #define MAX_ID 255
@@ -48,12 +49,6 @@ typedef struct swan_sched {
     double t0;
     char fail[SWAN_ERROR_MAX]; /* set when the run must stop */
 } swan_sched;
-
-static double now_s(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
-}
 
 static void logf_(swan_sched *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void logf_(swan_sched *s, const char *fmt, ...) {
@@ -188,7 +183,7 @@ static worker *add_worker(swan_sched *s, const unsigned char *id, size_t idlen) 
     w->alive = true;
     w->task = -1;
     w->queued = -1;
-    w->last_seen = now_s();
+    w->last_seen = swan_now_s();
     return w;
 }
 
@@ -329,7 +324,7 @@ static void on_hello(swan_sched *s, worker *w, const unsigned char *id, size_t i
     snprintf(w->host, sizeof w->host, "%s", h->host ? h->host : "");
     for (char *c = w->host; *c; c++) /* a peer's words go into our one-line logs */
         if ((unsigned char)*c < 0x20 || (unsigned char)*c >= 0x7f) *c = '?';
-    w->last_seen = now_s();
+    w->last_seen = swan_now_s();
     if (queue_empty(s) && s->tasks_done == s->plan->ntasks)
         send_shutdown(s, w);
     else
@@ -338,7 +333,7 @@ static void on_hello(swan_sched *s, worker *w, const unsigned char *id, size_t i
 
 static void on_heartbeat(swan_sched *s, worker *w) {
     (void)s;
-    if (w) w->last_seen = now_s();
+    if (w) w->last_seen = swan_now_s();
 }
 
 /* RESULT: checked against the task the worker holds, then the worker is given its
@@ -349,7 +344,7 @@ static void on_result_msg(swan_sched *s, worker *w, const swan_msg_result *r) {
         logf_(s, "ignored a result from an unknown or dropped worker");
         return;
     }
-    w->last_seen = now_s();
+    w->last_seen = swan_now_s();
     if (check_result(s, w, r, &err)) {
         lose_worker(s, w, "sent an inconsistent result and was dropped", false);
         logf_(s, "  (%s)", err.msg);
@@ -454,7 +449,7 @@ static void on_child_exit(void *ctx, pid_t pid, const char *how) {
 }
 
 static void check_liveness(swan_sched *s) {
-    double t = now_s();
+    double t = swan_now_s();
     for (size_t i = 0; i < s->nworkers; i++) {
         worker *w = &s->workers[i];
         if (w->alive && w->task >= 0 && t - w->last_seen > s->o->worker_timeout) {
@@ -493,7 +488,7 @@ static void update_stats(swan_sched *s) {
             s->st.workers++;
             s->st.workers_busy += s->workers[i].task >= 0;
         }
-    s->st.elapsed = now_s() - s->t0;
+    s->st.elapsed = swan_now_s() - s->t0;
 }
 
 /* ---- the loop ------------------------------------------------------------------ */
@@ -543,7 +538,7 @@ int swan_sched_run(const swan_sched_opts *o, const swan_checkpoint *ck, swan_pla
     for (size_t i = 0; i < plan->ntasks; i++)
         if (plan->tasks[i].state == SWAN_TASK_DONE) s.tasks_done++;
     init_stats(&s);
-    s.t0 = now_s();
+    s.t0 = swan_now_s();
     int rc = open_socket(&s, err);
     double last_progress = 0;
     while (rc == 0 && s.tasks_done < plan->ntasks && !s.fail[0]) {
@@ -568,7 +563,7 @@ int swan_sched_run(const swan_sched_opts *o, const swan_checkpoint *ck, swan_pla
         }
         check_liveness(&s);
         dispatch_idle(&s);
-        double t = now_s();
+        double t = swan_now_s();
         if (hooks->on_progress && t - last_progress >= 0.2) {
             update_stats(&s);
             hooks->on_progress(hooks->ctx, &s.st);

@@ -12,10 +12,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <cmocka.h>
 
+#include "common/clock.h"
 #include "coordinator/plan/plan.h"
 
 typedef struct fake {
@@ -345,12 +345,6 @@ static void test_empty_checkpoint(void **state) {
     swan_plan_free(&plan);
 }
 
-static double now_s(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
 /* A 100,000-tensor MoE-like table (mostly small expert matrices) plans quickly. */
 static void test_large_plan_fast(void **state) {
     (void)state;
@@ -368,14 +362,14 @@ static void test_large_plan_fast(void **state) {
         else
             fake_add(&f, name, SWAN_DT_BF16, 2, 64 + (e % 3) * 32, 256, 0, 0);
     }
-    double t0 = now_s();
+    double t0 = swan_now_s();
     swan_plan plan;
     swan_error err = {{0}};
     assert_int_equal(swan_plan_init(&plan, &f.ck, &err), 0);
     swan_plan_opts o;
     swan_plan_default_opts(&o);
     assert_int_equal(swan_plan_build_tasks(&plan, &f.ck, &o, &err), 0);
-    double dt = now_s() - t0;
+    double dt = swan_now_s() - t0;
     print_message("planned %zu tensors (%zu analyzed) into %zu tasks in %.1f ms\n", n,
                   plan.analyzed, plan.ntasks, dt * 1e3);
     assert_true(dt < 0.5);

@@ -1,0 +1,148 @@
+/* cli.c: shared command-line helpers for the subcommands (see cli.h). */
+#include "coordinator/cli.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static void hint(const char *cmd) {
+    fprintf(stderr, "try 'swan %s --help'\n", cmd);
+}
+
+int swan_cli_refuse(const char *cmd, const char *fmt, ...) {
+    fprintf(stderr, "swan %s: ", cmd);
+    va_list ap;
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+    hint(cmd);
+    return SWAN_EXIT_REFUSED;
+}
+
+int swan_cli_bad_value(const char *cmd, const char *flag, const char *expected, const char *value) {
+    return swan_cli_refuse(cmd, "%s: expected %s, got '%s'", flag, expected, value);
+}
+
+void swan_cli_warn(const char *cmd, const char *fmt, ...) {
+    fprintf(stderr, "swan %s: warning: ", cmd);
+    va_list ap;
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+}
+
+int swan_cli_next(const char *cmd, int argc, char **argv, const char *shortopts,
+                  const struct option *longopts) {
+    /* "-" returns positionals in order (GNU and BSD), ":" makes a missing value come
+     * back as ':' instead of getopt printing its own multi-format message. */
+    char spec[128];
+    if (snprintf(spec, sizeof spec, "-:%s", shortopts) >= (int)sizeof spec) return -1;
+    opterr = 0;
+    int c = getopt_long(argc, argv, spec, longopts, NULL);
+    if (c != '?' && c != ':') return c;
+    /* The offending word: the last one getopt consumed, or for a short option inside
+     * a cluster (-qx), the letter itself. */
+    const char *word = optind > 0 && optind <= argc ? argv[optind - 1] : "?";
+    char shortname[3] = {'-', (char)optopt, 0};
+    bool is_long = word[0] == '-' && word[1] == '-';
+    const char *flag = (!is_long && optopt) ? shortname : word;
+    char longname[64];
+    if (is_long) { /* --name=value: name only */
+        size_t n = strcspn(word, "=");
+        if (n >= sizeof longname) n = sizeof longname - 1;
+        memcpy(longname, word, n);
+        longname[n] = '\0';
+        flag = longname;
+    }
+    if (c == ':')
+        swan_cli_refuse(cmd, "%s: expected a value after it, got nothing", flag);
+    else if (is_long && strchr(word, '='))
+        swan_cli_refuse(cmd, "%s: unknown option, or one that takes no value", flag);
+    else
+        swan_cli_refuse(cmd, "%s: unknown option", flag);
+    return SWAN_CLI_BAD;
+}
+
+int swan_cli_parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out) {
+    if (!s || *s < '0' || *s > '9') return -1; /* no sign, no blank, not empty */
+    errno = 0;
+    char *end;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (errno == ERANGE || *end || v < min || v > max) return -1;
+    *out = (uint64_t)v;
+    return 0;
+}
+
+int swan_cli_parse_double(const char *s, double min, double max, double *out) {
+    if (!s || !*s || *s == ' ' || *s == '\t') return -1;
+    errno = 0;
+    char *end;
+    double v = strtod(s, &end);
+    if (end == s || *end || errno == ERANGE || !isfinite(v) || v < min || v > max) return -1;
+    *out = v;
+    return 0;
+}
+
+int swan_cli_flag_u64(const char *cmd, const char *flag, const char *s, uint64_t min,
+                      uint64_t max, uint64_t *out) {
+    if (swan_cli_parse_u64(s, min, max, out) == 0) return 0;
+    char expected[80];
+    if (max == UINT64_MAX)
+        snprintf(expected, sizeof expected, "a whole number >= %llu", (unsigned long long)min);
+    else
+        snprintf(expected, sizeof expected, "a whole number %llu..%llu", (unsigned long long)min,
+                 (unsigned long long)max);
+    swan_cli_bad_value(cmd, flag, expected, s);
+    return -1;
+}
+
+int swan_cli_flag_int(const char *cmd, const char *flag, const char *s, int min, int max,
+                      int *out) {
+    uint64_t v;
+    if (swan_cli_flag_u64(cmd, flag, s, (uint64_t)(min < 0 ? 0 : min), (uint64_t)max, &v)) return -1;
+    *out = (int)v;
+    return 0;
+}
+
+int swan_cli_flag_double(const char *cmd, const char *flag, const char *s, double min, double max,
+                         double *out) {
+    if (swan_cli_parse_double(s, min, max, out) == 0) return 0;
+    char expected[80];
+    snprintf(expected, sizeof expected, "a number %g..%g", min, max);
+    swan_cli_bad_value(cmd, flag, expected, s);
+    return -1;
+}
+
+int swan_cli_print(const char *text) {
+    fputs(text, stdout); /* a failure stays in the stream's error flag for swan_cli_finish */
+    return 0;
+}
+
+int swan_cli_finish(int status) {
+    /* fflush then fclose: a close reports errors (NFS, full disk) a flush can miss;
+     * the error flag also catches a failure of an earlier, unchecked write. */
+    errno = 0;
+    int bad = fflush(stdout) != 0 || ferror(stdout);
+    int saved = errno;
+    if (fclose(stdout) != 0 && !bad) {
+        bad = 1;
+        saved = errno;
+    }
+    if (bad && status == SWAN_EXIT_OK) {
+        fprintf(stderr, "swan: cannot write to standard output: %s\n",
+                saved ? strerror(saved) : "write error");
+        return SWAN_EXIT_FAILED;
+    }
+    return status;
+}
+
+int swan_cli_cores(void) {
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n > 0 ? (int)n : 1;
+}

@@ -1,0 +1,78 @@
+/* cli.h: what every `swan` subcommand shares on the command line.
+ *
+ * The conventions (README "Command line", swan(1)):
+ *   - `swan CMD --help` / `-h` prints CMD's help to standard output and exits 0;
+ *   - a bad flag or value prints ONE line and a hint to standard error and exits 2:
+ *         swan analyze: --jobs: expected a number 0..4096, got 'x'
+ *         try 'swan analyze --help'
+ *     never the whole help;
+ *   - numbers are parsed strictly: digits only, in range, never wrapped;
+ *   - messages that are not errors go to standard error, results to standard output,
+ *     and a failed write to standard output (a full disk, `> /dev/full`) is exit 1.
+ *
+ * A subcommand is `int swan_cmd_X(int argc, char **argv)` with argv[0] == "X"; it
+ * loops over swan_cli_next() and uses the swan_cli_flag_* parsers, which print the
+ * refusal themselves so that the subcommand only has to return SWAN_EXIT_REFUSED. */
+#ifndef SWAN_CLI_H
+#define SWAN_CLI_H
+
+#include <getopt.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "coordinator/exit_status.h"
+
+#define SWAN_VERSION "0.1.0"
+
+/* What swan_cli_next returns besides an option's value. */
+enum {
+    SWAN_CLI_POSITIONAL = 1, /* optarg is a positional argument (in command-line order) */
+    SWAN_CLI_BAD = -2        /* unknown option or missing value: already reported      */
+};
+
+/* getopt_long for subcommand cmd: positional arguments come back in order as
+ * SWAN_CLI_POSITIONAL with optarg set (with GNU and BSD getopt alike, so flags may
+ * follow them), an unknown flag or a flag missing its value is reported in one line
+ * and comes back as SWAN_CLI_BAD. -1 at the end; arguments after `--` are then at
+ * argv[optind..argc). Call with optind = 1 before the first call (a fresh process
+ * has it). shortopts is the usual getopt string without leading '-', '+' or ':'. */
+int swan_cli_next(const char *cmd, int argc, char **argv, const char *shortopts,
+                  const struct option *longopts);
+
+/* Prints `swan CMD: MESSAGE` and `try 'swan CMD --help'` to stderr; returns
+ * SWAN_EXIT_REFUSED so that `return swan_cli_refuse(...)` reads naturally. */
+int swan_cli_refuse(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* `swan CMD: FLAG: expected EXPECTED, got 'VALUE'` plus the hint; returns SWAN_EXIT_REFUSED. */
+int swan_cli_bad_value(const char *cmd, const char *flag, const char *expected, const char *value);
+
+/* `swan CMD: warning: MESSAGE` to stderr (a warning does not change the exit status). */
+void swan_cli_warn(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Strict parsers: the whole string must be the number, in [min, max]; no sign on the
+ * unsigned one, no wrap-around, no hex, no leading blanks. 0 on success, -1 otherwise
+ * (nothing printed). */
+int swan_cli_parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out);
+int swan_cli_parse_double(const char *s, double min, double max, double *out);
+
+/* The same, reporting a refusal for FLAG of CMD on failure (returns -1 then):
+ *   swan CMD: FLAG: expected a number MIN..MAX, got 'S'. */
+int swan_cli_flag_u64(const char *cmd, const char *flag, const char *s, uint64_t min,
+                      uint64_t max, uint64_t *out);
+int swan_cli_flag_int(const char *cmd, const char *flag, const char *s, int min, int max,
+                      int *out);
+int swan_cli_flag_double(const char *cmd, const char *flag, const char *s, double min, double max,
+                         double *out);
+
+/* Prints text to stdout (help, version) and returns 0; a write error is caught and
+ * reported by swan_cli_finish. */
+int swan_cli_print(const char *text);
+
+/* Flushes standard output and turns a write error into status 1 (with a one-line
+ * message), unless status already says something worse. main() returns through it. */
+int swan_cli_finish(int status);
+
+/* The number of online cores (at least 1). */
+int swan_cli_cores(void);
+
+#endif
