@@ -69,7 +69,7 @@ run_swan() { # run_swan MODEL OUT EXTRA...
     "$SWAN" analyze "$model" -o "$out" -j "$JOBS" -v "$@" >"$out.log" 2>"$out.err"
     t1=$(now)
     local mem
-    mem=$(sed -n 's/.*peak memory: coordinator \([0-9.]*\) MB, largest worker \([0-9.]*\) MB.*/\1 \2/p' "$out.log")
+    mem=$(sed -n 's/.*peak memory: coordinator \([0-9.]*\) MB, largest worker \([0-9.]*\) MB.*/\1 \2/p' "$out.err")
     echo "$(awk -v a="$t0" -v b="$t1" 'BEGIN{printf "%.2f", b-a}') $mem"
 }
 

@@ -282,10 +282,11 @@ static int write_outputs(run *r, double seconds, swan_error *err) {
     if (swan_manifest_write(path, &r->ck, &r->plan, &o->policy, NULL, &sum, &info, err))
         return -1;
     if (!o->quiet) {
-        swan_summary_print(stdout, &sum, &info);
-        printf("  peak memory: coordinator %.0f MB, largest worker %.0f MB\n", peak_rss_mb(RUSAGE_SELF),
-               peak_rss_mb(RUSAGE_CHILDREN));
-        printf("  manifest: %s\n", path);
+        /* The summary is a message, not data: standard error, like the progress. */
+        swan_summary_print(stderr, &sum, &info);
+        fprintf(stderr, "  peak memory: coordinator %.0f MB, largest worker %.0f MB\n",
+                peak_rss_mb(RUSAGE_SELF), peak_rss_mb(RUSAGE_CHILDREN));
+        fprintf(stderr, "  manifest: %s\n", path);
     }
     return 0;
 }

@@ -7,7 +7,36 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
+
+static volatile sig_atomic_t g_stop = 0;
+static const char *g_argv0 = "swan";
+
+static void on_signal(int sig) {
+    (void)sig;
+    g_stop = 1;
+}
+
+void swan_cli_init(const char *argv0) {
+    if (argv0 && *argv0) g_argv0 = argv0;
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN); /* a closed pipe or socket is an error return, not a death */
+}
+
+volatile sig_atomic_t *swan_cli_stop_flag(void) {
+    return &g_stop;
+}
+
+const char *swan_cli_argv0(void) {
+    return g_argv0;
+}
 
 static void hint(const char *cmd) {
     fprintf(stderr, "try 'swan %s --help'\n", cmd);
@@ -140,6 +169,24 @@ int swan_cli_finish(int status) {
         return SWAN_EXIT_FAILED;
     }
     return status;
+}
+
+int swan_cli_check_out_dir(const char *cmd, const char *flag, const char *path) {
+    if (!*path) {
+        swan_cli_bad_value(cmd, flag, "a folder name", path);
+        return -1;
+    }
+    struct stat st;
+    if (stat(path, &st) == 0) {
+        if (S_ISDIR(st.st_mode)) return 0;
+        swan_cli_refuse(cmd, "%s: '%s' exists and is not a folder", flag, path);
+        return -1;
+    }
+    if (errno == ENOTDIR) {
+        swan_cli_refuse(cmd, "%s: '%s': a part of the path is not a folder", flag, path);
+        return -1;
+    }
+    return 0; /* absent: created by the run, after the input is validated */
 }
 
 int swan_cli_cores(void) {

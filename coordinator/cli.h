@@ -17,12 +17,19 @@
 #define SWAN_CLI_H
 
 #include <getopt.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
 
 #include "coordinator/exit_status.h"
+#include "coordinator/version.h"
 
-#define SWAN_VERSION "0.1.0"
+/* Process-wide state, set once by main() before any subcommand runs: the flag that
+ * SIGINT/SIGTERM/SIGHUP set (a signal handler can only reach a global) and argv[0]
+ * (local workers are this same executable). Also ignores SIGPIPE. */
+void swan_cli_init(const char *argv0);
+volatile sig_atomic_t *swan_cli_stop_flag(void);
+const char *swan_cli_argv0(void);
 
 /* What swan_cli_next returns besides an option's value. */
 enum {
@@ -71,6 +78,10 @@ int swan_cli_print(const char *text);
 /* Flushes standard output and turns a write error into status 1 (with a one-line
  * message), unless status already says something worse. main() returns through it. */
 int swan_cli_finish(int status);
+
+/* An output folder given as FLAG: refuses (one line, returns -1) an empty name, or a
+ * path that exists and is not a folder, before anything is created. */
+int swan_cli_check_out_dir(const char *cmd, const char *flag, const char *path);
 
 /* The number of online cores (at least 1). */
 int swan_cli_cores(void);

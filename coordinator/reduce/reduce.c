@@ -93,26 +93,36 @@ int swan_policy_parse_thresholds(swan_policy *p, const char *s, swan_error *err)
     return 0;
 }
 
+/* Only the sizes the target formats use: MLX affine quantization takes 32, 64 or 128
+ * (spec section 7) and llama.cpp's block types are 32 wide; anything else would be a
+ * manifest the converters cannot honour. A width given twice is refused rather than
+ * letting the last one win silently. */
 int swan_policy_parse_group_sizes(swan_policy *p, const char *s, swan_error *err) {
+    static const char expected[] = "BITS:SIZE pairs, BITS 2, 4 or 8 and SIZE 32, 64 or 128";
     swan_policy t = *p;
+    bool seen[9] = {false};
     const char *q = s;
-    if (!*q) return swan_error_set(err, "--group-sizes needs BITS:SIZE pairs, e.g. 4:64");
+    if (!*q) return swan_error_set(err, "--group-sizes: expected %s, got ''", expected);
     while (*q) {
         char *end;
+        if (*q < '0' || *q > '9') goto bad;
         long bits = strtol(q, &end, 10);
-        if (end == q || *end != ':' || (bits != 2 && bits != 4 && bits != 8))
-            return swan_error_set(err, "--group-sizes '%s': expected BITS:SIZE pairs with BITS 2, 4 or 8", s);
+        if (*end != ':' || (bits != 2 && bits != 4 && bits != 8)) goto bad;
         q = end + 1;
+        if (*q < '0' || *q > '9') goto bad;
         long g = strtol(q, &end, 10);
-        if (end == q || g <= 0 || g > 4096 || (*end != ',' && *end != '\0'))
-            return swan_error_set(err, "--group-sizes '%s': group size must be 1..4096", s);
+        if ((g != 32 && g != 64 && g != 128) || (*end != ',' && *end != '\0')) goto bad;
+        if (seen[bits])
+            return swan_error_set(err, "--group-sizes: width %ld given twice in '%s'", bits, s);
+        seen[bits] = true;
         t.group_size[bits] = (int)g;
-        if (*end == ',' && end[1] == '\0')
-            return swan_error_set(err, "--group-sizes '%s': trailing comma", s);
+        if (*end == ',' && end[1] == '\0') goto bad;
         q = *end == ',' ? end + 1 : end;
     }
     *p = t;
     return 0;
+bad:
+    return swan_error_set(err, "--group-sizes: expected %s, got '%s'", expected, s);
 }
 
 int swan_policy_add_protect(swan_policy *p, const char *pattern, swan_error *err) {

@@ -4,13 +4,19 @@
 demo_model
 check "demo prints the summary" grep -q "average .* bits per parameter" "$T/demo.out"
 
-refused() { # refused "what" args... : exit 2, one stderr line, output dir not created
+# refused "what" args... : exit 2, nothing on stdout, one stderr line naming the problem
+# (plus, for a flag, the line "try 'swan CMD --help'"), never the whole help, and the
+# output folder not created.
+refused() {
     local what=$1; shift
     rm -rf "$T/nope"
-    "$SWAN_BIN" "$@" 2>"$T/err" >/dev/null
-    local st=$?
-    if [ $st -eq 2 ] && [ "$(wc -l <"$T/err")" -eq 1 ] && [ ! -e "$T/nope" ]; then
-        pass "$what: $(cat "$T/err")"
+    "$SWAN_BIN" "$@" 2>"$T/err" >"$T/out"
+    local st=$? lines
+    lines=$(wc -l <"$T/err")
+    if [ $st -eq 2 ] && [ ! -s "$T/out" ] && [ ! -e "$T/nope" ] && ! grep -q "usage:" "$T/err" &&
+        { [ "$lines" -eq 1 ] ||
+          { [ "$lines" -eq 2 ] && tail -n 1 "$T/err" | grep -q "^try 'swan [a-z]* *--help'\$"; }; }; then
+        pass "$what: $(head -n 1 "$T/err")"
     else
         fail "$what: status $st, stderr: $(cat "$T/err")"
     fi
@@ -21,16 +27,94 @@ refused "weights: negative" analyze "$T/model" -o "$T/nope" --weights -0.2,0.6,0
 refused "thresholds out of order" analyze "$T/model" -o "$T/nope" --thresholds 0.7,0.6,0.9
 refused "thresholds above 1" analyze "$T/model" -o "$T/nope" --thresholds 0.1,0.6,1.5
 refused "group sizes: bad width" analyze "$T/model" -o "$T/nope" --group-sizes 3:64
+refused "group sizes: a size no format uses" analyze "$T/model" -o "$T/nope" --group-sizes 4:48
+refused "group sizes: 256" analyze "$T/model" -o "$T/nope" --group-sizes 4:256
+refused "group sizes: a width twice" analyze "$T/model" -o "$T/nope" --group-sizes 4:64,4:128
 refused "jobs not a number" analyze "$T/model" -o "$T/nope" -j many
 refused "-j 0 without --listen" analyze "$T/model" -o "$T/nope" -j 0
+refused "threads 0" analyze "$T/model" -o "$T/nope" --threads 0
+refused "seed too large (no wrap-around)" analyze "$T/model" -o "$T/nope" --seed 99999999999999999999999
+refused "seed negative" analyze "$T/model" -o "$T/nope" --seed -1
+refused "worker timeout not a number" analyze "$T/model" -o "$T/nope" --worker-timeout nan
+refused "unknown flag" analyze "$T/model" -o "$T/nope" --bogus
+refused "unknown short flag" analyze "$T/model" -o "$T/nope" -x
+refused "flag missing its value" analyze "$T/model" -o "$T/nope" --seed
+refused "two model dirs" analyze "$T/model" "$T/model" -o "$T/nope"
 refused "missing model dir" analyze "$T/does-not-exist" -o "$T/nope"
 refused "no model dir" analyze -o "$T/nope"
 refused "unknown command" frobnicate
+refused "inspect: unknown flag" inspect --bogus "$T/model"
+refused "inspect: two folders" inspect "$T/model" "$T/model"
+refused "worker: no --connect" worker
+refused "worker: bad --threads" worker --connect tcp://127.0.0.1:1 --threads x
+refused "demo: unknown flag" demo --bogus
+refused "demo: a third argument" demo "$T/nope" "$T/nope2" extra
 
-"$SWAN_BIN" analyze "$T/model" -o "$T/custom" -q --weights 0.25,0.25,0.25,0.25 --thresholds 0.05,0.5,0.95 --protect q_proj
+# The exact words of a refusal, as the README shows them.
+"$SWAN_BIN" analyze "$T/model" -o "$T/nope" --jobs x 2>"$T/err"
+check "a bad value names the flag, what was expected and what was given" \
+    grep -qx "swan analyze: --jobs: expected a whole number 0..4096, got 'x'" "$T/err"
+check "... followed by the help hint" grep -qx "try 'swan analyze --help'" "$T/err"
+
+# -o: an empty name, or an existing file, is refused naming the path; nothing is created.
+: >"$T/afile"
+"$SWAN_BIN" analyze "$T/model" -o "" 2>"$T/err"
+check "-o '': exit 2 with a one-line reason" [ $? -eq 2 ] && grep -q "^swan analyze: --out: expected a folder name, got ''" "$T/err"
+"$SWAN_BIN" analyze "$T/model" -o "$T/afile" 2>"$T/err"
+check "-o FILE: exit 2 naming the path" [ $? -eq 2 ] && grep -q "'$T/afile' exists and is not a folder" "$T/err"
+check "-o FILE: the file is untouched" [ ! -s "$T/afile" ]
+"$SWAN_BIN" analyze "$T/model" -o "$T/afile/sub" 2>"$T/err"
+check "-o FILE/sub: exit 2" [ $? -eq 2 ] && grep -q "afile/sub" "$T/err"
+"$SWAN_BIN" demo "$T/afile" "$T/nope" 2>"$T/err"
+check "demo DIR that is a file: exit 2, nothing created" [ $? -eq 2 ] && [ ! -e "$T/nope" ]
+
+# Help: every subcommand, on stdout, exit 0, nothing on stderr.
+for cmd in analyze inspect worker demo; do
+    for h in --help -h; do
+        "$SWAN_BIN" $cmd $h >"$T/h.out" 2>"$T/h.err"
+        st=$?
+        check "swan $cmd $h: exit 0, help on stdout only" \
+            [ $st -eq 0 ] && grep -q "^usage: swan $cmd" "$T/h.out" && [ ! -s "$T/h.err" ]
+    done
+done
+"$SWAN_BIN" help analyze >"$T/h.out"
+check "swan help analyze == swan analyze --help" grep -q "^usage: swan analyze" "$T/h.out"
+check "analyze help says -q hides the summary too" grep -q "neither progress nor the summary" "$T/h.out"
+check "analyze help says --protect is a case-insensitive substring" grep -q "case-insensitive" "$T/h.out"
+(cd "$T" && "$SWAN_BIN" demo --help >/dev/null && "$SWAN_BIN" demo -h >/dev/null)
+check "demo --help / -h are flags, not folder names" [ ! -e "$T/--help" ] && [ ! -e "$T/-h" ] && [ ! -e "$T/swan-demo-model" ]
+for v in --version -V; do
+    "$SWAN_BIN" $v >"$T/v.out" 2>"$T/v.err"
+    st=$?
+    check "swan $v prints the version" [ $st -eq 0 ] && grep -qx "swan [0-9]*\.[0-9]*\.[0-9]*" "$T/v.out" && [ ! -s "$T/v.err" ]
+done
+
+# A write error on standard output is an error (Linux has /dev/full; macOS does not).
+if [ -w /dev/full ]; then
+    "$SWAN_BIN" --help >/dev/full 2>"$T/err"
+    check "--help > /dev/full: exit 1 with a message" [ $? -eq 1 ] && grep -q "cannot write to standard output" "$T/err"
+    "$SWAN_BIN" inspect "$T/model" >/dev/full 2>"$T/err"
+    check "inspect > /dev/full: exit 1" [ $? -eq 1 ] && grep -q "standard output" "$T/err"
+else
+    echo "note: no /dev/full here; the stdout write-error checks did not run"
+fi
+
+# -j far above the cores: one warning (checked on a refused run: no workers start).
+"$SWAN_BIN" analyze "$T/does-not-exist" -j 4096 2>"$T/err"
+check "-j 4096 warns once that it is far above the core count" \
+    [ "$(grep -c "warning: -j 4096 is far above" "$T/err")" -eq 1 ]
+
+"$SWAN_BIN" analyze "$T/model" -o "$T/custom" -q --weights 0.25,0.25,0.25,0.25 --thresholds 0.05,0.5,0.95 --protect q_proj >"$T/q.out" 2>"$T/q.err"
 check "custom policy run succeeds" [ $? -eq 0 ]
+check "-q: nothing on stdout or stderr" [ ! -s "$T/q.out" ] && [ ! -s "$T/q.err" ]
 check "custom policy recorded in the manifest" grep -q '"q_proj"' "$T/custom/manifest.json"
 check "--protect keeps q_proj at 16 bits" bash -c "grep -A30 'self_attn.q_proj.weight\"' '$T/custom/manifest.json' | grep -q 'protected_pattern'"
+
+# Messages that are not errors (progress, summary) go to stderr; stdout stays empty.
+"$SWAN_BIN" analyze "$T/model" -o "$T/ref" >"$T/rerun.out" 2>"$T/rerun.err"
+check "re-run: exit 0" [ $? -eq 0 ]
+check "re-run: nothing on stdout" [ ! -s "$T/rerun.out" ]
+check "re-run: the summary is on stderr" grep -q "bits per parameter" "$T/rerun.err"
 
 # Two runs into one output folder would interleave one journal: the second refuses.
 start_slow_run "$T/busy" /dev/null
@@ -48,5 +132,7 @@ check "inspect succeeds" [ $? -eq 0 ]
 check "inspect folds layers into {N}" grep -q "model.layers.{N}.self_attn.q_proj.weight" "$T/inspect.out"
 check "inspect reports BF16" grep -q "BF16" "$T/inspect.out"
 "$SWAN_BIN" --help >"$T/help.out"
-check "--help exits 0 and documents resume" grep -q "resumes" "$T/help.out"
+check "--help exits 0 and lists the commands" grep -q "swan inspect MODEL_DIR" "$T/help.out"
+"$SWAN_BIN" analyze --help >"$T/help.out"
+check "analyze --help documents resume" grep -q "resumes" "$T/help.out"
 finish

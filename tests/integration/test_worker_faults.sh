@@ -40,7 +40,7 @@ wait $pid
 status=$?
 check "workers that always die: exit status 1 (got $status)" [ $status -eq 1 ]
 check "workers that always die: no manifest" [ ! -e "$T/doomed/manifest.json" ]
-check "workers that always die: one clear final line" grep -q "swan: .*\(workers\|lost\)" "$T/err-doomed"
+check "workers that always die: one clear final line" grep -q "swan analyze: .*\(workers\|lost\)" "$T/err-doomed"
 # 4. A shard truncated after validation (a disk or copy gone wrong mid-run): the
 #    tensors that can no longer be read fail the run with a clear error (status 1, no
 #    manifest); whatever was finished before stays in the journal.
@@ -55,6 +55,6 @@ wait $pid
 status=$?
 check "truncated shard: exit status 1 (got $status)" [ $status -eq 1 ]
 check "truncated shard: no manifest" [ ! -e "$T/trunc/manifest.json" ]
-check "truncated shard: the last line says what failed" bash -c "tail -n 1 '$T/err-trunc' | grep -q 'swan: .*\(could not be analyzed\|died or hung\|workers died\)'"
+check "truncated shard: the last line says what failed" bash -c "tail -n 1 '$T/err-trunc' | grep -q 'swan analyze: .*\(could not be analyzed\|died or hung\|workers died\)'"
 check "truncated shard: finished results kept in the journal" [ "$(wc -l <"$T/trunc/journal.jsonl")" -ge 4 ]
 finish

@@ -434,23 +434,30 @@ static void test_parse_group_sizes(void **state) {
     swan_policy p;
     swan_policy_default(&p);
     swan_error err = {{0}};
-    assert_int_equal(swan_policy_parse_group_sizes(&p, "2:16,4:64,8:32", &err), 0);
-    assert_int_equal(p.group_size[2], 16);
+    assert_int_equal(swan_policy_parse_group_sizes(&p, "2:64,4:64,8:32", &err), 0);
+    assert_int_equal(p.group_size[2], 64);
     assert_int_equal(p.group_size[4], 64);
     assert_int_equal(p.group_size[8], 32);
     assert_int_equal(swan_policy_parse_group_sizes(&p, "2:32,4:128,8:64", &err), 0);
     assert_int_equal(p.group_size[2], 32);
     assert_int_equal(p.group_size[4], 128);
     assert_int_equal(p.group_size[8], 64);
-    assert_int_equal(swan_policy_parse_group_sizes(&p, "4:256", &err), 0); /* a subset */
+    assert_int_equal(swan_policy_parse_group_sizes(&p, "4:32", &err), 0); /* a subset */
     assert_int_equal(p.group_size[2], 32);
-    assert_int_equal(p.group_size[4], 256);
+    assert_int_equal(p.group_size[4], 32);
     assert_int_equal(p.group_size[8], 64);
     assert_int_equal(swan_policy_validate(&p, &err), 0);
 
     expect_groups_refused("3:64");            /* bits not 2, 4 or 8 */
     expect_groups_refused("16:64");
-    expect_groups_refused("2:16,3:64");       /* the valid first pair must not stick */
+    expect_groups_refused("2:64,3:64");       /* the valid first pair must not stick */
+    expect_groups_refused("4:16");            /* sizes the formats do not use */
+    expect_groups_refused("4:256");
+    expect_groups_refused("4:48");
+    expect_groups_refused("4:64,4:128");      /* a width given twice */
+    expect_groups_refused("2:32,8:64,2:32");
+    expect_groups_refused("4:+64");
+    expect_groups_refused("+4:64");
     expect_groups_refused("4:0");             /* zero size */
     expect_groups_refused("4:-128");
     expect_groups_refused("4:100000");

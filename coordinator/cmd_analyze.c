@@ -1,0 +1,122 @@
+/* cmd_analyze.c: `swan analyze MODEL_DIR [options]`: flags into swan_analyze_opts,
+ * then the job (analyze.c). Flag conventions are those of cli.h. */
+#include <stdio.h>
+#include <string.h>
+
+#include "coordinator/analyze.h"
+#include "coordinator/cli.h"
+
+int swan_cmd_analyze(int argc, char **argv);
+
+static const char help_text[] =
+    "usage: swan analyze MODEL_DIR [options]\n"
+    "\n"
+    "Analyze a checkpoint (a folder with *.safetensors) and write OUT/manifest.json:\n"
+    "the bit width SWAN gives every weight tensor.\n"
+    "\n"
+    "options:\n"
+    "  -o, --out DIR           output folder (default swan-out): manifest.json, journal.jsonl\n"
+    "  -j, --jobs N            local worker processes (default: one per online core / threads;\n"
+    "                          0 = only remote workers, needs --listen)\n"
+    "      --threads T         BLAS threads per worker, 1..1024 (default 1)\n"
+    "      --seed S            run seed for every random number, 0..2^64-1 (default 0)\n"
+    "      --weights A,B,C,D   composite weights svd,kurtosis,output,error (sum 1;\n"
+    "                          default 0.20,0.45,0.15,0.20)\n"
+    "      --thresholds L,M,H  2-bit <= L < 4-bit < M <= 8-bit < H <= 16-bit\n"
+    "                          (default 0.10,0.65,0.90)\n"
+    "      --group-sizes LIST  quantization group size per width, each 32, 64 or 128\n"
+    "                          (default 2:32,4:128,8:64)\n"
+    "      --protect PATTERN   keep tensors whose name contains PATTERN (case-insensitive\n"
+    "                          substring) at 16 bits; repeatable, adds to the built-in list\n"
+    "      --listen ENDPOINT   also accept workers from other hosts, e.g. tcp://*:5555\n"
+    "      --worker-timeout S  drop a busy worker silent for S seconds, 1..86400 (default 120)\n"
+    "      --fresh             ignore OUT/journal.jsonl and start over\n"
+    "  -q, --quiet             print neither progress nor the summary (errors still show)\n"
+    "  -v, --verbose           also print how long each phase took\n"
+    "  -h, --help              this help\n"
+    "\n"
+    "Progress, warnings and the summary go to standard error; -q hides all but errors.\n"
+    "An interrupted analyze resumes from OUT/journal.jsonl when run again.\n"
+    "Exit status: 0 done, 1 failed, 2 input or flags refused, 130 interrupted.\n";
+
+enum {
+    OPT_THREADS = 1000, OPT_SEED, OPT_WEIGHTS, OPT_THRESHOLDS, OPT_GROUPS, OPT_PROTECT,
+    OPT_LISTEN, OPT_TIMEOUT, OPT_FRESH
+};
+
+/* One flag's value into o; -1 after printing the refusal. */
+static int apply_flag(swan_analyze_opts *o, int c, const char *arg, bool *jobs_set) {
+    swan_error err = {{0}};
+    int bad = 0;
+    switch (c) {
+    case 'o': return swan_cli_check_out_dir("analyze", "--out", (o->out_dir = arg));
+    case 'j':
+        *jobs_set = true;
+        return swan_cli_flag_int("analyze", "--jobs", arg, 0, 4096, &o->jobs);
+    case 'q': o->quiet = true; return 0;
+    case 'v': o->verbose = true; return 0;
+    case OPT_THREADS: return swan_cli_flag_int("analyze", "--threads", arg, 1, 1024, &o->threads);
+    case OPT_SEED: return swan_cli_flag_u64("analyze", "--seed", arg, 0, UINT64_MAX, &o->seed);
+    case OPT_WEIGHTS: bad = swan_policy_parse_weights(&o->policy, arg, &err); break;
+    case OPT_THRESHOLDS: bad = swan_policy_parse_thresholds(&o->policy, arg, &err); break;
+    case OPT_GROUPS: bad = swan_policy_parse_group_sizes(&o->policy, arg, &err); break;
+    case OPT_PROTECT: bad = swan_policy_add_protect(&o->policy, arg, &err); break;
+    case OPT_LISTEN: o->listen = arg; return 0;
+    case OPT_TIMEOUT:
+        return swan_cli_flag_double("analyze", "--worker-timeout", arg, 1, 86400, &o->worker_timeout);
+    case OPT_FRESH: o->fresh = true; return 0;
+    default: return -1;
+    }
+    if (bad) swan_cli_refuse("analyze", "%s", err.msg);
+    return bad ? -1 : 0;
+}
+
+int swan_cmd_analyze(int argc, char **argv) {
+    swan_analyze_opts o;
+    swan_analyze_default_opts(&o);
+    o.argv0 = swan_cli_argv0();
+    bool jobs_set = false;
+    static const struct option longopts[] = {
+        {"out", required_argument, 0, 'o'},         {"jobs", required_argument, 0, 'j'},
+        {"quiet", no_argument, 0, 'q'},             {"threads", required_argument, 0, OPT_THREADS},
+        {"seed", required_argument, 0, OPT_SEED},   {"weights", required_argument, 0, OPT_WEIGHTS},
+        {"thresholds", required_argument, 0, OPT_THRESHOLDS},
+        {"group-sizes", required_argument, 0, OPT_GROUPS},
+        {"protect", required_argument, 0, OPT_PROTECT},
+        {"listen", required_argument, 0, OPT_LISTEN},
+        {"worker-timeout", required_argument, 0, OPT_TIMEOUT},
+        {"fresh", no_argument, 0, OPT_FRESH},       {"help", no_argument, 0, 'h'},
+        {"verbose", no_argument, 0, 'v'},
+        {0, 0, 0, 0}};
+    const char *model = NULL;
+    int c;
+    while ((c = swan_cli_next("analyze", argc, argv, "o:j:qvh", longopts)) != -1) {
+        if (c == SWAN_CLI_BAD) return SWAN_EXIT_REFUSED;
+        if (c == 'h') return swan_cli_print(help_text);
+        if (c == SWAN_CLI_POSITIONAL) {
+            if (model) return swan_cli_refuse("analyze", "unexpected argument '%s' (one MODEL_DIR only)", optarg);
+            model = optarg;
+            continue;
+        }
+        if (apply_flag(&o, c, optarg, &jobs_set)) return SWAN_EXIT_REFUSED;
+    }
+    for (; optind < argc; optind++) { /* after "--" */
+        if (model) return swan_cli_refuse("analyze", "unexpected argument '%s' (one MODEL_DIR only)", argv[optind]);
+        model = argv[optind];
+    }
+    if (!model) return swan_cli_refuse("analyze", "expected a MODEL_DIR");
+    if (!*model) return swan_cli_refuse("analyze", "MODEL_DIR: expected a folder, got ''");
+    o.model_dir = model;
+    if (!jobs_set && o.threads > 1) o.jobs = o.jobs / o.threads > 0 ? o.jobs / o.threads : 1;
+    if (o.jobs == 0 && !o.listen)
+        return swan_cli_refuse("analyze", "--jobs: 0 means no local workers; give --listen so remote ones can join");
+    int cores = swan_cli_cores();
+    if (jobs_set && o.jobs > 2 * cores)
+        swan_cli_warn("analyze", "-j %d is far above the %d online core%s: workers will share cores "
+                                 "(no faster, more memory)",
+                      o.jobs, cores, cores == 1 ? "" : "s");
+    swan_error err = {{0}};
+    int status = swan_analyze(&o, swan_cli_stop_flag(), &err);
+    if (status != SWAN_EXIT_OK) fprintf(stderr, "swan analyze: %s\n", err.msg);
+    return status;
+}

@@ -1,0 +1,67 @@
+/* cmd_worker.c: `swan worker --connect ENDPOINT`: one worker process (worker_loop.c),
+ * started by swan analyze for local cores or by hand on another host. */
+#include <signal.h>
+#include <stdio.h>
+
+#include "coordinator/cli.h"
+#include "worker/worker_loop.h"
+
+int swan_cmd_worker(int argc, char **argv);
+
+static const char help_text[] =
+    "usage: swan worker --connect ENDPOINT [--threads T]\n"
+    "\n"
+    "Run a worker for a coordinator (swan analyze ... --listen ENDPOINT) on this host.\n"
+    "The worker reads tensors from the same checkpoint path as the coordinator.\n"
+    "\n"
+    "options:\n"
+    "      --connect ENDPOINT  the coordinator, e.g. tcp://host:5555\n"
+    "      --threads T         BLAS threads, 1..1024 (default 1)\n"
+    "      --parent PID        exit when process PID is gone (set by swan analyze)\n"
+    "  -h, --help              this help\n"
+    "\n"
+    "Exit status: 0 told to stop by the coordinator, 1 failed, 2 flags refused,\n"
+    "143 stopped by a signal.\n";
+
+enum { OPT_CONNECT = 1000, OPT_THREADS, OPT_PARENT };
+
+int swan_cmd_worker(int argc, char **argv) {
+    swan_worker_opts o;
+    swan_worker_default_opts(&o);
+    static const struct option longopts[] = {{"connect", required_argument, 0, OPT_CONNECT},
+                                             {"threads", required_argument, 0, OPT_THREADS},
+                                             {"parent", required_argument, 0, OPT_PARENT},
+                                             {"help", no_argument, 0, 'h'},
+                                             {0, 0, 0, 0}};
+    int c;
+    uint64_t v;
+    while ((c = swan_cli_next("worker", argc, argv, "h", longopts)) != -1) {
+        switch (c) {
+        case SWAN_CLI_BAD: return SWAN_EXIT_REFUSED;
+        case 'h': return swan_cli_print(help_text);
+        case SWAN_CLI_POSITIONAL: return swan_cli_refuse("worker", "unexpected argument '%s'", optarg);
+        case OPT_CONNECT:
+            if (!*optarg) return swan_cli_bad_value("worker", "--connect", "an endpoint", optarg);
+            o.endpoint = optarg;
+            break;
+        case OPT_THREADS:
+            if (swan_cli_flag_int("worker", "--threads", optarg, 1, 1024, &o.threads)) return SWAN_EXIT_REFUSED;
+            break;
+        case OPT_PARENT:
+            if (swan_cli_flag_u64("worker", "--parent", optarg, 1, 0x7fffffff, &v)) return SWAN_EXIT_REFUSED;
+            o.parent = (pid_t)v;
+            break;
+        }
+    }
+    if (optind < argc) return swan_cli_refuse("worker", "unexpected argument '%s'", argv[optind]);
+    if (!o.endpoint) return swan_cli_refuse("worker", "--connect: expected an endpoint, got nothing");
+    swan_error err = {{0}};
+    volatile sig_atomic_t *stop = swan_cli_stop_flag();
+    if (swan_worker_run(&o, stop, &err)) {
+        /* Stopped by a signal: the coordinator (or the user) asked; nothing to say. */
+        if (*stop) return 128 + SIGTERM;
+        fprintf(stderr, "swan worker: %s\n", err.msg);
+        return SWAN_EXIT_FAILED;
+    }
+    return SWAN_EXIT_OK;
+}
