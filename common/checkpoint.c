@@ -16,6 +16,7 @@
 
 #include <cjson/cJSON.h>
 #include <dirent.h>
+#include <stdbool.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -25,6 +26,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/formats/checkpoint_build.h"
+#include "common/formats/fp8.h"
+#include "common/formats/gguf.h"
 #include "common/formats/safetensors.h"
 
 #define INDEX_NAME "model.safetensors.index.json"
@@ -94,48 +98,190 @@ static int read_text_file(const char *path, size_t max, char **out, size_t *out_
     return 0;
 }
 
+/* quantization_config.weight_block_size, when config.json has it: [rows, cols] of
+ * the blocks sharing one `_scale_inv` scale. Present but malformed is refused (a
+ * wrong block size would silently scale the wrong elements). */
+static int fp8_block_size(swan_checkpoint *ck, const cJSON *config, const char *cpath,
+                          swan_error *err) {
+    ck->fp8_block_rows = ck->fp8_block_cols = SWAN_FP8_DEFAULT_BLOCK;
+    const cJSON *q = cJSON_GetObjectItemCaseSensitive(config, "quantization_config");
+    const cJSON *b = cJSON_IsObject(q) ? cJSON_GetObjectItemCaseSensitive(q, "weight_block_size")
+                                       : NULL;
+    if (!b || cJSON_IsNull(b)) return 0;
+    const cJSON *r = cJSON_GetArrayItem(b, 0), *c = cJSON_GetArrayItem(b, 1);
+    if (!cJSON_IsArray(b) || cJSON_GetArraySize(b) != 2 || !cJSON_IsNumber(r) ||
+        !cJSON_IsNumber(c) || r->valuedouble < 1 || c->valuedouble < 1 ||
+        r->valuedouble > (1 << 24) || c->valuedouble > (1 << 24) ||
+        r->valuedouble != (double)(uint64_t)r->valuedouble ||
+        c->valuedouble != (double)(uint64_t)c->valuedouble)
+        return swan_error_set(err, "%s: key 'quantization_config.weight_block_size' must be "
+                                   "[rows, cols] with integers from 1 to 2^24",
+                              cpath);
+    ck->fp8_block_rows = (uint64_t)r->valuedouble;
+    ck->fp8_block_cols = (uint64_t)c->valuedouble;
+    return 0;
+}
+
 /* config.json is optional metadata for the manifest: absent or broken is not an
- * error, it just is not copied. */
-static void load_config(swan_checkpoint *ck) {
+ * error, it just is not copied. Only its FP8 block size, when given, must be sane. */
+static int load_config(swan_checkpoint *ck, swan_error *err) {
     char *path = join_path(ck->dir, CONFIG_NAME);
     char *text = NULL;
     size_t len = 0;
+    int rc = 0;
+    ck->fp8_block_rows = ck->fp8_block_cols = SWAN_FP8_DEFAULT_BLOCK;
     if (path && access(path, F_OK) == 0 &&
         read_text_file(path, CONFIG_MAX, &text, &len, NULL) == 0) {
         cJSON *j = cJSON_ParseWithLength(text, len);
-        if (j) ck->config_json = text;
-        else free(text);
+        if (j) {
+            ck->config_json = text;
+            rc = fp8_block_size(ck, j, path, err);
+        } else {
+            free(text);
+        }
         cJSON_Delete(j);
     }
     free(path);
+    return rc;
+}
+
+/* --- FP8 weights and their scales ------------------------------------------------ */
+
+static int cmp_tensor_ptr_name(const void *a, const void *b);
+
+static char *fmt_shape(char *buf, size_t size, int ndim, const uint64_t *shape) {
+    size_t pos = 0;
+    buf[pos++] = '[';
+    for (int d = 0; d < ndim && pos + 24 < size; d++)
+        pos += (size_t)snprintf(buf + pos, size - pos, d ? ", %" PRIu64 : "%" PRIu64, shape[d]);
+    snprintf(buf + pos, size - pos, "]");
+    return buf;
+}
+
+static swan_tensor *find_tensor(swan_tensor **by_name, size_t n, const char *name) {
+    swan_tensor key = {.name = (char *)name}, *kp = &key;
+    swan_tensor **hit = bsearch(&kp, by_name, n, sizeof *by_name, cmp_tensor_ptr_name);
+    return hit ? *hit : NULL;
+}
+
+/* Attaches one FP8 weight to its scale: `<name>_scale_inv` (block scales, a 2-D
+ * weight, shape ceil(rows/bm) x ceil(cols/bn)) or `<name>_scale` (one per tensor).
+ * A missing or misshapen scale is refused: without it the values are meaningless. */
+static int pair_one(swan_checkpoint *ck, swan_tensor **by_name, swan_tensor *w, swan_error *err) {
+    const char *file = ck->shards[w->shard].path;
+    size_t nl = strlen(w->name);
+    char *want = malloc(nl + sizeof "_scale_inv");
+    if (!want) return swan_error_set(err, "%s: out of memory", file);
+    memcpy(want, w->name, nl);
+    strcpy(want + nl, "_scale_inv");
+    swan_tensor *s = find_tensor(by_name, ck->ntensors, want);
+    bool block = s != NULL;
+    if (!s) {
+        want[nl + 6] = '\0'; /* "_scale" */
+        s = find_tensor(by_name, ck->ntensors, want);
+    }
+    free(want);
+    char a[96], b[96], c[96];
+    if (!s)
+        return swan_error_set(err, "%s: tensor '%.200s' is %s but has no scale tensor "
+                                   "'%.200s_scale_inv' (or '%.200s_scale')",
+                              file, w->name, swan_dtype_name(w->dtype), w->name, w->name);
+    const char *sfile = ck->shards[s->shard].path;
+    if (s->dtype != SWAN_DT_F32 && s->dtype != SWAN_DT_BF16 && s->dtype != SWAN_DT_F16)
+        return swan_error_set(err, "%s: scale tensor '%.200s' is %s; F32, BF16 or F16 expected",
+                              sfile, s->name, swan_dtype_name(s->dtype));
+    if (s->is_scale)
+        return swan_error_set(err, "%s: scale tensor '%.200s' serves two weights", sfile, s->name);
+    uint64_t W = w->ndim ? w->shape[w->ndim - 1] : 1;
+    uint64_t R = W ? w->nelem / W : 0;
+    if (block) {
+        uint64_t bm = ck->fp8_block_rows, bn = ck->fp8_block_cols;
+        uint64_t want_shape[2] = {(R + bm - 1) / bm, (W + bn - 1) / bn};
+        if (w->ndim != 2)
+            return swan_error_set(err, "%s: tensor '%.200s' %s has block scales but is not 2-D",
+                                  file, w->name, fmt_shape(a, sizeof a, w->ndim, w->shape));
+        if (s->ndim != 2 || s->shape[0] != want_shape[0] || s->shape[1] != want_shape[1])
+            return swan_error_set(err, "%s: scale tensor '%.200s' has shape %s; weight %s in blocks "
+                                       "of %" PRIu64 "x%" PRIu64 " needs %s",
+                                  sfile, s->name, fmt_shape(a, sizeof a, s->ndim, s->shape),
+                                  fmt_shape(b, sizeof b, w->ndim, w->shape), bm, bn,
+                                  fmt_shape(c, sizeof c, 2, want_shape));
+        w->block_rows = bm;
+        w->block_cols = bn;
+        ck->fp8_block_scaled++;
+    } else {
+        if (s->nelem != 1)
+            return swan_error_set(err, "%s: scale tensor '%.200s' has shape %s; a per-tensor scale "
+                                       "holds one value (per-channel scales are not supported)",
+                                  sfile, s->name, fmt_shape(a, sizeof a, s->ndim, s->shape));
+        w->block_rows = R ? R : 1;
+        w->block_cols = W ? W : 1;
+        ck->fp8_tensor_scaled++;
+    }
+    s->is_scale = 1;
+    w->has_scale = 1;
+    w->scale_index = (uint32_t)(s - ck->tensors);
+    return 0;
+}
+
+/* Runs on the final (sorted) table, since it records indices into it. */
+static int pair_fp8_scales(swan_checkpoint *ck, swan_error *err) {
+    size_t nfp8 = 0;
+    for (size_t i = 0; i < ck->ntensors; i++) nfp8 += swan_dtype_is_fp8(ck->tensors[i].dtype);
+    if (nfp8 == 0) return 0;
+    swan_tensor **by_name = malloc(ck->ntensors * sizeof *by_name);
+    if (!by_name) return swan_error_set(err, "%s: out of memory", ck->dir);
+    for (size_t i = 0; i < ck->ntensors; i++) by_name[i] = &ck->tensors[i];
+    qsort(by_name, ck->ntensors, sizeof *by_name, cmp_tensor_ptr_name);
+    int rc = 0;
+    for (size_t i = 0; i < ck->ntensors && rc == 0; i++)
+        if (swan_dtype_is_fp8(ck->tensors[i].dtype) && ck->tensors[i].nelem > 0)
+            rc = pair_one(ck, by_name, &ck->tensors[i], err);
+    free(by_name);
+    return rc;
 }
 
 /* --- growing the tables ------------------------------------------------------ */
 
-static int add_shard(swan_checkpoint *ck, const char *file, swan_error *err) {
+int swan_checkpoint_add_shard(swan_checkpoint *ck, const char *file, const char *path,
+                              swan_error *err) {
     swan_shard *s = realloc(ck->shards, (ck->nshards + 1) * sizeof *s);
     if (!s) return swan_error_set(err, "%s: out of memory", ck->dir);
     ck->shards = s;
     s = &ck->shards[ck->nshards];
     memset(s, 0, sizeof *s);
     s->file = strdup(file);
-    s->path = join_path(ck->dir, file);
+    s->path = path ? strdup(path) : join_path(ck->dir, file);
     ck->nshards++;
     if (!s->file || !s->path) return swan_error_set(err, "%s: out of memory", ck->dir);
     return 0;
 }
 
-/* Moves the entry (and its name) into the checkpoint's tensor table. */
-static int add_tensor(swan_checkpoint *ck, size_t *cap, uint32_t shard, swan_st_entry *e,
-                      uint64_t data_start, swan_error *err) {
+static int add_shard(swan_checkpoint *ck, const char *file, swan_error *err) {
+    return swan_checkpoint_add_shard(ck, file, NULL, err);
+}
+
+swan_tensor *swan_checkpoint_new_tensor(swan_checkpoint *ck, size_t *cap, swan_error *err) {
     if (ck->ntensors == *cap) {
         size_t ncap = *cap ? *cap * 2 : 256;
         swan_tensor *t = realloc(ck->tensors, ncap * sizeof *t);
-        if (!t) return swan_error_set(err, "%s: out of memory", ck->dir);
+        if (!t) {
+            swan_error_set(err, "%s: out of memory", ck->dir);
+            return NULL;
+        }
         ck->tensors = t;
         *cap = ncap;
     }
     swan_tensor *t = &ck->tensors[ck->ntensors++];
+    memset(t, 0, sizeof *t);
+    return t;
+}
+
+/* Moves the entry (and its name) into the checkpoint's tensor table. */
+static int add_tensor(swan_checkpoint *ck, size_t *cap, uint32_t shard, swan_st_entry *e,
+                      uint64_t data_start, swan_error *err) {
+    swan_tensor *t = swan_checkpoint_new_tensor(ck, cap, err);
+    if (!t) return -1;
     t->name = e->name;
     e->name = NULL;
     t->shard = shard;
@@ -332,13 +478,15 @@ static int open_indexed(swan_checkpoint *ck, const char *ipath, swan_error *err)
 
 /* --- without an index --------------------------------------------------------- */
 
-static int is_st_name(const char *name) {
-    size_t n = strlen(name), k = strlen(ST_SUFFIX);
-    return n > k && strcmp(name + n - k, ST_SUFFIX) == 0;
+static int has_suffix(const char *name, const char *suffix) {
+    size_t n = strlen(name), k = strlen(suffix);
+    return n > k && strcmp(name + n - k, suffix) == 0;
 }
 
-/* Every regular *.safetensors file (symlinks followed), sorted by name. */
-static int list_st_files(const char *dir, char ***out, size_t *out_n, swan_error *err) {
+/* Every regular file named *suffix (symlinks followed), sorted by name; none is not
+ * an error here (*out_n is 0). */
+int swan_checkpoint_list_files(const char *dir, const char *suffix, char ***out, size_t *out_n,
+                               swan_error *err) {
     DIR *d = opendir(dir);
     if (!d) return swan_error_set(err, "%s: cannot read directory: %s", dir, strerror(errno));
     char **names = NULL;
@@ -346,7 +494,7 @@ static int list_st_files(const char *dir, char ***out, size_t *out_n, swan_error
     int rc = 0;
     struct dirent *de;
     while (rc == 0 && (de = readdir(d)) != NULL) {
-        if (!is_st_name(de->d_name)) continue;
+        if (!has_suffix(de->d_name, suffix)) continue;
         char *path = join_path(dir, de->d_name);
         struct stat st;
         int regular = path && stat(path, &st) == 0 && S_ISREG(st.st_mode);
@@ -366,8 +514,6 @@ static int list_st_files(const char *dir, char ***out, size_t *out_n, swan_error
         else n++;
     }
     closedir(d);
-    if (rc == 0 && n == 0)
-        rc = swan_error_set(err, "%s: no *.safetensors files in this directory", dir);
     if (rc != 0) {
         for (size_t i = 0; i < n; i++) free(names[i]);
         free(names);
@@ -403,10 +549,9 @@ static int check_unique_names(swan_checkpoint *ck, swan_error *err) {
     return rc;
 }
 
-static int open_plain(swan_checkpoint *ck, swan_error *err) {
-    char **names = NULL;
-    size_t n = 0, cap = 0;
-    if (list_st_files(ck->dir, &names, &n, err) != 0) return -1;
+/* names: the *.safetensors files of the directory (at least one). */
+static int open_plain(swan_checkpoint *ck, char **names, size_t n, swan_error *err) {
+    size_t cap = 0;
     int rc = 0;
     for (size_t i = 0; i < n && rc == 0; i++) rc = add_shard(ck, names[i], err);
     for (uint32_t s = 0; s < ck->nshards && rc == 0; s++) {
@@ -416,47 +561,65 @@ static int open_plain(swan_checkpoint *ck, swan_error *err) {
             rc = add_tensor(ck, &cap, s, &h.entries[i], h.data_start, err);
         swan_st_header_free(&h);
     }
-    for (size_t i = 0; i < n; i++) free(names[i]);
-    free(names);
     if (rc == 0) rc = check_unique_names(ck, err);
     return rc;
 }
 
 /* --- public ------------------------------------------------------------------- */
 
-int swan_checkpoint_open(const char *dir, swan_checkpoint *out, swan_error *err) {
-    memset(out, 0, sizeof *out);
-    swan_checkpoint ck = {0};
-    /* Trailing slashes would show up doubled in every path we print. */
-    size_t len = strlen(dir);
-    while (len > 1 && dir[len - 1] == '/') len--;
-    ck.dir = strndup(dir, len);
-    if (!ck.dir) return swan_error_set(err, "%s: out of memory", dir);
-
+/* A directory: safetensors when it has an index or *.safetensors files, else a GGUF
+ * model (one file, or one split into parts). */
+static int open_dir(swan_checkpoint *ck, swan_error *err) {
     struct stat st;
-    int rc = 0;
-    char *ipath = join_path(ck.dir, INDEX_NAME);
-    if (!ipath) {
-        rc = swan_error_set(err, "%s: out of memory", ck.dir);
-    } else if (stat(ck.dir, &st) != 0) {
-        rc = swan_error_set(err, "%s: cannot open: %s", ck.dir, strerror(errno));
-    } else if (!S_ISDIR(st.st_mode)) {
-        rc = swan_error_set(err, "%s: not a directory", ck.dir);
-    } else if (stat(ipath, &st) == 0) {
-        ck.has_index = 1;
-        rc = open_indexed(&ck, ipath, err);
+    char *ipath = join_path(ck->dir, INDEX_NAME);
+    if (!ipath) return swan_error_set(err, "%s: out of memory", ck->dir);
+    int rc;
+    if (stat(ipath, &st) == 0) {
+        ck->has_index = 1;
+        rc = open_indexed(ck, ipath, err);
     } else if (errno != ENOENT) {
         rc = swan_error_set(err, "%s: cannot open: %s", ipath, strerror(errno));
     } else {
-        rc = open_plain(&ck, err);
+        char **names = NULL;
+        size_t n = 0;
+        rc = swan_checkpoint_list_files(ck->dir, ST_SUFFIX, &names, &n, err);
+        if (rc == 0 && n > 0) rc = open_plain(ck, names, n, err);
+        else if (rc == 0) rc = swan_gguf_open_dir(ck, err);
+        for (size_t i = 0; i < n; i++) free(names[i]);
+        free(names);
     }
     free(ipath);
+    return rc;
+}
+
+int swan_checkpoint_open(const char *path, swan_checkpoint *out, swan_error *err) {
+    memset(out, 0, sizeof *out);
+    swan_checkpoint ck = {0};
+    /* Trailing slashes would show up doubled in every path we print. */
+    size_t len = strlen(path);
+    while (len > 1 && path[len - 1] == '/') len--;
+    ck.dir = strndup(path, len);
+    if (!ck.dir) return swan_error_set(err, "%s: out of memory", path);
+
+    struct stat st;
+    int rc = 0;
+    if (stat(ck.dir, &st) != 0) {
+        rc = swan_error_set(err, "%s: cannot open: %s", ck.dir, strerror(errno));
+    } else if (S_ISREG(st.st_mode) && has_suffix(ck.dir, SWAN_GGUF_SUFFIX)) {
+        rc = swan_gguf_open_file(&ck, err);
+    } else if (!S_ISDIR(st.st_mode)) {
+        rc = swan_error_set(err, "%s: not a directory or a .gguf file", ck.dir);
+    } else {
+        rc = open_dir(&ck, err);
+    }
+    /* GGUF carries its configuration in its own metadata. */
+    if (rc == 0 && ck.format == SWAN_FORMAT_SAFETENSORS) rc = load_config(&ck, err);
+    if (rc == 0) qsort(ck.tensors, ck.ntensors, sizeof *ck.tensors, cmp_tensor_place);
+    if (rc == 0) rc = pair_fp8_scales(&ck, err);
     if (rc != 0) {
         swan_checkpoint_free(&ck);
         return -1;
     }
-    load_config(&ck);
-    qsort(ck.tensors, ck.ntensors, sizeof *ck.tensors, cmp_tensor_place);
     *out = ck;
     return 0;
 }
@@ -479,4 +642,22 @@ uint64_t swan_checkpoint_bytes(const swan_checkpoint *ck) {
     uint64_t sum = 0;
     for (size_t i = 0; i < ck->ntensors; i++) sum += ck->tensors[i].nbytes;
     return sum;
+}
+
+const char *swan_format_name(swan_format f) {
+    switch (f) {
+    case SWAN_FORMAT_SAFETENSORS: return "safetensors";
+    case SWAN_FORMAT_GGUF: return "gguf";
+    }
+    return "?";
+}
+
+swan_tensor_kind swan_tensor_classify(const swan_tensor *t, swan_view2d *view) {
+    if (view) memset(view, 0, sizeof *view);
+    if (t->is_scale) return SWAN_KIND_SCALE;
+    if (swan_dtype_is_analyzed(t->dtype) || (swan_dtype_is_fp8(t->dtype) && t->has_scale))
+        return swan_view2d_make(t->ndim, t->shape, view);
+    if (t->nelem == 0) return SWAN_KIND_EMPTY;
+    if (swan_dtype_is_block_quantized(t->dtype)) return SWAN_KIND_QUANTIZED;
+    return SWAN_KIND_NOT_FLOAT;
 }

@@ -76,6 +76,9 @@ const char *swan_kind_name(swan_tensor_kind kind) {
     case SWAN_KIND_TINY: return "tiny";
     case SWAN_KIND_EMPTY: return "empty";
     case SWAN_KIND_NOT_FLOAT: return "not_float";
+    case SWAN_KIND_SCALE: return "scale";
+    case SWAN_KIND_QUANTIZED: return "quantized";
+    case SWAN_KIND_COUNT: break;
     }
     return "?";
 }

@@ -18,7 +18,10 @@ typedef enum swan_tensor_kind {
     SWAN_KIND_1D,           /* ndim <= 1, or 2-D with a dimension of 1    */
     SWAN_KIND_TINY,         /* fewer than 1024 elements                   */
     SWAN_KIND_EMPTY,        /* zero elements: recorded, not analyzed      */
-    SWAN_KIND_NOT_FLOAT     /* integer/bool/F8: recorded and kept as is   */
+    SWAN_KIND_NOT_FLOAT,    /* integer/bool, F8 without scale: kept as is */
+    SWAN_KIND_SCALE,        /* an FP8 weight's scales: recorded, not analyzed */
+    SWAN_KIND_QUANTIZED,    /* already quantized (GGUF Q4_K...): kept as is */
+    SWAN_KIND_COUNT
 } swan_tensor_kind;
 
 typedef struct swan_view2d {

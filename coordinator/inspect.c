@@ -17,7 +17,7 @@
 #include "coordinator/reduce/reduce.h"
 
 #define MAX_TABLE_ROWS 500 /* beyond this the pattern table is cut, with a note */
-#define NDTYPES (SWAN_DT_BOOL + 1)
+#define NDTYPES SWAN_DT_COUNT
 
 /* ---- name patterns --------------------------------------------------------------- */
 
@@ -124,7 +124,7 @@ typedef struct group {
     int ndim;                       /* shape of the first member           */
     uint64_t shape[SWAN_MAX_DIMS];
     bool mixed_shapes;
-    uint32_t dtypes;                /* bit per swan_dtype                  */
+    uint64_t dtypes;                /* bit per swan_dtype                  */
     uint64_t params, bytes;
 } group;
 
@@ -171,7 +171,7 @@ static int table_add(group_table *tb, const char *pattern, const swan_tensor *t)
         tb->slots[s] = ++tb->ngroups;
     }
     g->count++;
-    if ((int)t->dtype >= 0 && (int)t->dtype < NDTYPES) g->dtypes |= 1u << t->dtype;
+    if ((int)t->dtype >= 0 && (int)t->dtype < NDTYPES) g->dtypes |= 1ull << t->dtype;
     g->params += t->nelem;
     g->bytes += t->nbytes;
     return 0;
@@ -250,10 +250,10 @@ static void shape_text(const group *g, char *buf, size_t size) {
     buf[pos] = '\0';
 }
 
-static void dtype_text(uint32_t mask, char *buf, size_t size) {
+static void dtype_text(uint64_t mask, char *buf, size_t size) {
     size_t pos = 0;
     for (int d = 0; d < NDTYPES; d++) {
-        if (!(mask & (1u << d))) continue;
+        if (!(mask & (1ull << d))) continue;
         if (pos) append(buf, size, &pos, "/", 1);
         const char *nm = swan_dtype_name((swan_dtype)d);
         append(buf, size, &pos, nm, strlen(nm));
@@ -312,7 +312,7 @@ void swan_inspect_print(const swan_checkpoint *ck, FILE *out) {
     uint64_t params = 0, bytes = 0;
     size_t dt_count[NDTYPES] = {0};
     uint64_t dt_params[NDTYPES] = {0};
-    size_t kind_count[SWAN_KIND_NOT_FLOAT + 1] = {0};
+    size_t kind_count[SWAN_KIND_COUNT] = {0};
     uint64_t analyzed_params = 0;
     size_t protected_matrices = 0;
     swan_policy policy;
@@ -326,8 +326,7 @@ void swan_inspect_print(const swan_checkpoint *ck, FILE *out) {
             dt_count[t->dtype]++;
             dt_params[t->dtype] += t->nelem;
         }
-        swan_tensor_kind k = swan_dtype_is_analyzed(t->dtype) ? swan_view2d_make(t->ndim, t->shape, NULL)
-                                                               : SWAN_KIND_NOT_FLOAT;
+        swan_tensor_kind k = swan_tensor_classify(t, NULL);
         kind_count[k]++;
         if (k == SWAN_KIND_MATRIX) {
             analyzed_params += t->nelem;

@@ -136,7 +136,9 @@ static int enc_validate(const swan_msg *msg, swan_error *err) {
             item_context(ctx, "task: item ", i);
             if (enc_check_cstr(it->name, false, ctx, "name", err) ||
                 enc_check_cstr(it->path, true, ctx, "path", err) ||
-                enc_check_cstr(it->dtype, true, ctx, "dtype", err))
+                enc_check_cstr(it->dtype, true, ctx, "dtype", err) ||
+                (it->scale_path && (enc_check_cstr(it->scale_path, true, ctx, "scale_path", err) ||
+                                    enc_check_cstr(it->scale_dtype, true, ctx, "scale_dtype", err))))
                 return -1;
             if (it->ndim > SWAN_MAX_DIMS)
                 return swan_error_set(err, "%s: field 'ndim' is %" PRIu32 ", above the limit %d",
@@ -188,14 +190,22 @@ static int pk_header(msgpack_packer *pk, size_t nkeys, swan_msg_type type) {
 }
 
 static int pk_task_item(msgpack_packer *pk, const swan_task_item *it) {
-    if (msgpack_pack_map(pk, 8) || pk_key_uint(pk, "tensor_id", it->tensor_id) ||
+    if (msgpack_pack_map(pk, it->scale_path ? 15 : 8) || pk_key_uint(pk, "tensor_id", it->tensor_id) ||
         pk_key_str(pk, "name", it->name) || pk_key_str(pk, "path", it->path) ||
         pk_key_str(pk, "dtype", it->dtype) || pk_key_uint(pk, "ndim", it->ndim) ||
         pk_cstr(pk, "shape") || msgpack_pack_array(pk, it->ndim))
         return -1;
     for (uint32_t d = 0; d < it->ndim; d++)
         if (msgpack_pack_uint64(pk, it->shape[d])) return -1;
-    return pk_key_uint(pk, "offset", it->offset) || pk_key_uint(pk, "nbytes", it->nbytes);
+    if (pk_key_uint(pk, "offset", it->offset) || pk_key_uint(pk, "nbytes", it->nbytes)) return -1;
+    if (!it->scale_path) return 0;
+    return pk_key_str(pk, "scale_path", it->scale_path) ||
+           pk_key_str(pk, "scale_dtype", it->scale_dtype) ||
+           pk_key_uint(pk, "scale_offset", it->scale_offset) ||
+           pk_key_uint(pk, "scale_rows", it->scale_rows) ||
+           pk_key_uint(pk, "scale_cols", it->scale_cols) ||
+           pk_key_uint(pk, "block_rows", it->block_rows) ||
+           pk_key_uint(pk, "block_cols", it->block_cols);
 }
 
 static int pk_raw(msgpack_packer *pk, const swan_raw_metrics *r) {
@@ -574,7 +584,25 @@ static int decode_task_item(const msgpack_object *o, uint32_t idx, swan_task_ite
         snprintf(key, sizeof key, "shape[%" PRIu32 "]", d);
         if (to_uint(&shape->via.array.ptr[d], UINT64_MAX, &it->shape[d], ctx, key, err)) return -1;
     }
-    return 0;
+    /* FP8 scales: all seven fields or none. */
+    const msgpack_object *sp;
+    int has_scale = map_find(m, "scale_path", &sp, ctx, err);
+    if (has_scale < 0) return -1;
+    if (has_scale == 0) {
+        static const char *const scale_keys[] = {"scale_dtype", "scale_offset", "scale_rows",
+                                                 "scale_cols", "block_rows", "block_cols"};
+        for (size_t k = 0; k < sizeof scale_keys / sizeof *scale_keys; k++)
+            if (forbid(m, scale_keys[k], "without 'scale_path'", ctx, err)) return -1;
+        return 0;
+    }
+    return get_str(m, "scale_path", true, &it->scale_path, ctx, err) ||
+                   get_str(m, "scale_dtype", true, &it->scale_dtype, ctx, err) ||
+                   get_u64(m, "scale_offset", &it->scale_offset, ctx, err) ||
+                   get_u64(m, "scale_rows", &it->scale_rows, ctx, err) ||
+                   get_u64(m, "scale_cols", &it->scale_cols, ctx, err) ||
+                   get_u64(m, "block_rows", &it->block_rows, ctx, err) ||
+                   get_u64(m, "block_cols", &it->block_cols, ctx, err)
+               ? -1 : 0;
 }
 
 static int decode_task(const msgpack_object_map *m, swan_msg_task *t, swan_error *err) {
@@ -727,6 +755,8 @@ void swan_msg_free(swan_msg *msg) {
             free(msg->u.task.items[i].name);
             free(msg->u.task.items[i].path);
             free(msg->u.task.items[i].dtype);
+            free(msg->u.task.items[i].scale_path);
+            free(msg->u.task.items[i].scale_dtype);
         }
         free(msg->u.task.items);
         break;

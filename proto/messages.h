@@ -16,7 +16,7 @@
 #include "common/raw_metrics.h"
 #include "common/view2d.h"
 
-#define SWAN_PROTO_VERSION 1
+#define SWAN_PROTO_VERSION 2
 #define SWAN_MSG_MAX_ITEMS 65536      /* items per TASK/RESULT                */
 #define SWAN_MSG_MAX_STRING 4096      /* bytes in any string field            */
 
@@ -44,6 +44,14 @@ typedef struct swan_task_item {
     uint64_t shape[SWAN_MAX_DIMS];
     uint64_t offset;        /* absolute byte offset in the shard    */
     uint64_t nbytes;
+    /* FP8 weights only (scale_path NULL otherwise): where the scales are. Element
+     * (r, c) of the [nelem/W, W] storage matrix (W = last dimension) is multiplied by
+     * scale[r / block_rows][c / block_cols] of the scale_rows x scale_cols grid. */
+    char *scale_path;       /* shard holding the scale tensor      */
+    char *scale_dtype;      /* "F32" (or "BF16"/"F16")              */
+    uint64_t scale_offset;  /* absolute byte offset of the scales   */
+    uint64_t scale_rows, scale_cols;
+    uint64_t block_rows, block_cols;
 } swan_task_item;
 
 typedef struct swan_msg_task {

@@ -10,6 +10,8 @@
  * located by walking them. */
 #include "worker/tensor_reader.h"
 
+#include "common/formats/fp8.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -23,10 +25,11 @@ typedef unsigned long long ull;
 int swan_tensor_reader_open_fd(swan_tensor_reader *tr, int fd, uint64_t file_size,
                                const char *path, uint64_t data_offset, uint64_t nbytes,
                                swan_dtype dtype, const swan_view2d *view, swan_error *err) {
+    memset(tr, 0, sizeof *tr);
     tr->fd = -1;
     tr->owns_fd = false;
     size_t esize = swan_dtype_size(dtype);
-    if (!swan_dtype_is_analyzed(dtype))
+    if (!swan_dtype_is_analyzed(dtype) && !swan_dtype_is_fp8(dtype))
         return swan_error_set(err, "%s: dtype %s cannot be read as float", path,
                               swan_dtype_name(dtype));
     if (view->nseg < 1 || view->nseg > SWAN_VIEW_MAX_SEGMENTS || view->cols == 0)
@@ -79,6 +82,101 @@ int swan_tensor_reader_open(swan_tensor_reader *tr, const char *path, uint64_t d
 void swan_tensor_reader_close(swan_tensor_reader *tr) {
     if (tr->fd >= 0 && tr->owns_fd) close(tr->fd);
     tr->fd = -1;
+    free(tr->scales);
+    tr->scales = NULL;
+}
+
+/* Largest scale grid accepted: 16M scales (64 MiB of float32) is a 2-Tera-element
+ * tensor in 128x128 blocks, far beyond any real weight. */
+#define MAX_SCALES (1ull << 24)
+
+int swan_tensor_reader_load_scales(swan_tensor_reader *tr, const char *scale_path,
+                                   uint64_t scale_offset, swan_dtype scale_dtype,
+                                   uint64_t scale_rows, uint64_t scale_cols, uint64_t block_rows,
+                                   uint64_t block_cols, int ndim, const uint64_t *shape,
+                                   swan_error *err) {
+    uint64_t nelem = 1;
+    for (int d = 0; d < ndim; d++) nelem *= shape[d];
+    uint64_t W = ndim > 0 ? shape[ndim - 1] : 1, R = W ? nelem / W : 0;
+    size_t ssize = swan_dtype_size(scale_dtype);
+    if (!swan_dtype_is_fp8(tr->dtype))
+        return swan_error_set(err, "%s: scales given for a %s tensor", scale_path,
+                              swan_dtype_name(tr->dtype));
+    if (scale_dtype != SWAN_DT_F32 && scale_dtype != SWAN_DT_BF16 && scale_dtype != SWAN_DT_F16)
+        return swan_error_set(err, "%s: scale dtype %s is not F32, BF16 or F16", scale_path,
+                              swan_dtype_name(scale_dtype));
+    if (block_rows == 0 || block_cols == 0 || W == 0 ||
+        scale_rows != (R + block_rows - 1) / block_rows ||
+        scale_cols != (W + block_cols - 1) / block_cols || scale_rows * scale_cols > MAX_SCALES)
+        return swan_error_set(err, "%s: a %llux%llu scale grid in blocks of %llux%llu does not "
+                                   "cover a %llux%llu tensor",
+                              scale_path, (ull)scale_rows, (ull)scale_cols, (ull)block_rows,
+                              (ull)block_cols, (ull)R, (ull)W);
+    uint64_t n = scale_rows * scale_cols, nbytes = n * ssize;
+    int fd = open(scale_path, O_RDONLY);
+    if (fd < 0) return swan_error_set(err, "%s: cannot open: %s", scale_path, strerror(errno));
+    struct stat st;
+    unsigned char *raw = NULL;
+    int rc = 0;
+    if (fstat(fd, &st) != 0)
+        rc = swan_error_set(err, "%s: cannot stat: %s", scale_path, strerror(errno));
+    else if (scale_offset > (uint64_t)st.st_size || nbytes > (uint64_t)st.st_size - scale_offset)
+        rc = swan_error_set(err, "%s: scales [%llu, %llu) extend past the file end %llu", scale_path,
+                            (ull)scale_offset, (ull)(scale_offset + nbytes), (ull)st.st_size);
+    else if (!(raw = malloc((size_t)nbytes)) || !(tr->scales = malloc((size_t)n * sizeof(float))))
+        rc = swan_error_set(err, "%s: out of memory for %llu scales", scale_path, (ull)n);
+    if (rc == 0) {
+        size_t got = 0;
+        while (got < nbytes) {
+            ssize_t r = pread(fd, raw + got, (size_t)(nbytes - got), (off_t)(scale_offset + got));
+            if (r < 0 && errno == EINTR) continue;
+            if (r <= 0) {
+                rc = swan_error_set(err, "%s: reading the scales failed: %s", scale_path,
+                                    r < 0 ? strerror(errno) : "unexpected end of file");
+                break;
+            }
+            got += (size_t)r;
+        }
+    }
+    if (rc == 0) swan_convert_to_f32(scale_dtype, raw, tr->scales, (size_t)n);
+    free(raw);
+    close(fd);
+    if (rc != 0) {
+        free(tr->scales);
+        tr->scales = NULL;
+        return -1;
+    }
+    tr->scale_rows = scale_rows;
+    tr->scale_cols = scale_cols;
+    tr->block_rows = block_rows;
+    tr->block_cols = block_cols;
+    tr->row_len = W;
+    return 0;
+}
+
+/* n stored elements starting at element elem0 of the tensor, to float32. FP8 goes
+ * in runs that share one scale (at most one block row segment long). */
+static void convert_run(const swan_tensor_reader *tr, const unsigned char *src, uint64_t elem0,
+                        size_t n, float *dst) {
+    if (!swan_dtype_is_fp8(tr->dtype)) {
+        swan_convert_to_f32(tr->dtype, src, dst, n);
+        return;
+    }
+    uint64_t e = elem0;
+    while (n > 0) {
+        uint64_t r = e / tr->row_len, c = e % tr->row_len;
+        uint64_t bc = c / tr->block_cols;
+        uint64_t run = (bc + 1) * tr->block_cols;
+        if (run > tr->row_len) run = tr->row_len;
+        run -= c;
+        if (run > n) run = n;
+        float scale = tr->scales[(r / tr->block_rows) * tr->scale_cols + bc];
+        swan_fp8_dequant(tr->dtype, src, (size_t)run, scale, dst);
+        src += run;
+        dst += run;
+        e += run;
+        n -= (size_t)run;
+    }
 }
 
 /* Maps the file bytes [off, off+len), converts them to float32 at dst, unmaps. */
@@ -98,8 +196,8 @@ static int mapped_convert(const swan_tensor_reader *tr, uint64_t off, uint64_t l
     (void)madvise(m, map_len, MADV_WILLNEED);
 #endif
     size_t esize = swan_dtype_size(tr->dtype);
-    swan_convert_to_f32(tr->dtype, (const unsigned char *)m + (off - start), dst,
-                        (size_t)(len / esize));
+    convert_run(tr, (const unsigned char *)m + (off - start), (off - tr->data_offset) / esize,
+                (size_t)(len / esize), dst);
     munmap(m, map_len);
     return 0;
 }
@@ -142,7 +240,9 @@ static int panel_convert(const swan_tensor_reader *tr, uint64_t elem0, uint64_t 
                 return swan_error_prefix(err, "tensor at byte %llu", (ull)tr->data_offset);
             }
         }
-        swan_convert_to_f32(tr->dtype, buf, dst + i * ncols, (size_t)(n * ncols));
+        for (uint64_t j = 0; j < n; j++)
+            convert_run(tr, buf + j * row_bytes, elem0 + (i + j) * tr->view.cols + col0,
+                        (size_t)ncols, dst + (i + j) * ncols);
     }
     free(buf);
     return 0;
@@ -157,6 +257,9 @@ static int tensor_read_tile(void *ctx, uint64_t row0, uint64_t nrows, uint64_t c
                               (ull)tr->data_offset, (ull)row0, (ull)nrows, (ull)col0, (ull)ncols,
                               (ull)v->rows, (ull)v->cols);
     size_t esize = swan_dtype_size(tr->dtype);
+    if (swan_dtype_is_fp8(tr->dtype) && !tr->scales)
+        return swan_error_set(err, "tensor at byte %llu: %s data without its scales",
+                              (ull)tr->data_offset, swan_dtype_name(tr->dtype));
     uint64_t seg_row0 = 0; /* first view row of segment s */
     for (uint32_t s = 0; s < v->nseg && nrows > 0; s++) {
         uint64_t seg_end = seg_row0 + v->seg[s].rows;

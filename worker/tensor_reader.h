@@ -1,8 +1,11 @@
-/* tensor_reader.h: a swan_tile_reader over a tensor stored in a safetensors shard.
+/* tensor_reader.h: a swan_tile_reader over a tensor stored in a shard file.
  *
  * Maps only the byte window a tile needs (and unmaps it after), so a worker's
  * resident memory stays bounded whatever the tensor size; converts the stored dtype
- * to float32 per tile. The 2-D view (common/view2d.h) decides which rows exist. */
+ * to float32 per tile. The 2-D view (common/view2d.h) decides which rows exist. The
+ * format of the file does not matter here (safetensors and GGUF data are both plain
+ * little-endian arrays at an offset); FP8 weights are dequantized per tile with their
+ * scales (common/formats/fp8.h), which the reader loads once per tensor. */
 #ifndef SWAN_TENSOR_READER_H
 #define SWAN_TENSOR_READER_H
 
@@ -21,6 +24,10 @@ typedef struct swan_tensor_reader {
     uint64_t data_offset;  /* absolute byte offset of the tensor's first element */
     swan_dtype dtype;
     swan_view2d view;
+    /* FP8 only (swan_tensor_reader_load_scales): a scale_rows x scale_cols grid, each
+     * covering block_rows x block_cols of the [nelem/row_len, row_len] storage. */
+    float *scales;
+    uint64_t scale_rows, scale_cols, block_rows, block_cols, row_len;
 } swan_tensor_reader;
 
 /* Reads through an fd the caller keeps open (a worker reuses one per shard across
@@ -35,6 +42,15 @@ int swan_tensor_reader_open(swan_tensor_reader *tr, const char *path, uint64_t d
                             uint64_t nbytes, swan_dtype dtype, const swan_view2d *view,
                             swan_error *err);
 void swan_tensor_reader_close(swan_tensor_reader *tr);
+
+/* FP8 tensors: reads the scale grid (dtype F32, BF16 or F16) from scale_path at
+ * scale_offset and checks it covers the tensor of the given shape in blocks of
+ * block_rows x block_cols. Required before an FP8 tensor's first tile. */
+int swan_tensor_reader_load_scales(swan_tensor_reader *tr, const char *scale_path,
+                                   uint64_t scale_offset, swan_dtype scale_dtype,
+                                   uint64_t scale_rows, uint64_t scale_cols, uint64_t block_rows,
+                                   uint64_t block_cols, int ndim, const uint64_t *shape,
+                                   swan_error *err);
 
 /* Fills *r with a reader that reads through tr (tr must outlive r). */
 void swan_tensor_reader_as_tiles(swan_tensor_reader *tr, swan_tile_reader *r);

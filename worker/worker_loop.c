@@ -115,8 +115,10 @@ static void analyze_item(const swan_task_item *it, uint64_t seed, shard_cache *c
     out->tensor_id = it->tensor_id;
     swan_dtype dt = swan_dtype_from_name(it->dtype);
     swan_view2d view;
-    if (!swan_dtype_is_analyzed(dt)) {
-        swan_error_set(&err, "dtype %s is not analyzed", it->dtype);
+    bool fp8 = swan_dtype_is_fp8(dt);
+    if (!swan_dtype_is_analyzed(dt) && !(fp8 && it->scale_path)) {
+        swan_error_set(&err, fp8 ? "dtype %s without scales is not analyzed" : "dtype %s is not analyzed",
+                       it->dtype);
         goto fail;
     }
     if (swan_view2d_make((int)it->ndim, it->shape, &view) != SWAN_KIND_MATRIX) {
@@ -128,6 +130,13 @@ static void analyze_item(const swan_task_item *it, uint64_t seed, shard_cache *c
         swan_tensor_reader_open_fd(&tr, cache->fd, cache->size, it->path, it->offset, it->nbytes,
                                    dt, &view, &err))
         goto fail;
+    if (fp8 && swan_tensor_reader_load_scales(&tr, it->scale_path, it->scale_offset,
+                                              swan_dtype_from_name(it->scale_dtype), it->scale_rows,
+                                              it->scale_cols, it->block_rows, it->block_cols,
+                                              (int)it->ndim, it->shape, &err)) {
+        swan_tensor_reader_close(&tr);
+        goto fail;
+    }
     swan_tile_reader reader;
     swan_tensor_reader_as_tiles(&tr, &reader);
     swan_metrics_opts mo;

@@ -30,12 +30,8 @@ int swan_plan_init(swan_plan *plan, const swan_checkpoint *ck, swan_error *err) 
     for (size_t i = 0; i < ck->ntensors; i++) {
         const swan_tensor *t = &ck->tensors[i];
         swan_tensor_rec *r = &plan->recs[i];
-        if (!swan_dtype_is_analyzed(t->dtype)) {
-            r->kind = t->nelem == 0 ? SWAN_KIND_EMPTY : SWAN_KIND_NOT_FLOAT;
-            continue;
-        }
         swan_view2d view;
-        r->kind = swan_view2d_make(t->ndim, t->shape, &view);
+        r->kind = swan_tensor_classify(t, &view);
         if (r->kind == SWAN_KIND_MATRIX) {
             r->rows = view.rows;
             r->cols = view.cols;

@@ -178,6 +178,9 @@ void swan_decide(const swan_policy *p, const char *name, swan_tensor_kind kind,
     case SWAN_KIND_TINY: keep16(out, "tiny_tensor", prot); return;
     case SWAN_KIND_EMPTY: keep16(out, "empty_tensor", prot); return;
     case SWAN_KIND_NOT_FLOAT: keep16(out, "not_float", prot); return;
+    case SWAN_KIND_SCALE: keep16(out, "scale_tensor", prot); return;
+    case SWAN_KIND_QUANTIZED: keep16(out, "already_quantized", prot); return;
+    case SWAN_KIND_COUNT: keep16(out, "not_analyzed", prot); return;
     case SWAN_KIND_MATRIX: break;
     }
     if (!raw) { /* only when its analysis failed; such a run writes no manifest */

@@ -142,6 +142,16 @@ static int send_task(swan_sched *s, worker *w, size_t ti) {
         memcpy(it->shape, tn->shape, sizeof it->shape);
         it->offset = tn->offset;
         it->nbytes = tn->nbytes;
+        if (tn->has_scale) {
+            const swan_tensor *sc = &s->ck->tensors[tn->scale_index];
+            it->scale_path = s->ck->shards[sc->shard].path;
+            it->scale_dtype = (char *)swan_dtype_name(sc->dtype);
+            it->scale_offset = sc->offset;
+            it->scale_rows = sc->ndim == 2 ? sc->shape[0] : 1;
+            it->scale_cols = sc->ndim == 2 ? sc->shape[1] : 1;
+            it->block_rows = tn->block_rows;
+            it->block_cols = tn->block_cols;
+        }
     }
     swan_msg m = {.type = SWAN_MSG_TASK};
     m.u.task.task_id = ti + 1; /* 0 means "none" in heartbeats */

@@ -331,13 +331,13 @@ static void test_index_errors(void **state) {
 static void test_dir_errors(void **state) {
     (void)state;
     put_file("README.txt", "nothing here");
-    open_fails(g_dir, g_dir, "no *.safetensors files in");
+    open_fails(g_dir, g_dir, "no *.safetensors or *.gguf files in");
 
     /* A directory named like a shard is not a shard. */
     char sub[512];
     snprintf(sub, sizeof sub, "%s/x.safetensors", g_dir);
     assert_int_equal(mkdir(sub, 0700), 0);
-    open_fails(g_dir, g_dir, "no *.safetensors files in");
+    open_fails(g_dir, g_dir, "no *.safetensors or *.gguf files in");
 
     char readme[512];
     snprintf(readme, sizeof readme, "%s/README.txt", g_dir);

@@ -134,12 +134,19 @@ static void make_task(swan_msg *m) {
     c->tensor_id = 12345;
     c->name = xstrdup(""); /* safetensors allows an empty tensor name */
     c->path = xstrdup("s.safetensors");
-    c->dtype = xstrdup("F16");
+    c->dtype = xstrdup("F8_E4M3"); /* an FP8 weight with its block scales */
     c->ndim = 2;
     c->shape[0] = 4096;
     c->shape[1] = 11008;
     c->offset = 8 + 1024;
-    c->nbytes = 4096ULL * 11008 * 2;
+    c->nbytes = 4096ULL * 11008;
+    c->scale_path = xstrdup("t.safetensors");
+    c->scale_dtype = xstrdup("F32");
+    c->scale_offset = UINT64_MAX - 7;
+    c->scale_rows = 32;
+    c->scale_cols = 86;
+    c->block_rows = 128;
+    c->block_cols = UINT64_MAX;
 }
 
 /* Item 0: extreme values; item 1: failed; item 2: ordinary values. */
@@ -236,6 +243,14 @@ static void assert_task_equal(const swan_msg_task *a, const swan_msg_task *b) {
         for (uint32_t d = 0; d < x->ndim; d++) assert_true(x->shape[d] == y->shape[d]);
         assert_true(x->offset == y->offset);
         assert_true(x->nbytes == y->nbytes);
+        assert_int_equal(x->scale_path == NULL, y->scale_path == NULL);
+        if (x->scale_path) {
+            assert_string_equal(x->scale_path, y->scale_path);
+            assert_string_equal(x->scale_dtype, y->scale_dtype);
+            assert_true(x->scale_offset == y->scale_offset);
+            assert_true(x->scale_rows == y->scale_rows && x->scale_cols == y->scale_cols);
+            assert_true(x->block_rows == y->block_rows && x->block_cols == y->block_cols);
+        }
     }
 }
 
@@ -906,9 +921,12 @@ static void test_header_rules(void **state) {
     wire_expect_fail(&w, "unknown message type \"a?b?\"");
     wire_close(&w);
 
+    /* A version from the future (whatever ours is now). */
+    char future[64];
+    snprintf(future, sizeof future, "protocol version %d received", SWAN_PROTO_VERSION + 1);
     wire_open(&w, &m);
-    wire_set(&w, "v", o_uint(2));
-    wire_expect_fail(&w, "protocol version 2 received");
+    wire_set(&w, "v", o_uint(SWAN_PROTO_VERSION + 1));
+    wire_expect_fail(&w, future);
     wire_close(&w);
 
     wire_open(&w, &m);
@@ -916,11 +934,11 @@ static void test_header_rules(void **state) {
     wire_expect_fail(&w, "protocol version 0 received");
     wire_close(&w);
 
-    /* The version is checked before the type: a v2 peer may send types we lack. */
+    /* The version is checked before the type: a newer peer may send types we lack. */
     wire_open(&w, &m);
-    wire_set(&w, "v", o_uint(2));
+    wire_set(&w, "v", o_uint(SWAN_PROTO_VERSION + 1));
     wire_set(&w, "type", o_cstr("stream"));
-    wire_expect_fail(&w, "protocol version 2");
+    wire_expect_fail(&w, future);
     wire_close(&w);
 
     wire_open(&w, &m);
@@ -1129,6 +1147,27 @@ static void test_task_item_rules(void **state) {
     wire_expect_ok(&w, &out);
     assert_task_equal(&m.u.task, &out.u.task);
     swan_msg_free(&out);
+    wire_close(&w);
+
+    /* FP8 scales travel as all seven fields or none. */
+    wire_open(&w, &m);
+    wire_omit(&w, "items.2.block_cols");
+    wire_expect_fail(&w, "task: item 2: missing field 'block_cols'");
+    wire_close(&w);
+
+    wire_open(&w, &m);
+    wire_omit(&w, "items.2.scale_path");
+    wire_expect_fail(&w, "task: item 2: field 'scale_dtype' is not allowed without 'scale_path'");
+    wire_close(&w);
+
+    wire_open(&w, &m);
+    wire_add_kv(&w, "items.0", o_cstr("scale_rows"), o_uint(1));
+    wire_expect_fail(&w, "task: item 0: field 'scale_rows' is not allowed without 'scale_path'");
+    wire_close(&w);
+
+    wire_open(&w, &m);
+    wire_set(&w, "items.2.scale_path", o_cstr(""));
+    wire_expect_fail(&w, "task: item 2: field 'scale_path' is empty");
     wire_close(&w);
 
     /* A failure in the last item frees the items decoded before it (valgrind). */
