@@ -14,6 +14,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "common/formats/gguf.h"
 #include "coordinator/reduce/reduce.h"
 
 #define MAX_TABLE_ROWS 500 /* beyond this the pattern table is cut, with a note */
@@ -25,7 +26,7 @@ typedef enum index_role { ROLE_OTHER, ROLE_LAYER, ROLE_EXPERT } index_role;
 
 /* What a numeric component means, judging by the component before it. */
 static index_role role_after(const char *prev, size_t len) {
-    static const char *const layer_words[] = {"layers", "layer", "h", "blocks"};
+    static const char *const layer_words[] = {"layers", "layer", "h", "blocks", "blk" /* GGUF */};
     for (size_t i = 0; i < sizeof layer_words / sizeof layer_words[0]; i++)
         if (strlen(layer_words[i]) == len && memcmp(prev, layer_words[i], len) == 0) return ROLE_LAYER;
     if (len == 7 && memcmp(prev, "experts", 7) == 0) return ROLE_EXPERT;
@@ -276,6 +277,32 @@ static void print_config(const swan_checkpoint *ck, FILE *out) {
     cJSON_Delete(c);
 }
 
+/* The input format and what it says about itself: FP8 scaling, GGUF metadata. */
+static void print_format(const swan_checkpoint *ck, FILE *out) {
+    if (ck->format == SWAN_FORMAT_GGUF) {
+        const swan_gguf_info *g = &ck->gguf;
+        const char *ft = swan_gguf_file_type_name(g->file_type);
+        fprintf(out, "Format     GGUF v%u, alignment %u\n", g->version, g->alignment);
+        fprintf(out, "GGUF       general.architecture %s, block_count ", g->architecture[0] ? g->architecture : "(none)");
+        if (g->block_count >= 0) fprintf(out, "%lld", (long long)g->block_count);
+        else fprintf(out, "(none)");
+        if (g->file_type >= 0) fprintf(out, ", general.file_type %lld (%s)\n", (long long)g->file_type, ft ? ft : "unknown");
+        else fprintf(out, ", general.file_type (none)\n");
+        fprintf(out, "Files      %zu (%s)\n", ck->nshards, g->nsplits > 1 ? "parts of a split GGUF" : "one GGUF file");
+        return;
+    }
+    fprintf(out, "Format     safetensors");
+    if (ck->fp8_block_scaled || ck->fp8_tensor_scaled) {
+        fprintf(out, ", FP8 weights dequantized on the fly: %zu with %llux%llu block scales, %zu with a per-tensor scale",
+                ck->fp8_block_scaled, (unsigned long long)ck->fp8_block_rows,
+                (unsigned long long)ck->fp8_block_cols, ck->fp8_tensor_scaled);
+    }
+    fputc('\n', out);
+    print_config(ck, out);
+    fprintf(out, "Shards     %zu (%s)\n", ck->nshards,
+            ck->has_index ? "listed in model.safetensors.index.json" : "no index: every *.safetensors file");
+}
+
 static void print_table(const group_table *tb, FILE *out) {
     size_t rows = tb->ngroups < MAX_TABLE_ROWS ? tb->ngroups : MAX_TABLE_ROWS;
     int wp = 7, ws = 5, wc = 2, wd = 5;
@@ -335,9 +362,7 @@ void swan_inspect_print(const swan_checkpoint *ck, FILE *out) {
     }
 
     fprintf(out, "Model      %s\n", ck->dir ? ck->dir : "(unknown)");
-    print_config(ck, out);
-    fprintf(out, "Shards     %zu (%s)\n", ck->nshards,
-            ck->has_index ? "listed in model.safetensors.index.json" : "no index: every *.safetensors file");
+    print_format(ck, out);
     fprintf(out, "Tensors    %zu", ck->ntensors);
     if (ck->ignored_tensors)
         fprintf(out, " (+%zu in the shards but not in the index, ignored)", ck->ignored_tensors);
@@ -363,7 +388,11 @@ void swan_inspect_print(const swan_checkpoint *ck, FILE *out) {
     fprintf(out, "; %zu of them match a default protected pattern and stay at 16 bits.\n",
             protected_matrices);
     fprintf(out, "Not analyzed, kept at 16 bits or as stored: %zu (1-D %zu, tiny %zu, empty %zu, "
-                 "not float %zu).\n",
+                 "not float %zu",
             ck->ntensors - kind_count[SWAN_KIND_MATRIX], kind_count[SWAN_KIND_1D], kind_count[SWAN_KIND_TINY],
             kind_count[SWAN_KIND_EMPTY], kind_count[SWAN_KIND_NOT_FLOAT]);
+    if (kind_count[SWAN_KIND_SCALE]) fprintf(out, ", FP8 scales %zu", kind_count[SWAN_KIND_SCALE]);
+    if (kind_count[SWAN_KIND_QUANTIZED])
+        fprintf(out, ", already quantized %zu", kind_count[SWAN_KIND_QUANTIZED]);
+    fprintf(out, ").\n");
 }

@@ -167,13 +167,13 @@ static int cur_u64(cursor *c, uint64_t *v, const char *what, swan_error *err) {
 static int cur_string(cursor *c, uint64_t max, char **out, const char *what, swan_error *err) {
     uint64_t len;
     if (cur_u64(c, &len, what, err)) return -1;
-    if (len > max)
-        return swan_error_set(err, "%s: string length %" PRIu64 " is above the limit %" PRIu64, what,
-                              len, max);
     if (len > remaining(c))
         return swan_error_set(err, "%s: string length %" PRIu64 " goes past the end of the file"
                                    " (%" PRIu64 " bytes left)",
                               what, len, remaining(c));
+    if (len > max)
+        return swan_error_set(err, "%s: string length %" PRIu64 " is above the limit %" PRIu64, what,
+                              len, max);
     if (!out) return cur_read(c, NULL, len, what, err);
     char *s = malloc((size_t)len + 1);
     if (!s) return swan_error_set(err, "%s: out of memory for %" PRIu64 " bytes", what, len);
@@ -214,7 +214,9 @@ static int read_int_value(cursor *c, uint32_t type, const char *key, int64_t *ou
         return swan_error_set(err, "key " NAME_FMT ": expected an integer, got %s", key,
                               type < GV_COUNT ? value_type_names[type] : "?");
     unsigned char b[8] = {0};
-    if (cur_read(c, b, n, key, err)) return -1;
+    char ctx[240];
+    snprintf(ctx, sizeof ctx, "key " NAME_FMT, key);
+    if (cur_read(c, b, n, ctx, err)) return -1;
     uint64_t u = 0;
     for (int i = (int)n - 1; i >= 0; i--) u = u << 8 | b[i];
     bool is_signed = type == GV_INT8 || type == GV_INT16 || type == GV_INT32 || type == GV_INT64;
@@ -229,8 +231,10 @@ static int read_int_value(cursor *c, uint32_t type, const char *key, int64_t *ou
 static int skip_value(cursor *c, uint32_t type, const char *key, swan_error *err) {
     if (type >= GV_COUNT)
         return swan_error_set(err, "key " NAME_FMT ": unknown value type %" PRIu32, key, type);
-    if (type == GV_STRING) return cur_string(c, SWAN_GGUF_MAX_STRING, NULL, key, err);
-    if (type != GV_ARRAY) return cur_read(c, NULL, value_size(type), key, err);
+    char ctx[240];
+    snprintf(ctx, sizeof ctx, "key " NAME_FMT, key);
+    if (type == GV_STRING) return cur_string(c, SWAN_GGUF_MAX_STRING, NULL, ctx, err);
+    if (type != GV_ARRAY) return cur_read(c, NULL, value_size(type), ctx, err);
     uint32_t et;
     uint64_t n;
     if (cur_u32(c, &et, key, err) || cur_u64(c, &n, key, err)) return -1;
@@ -244,9 +248,9 @@ static int skip_value(cursor *c, uint32_t type, const char *key, swan_error *err
         return swan_error_set(err, "key " NAME_FMT ": array length %" PRIu64
                                    " goes past the end of the file",
                               key, n);
-    if (et != GV_STRING) return cur_read(c, NULL, n * min, key, err);
+    if (et != GV_STRING) return cur_read(c, NULL, n * min, ctx, err);
     for (uint64_t i = 0; i < n; i++)
-        if (cur_string(c, SWAN_GGUF_MAX_STRING, NULL, key, err)) return -1;
+        if (cur_string(c, SWAN_GGUF_MAX_STRING, NULL, ctx, err)) return -1;
     return 0;
 }
 
@@ -261,7 +265,9 @@ static int read_kv(cursor *c, meta *m, char **key_out, swan_error *err) {
     if (cur_string(c, SWAN_GGUF_MAX_KEY, &key, "metadata key", err)) return -1;
     *key_out = key;
     if (key[0] == '\0') return swan_error_set(err, "a metadata key is empty");
-    if (cur_u32(c, &type, key, err)) return -1;
+    char ctx[240];
+    snprintf(ctx, sizeof ctx, "key " NAME_FMT, key);
+    if (cur_u32(c, &type, ctx, err)) return -1;
     if (type >= GV_COUNT)
         return swan_error_set(err, "key " NAME_FMT ": unknown value type %" PRIu32, key, type);
 
@@ -269,7 +275,7 @@ static int read_kv(cursor *c, meta *m, char **key_out, swan_error *err) {
         if (type != GV_UINT32)
             return swan_error_set(err, "key " NAME_FMT ": expected UINT32, got %s", key,
                                   value_type_names[type]);
-        if (cur_u32(c, &m->alignment, key, err)) return -1;
+        if (cur_u32(c, &m->alignment, ctx, err)) return -1;
         if (m->alignment == 0 || (m->alignment & (m->alignment - 1)) || m->alignment > (1u << 30))
             return swan_error_set(err, "key " NAME_FMT ": %" PRIu32 " is not a power of two up to 2^30",
                                   key, m->alignment);
@@ -281,7 +287,7 @@ static int read_kv(cursor *c, meta *m, char **key_out, swan_error *err) {
             return swan_error_set(err, "key " NAME_FMT ": expected STRING, got %s", key,
                                   value_type_names[type]);
         char *v = NULL;
-        if (cur_string(c, SWAN_GGUF_MAX_STRING, &v, key, err)) return -1;
+        if (cur_string(c, SWAN_GGUF_MAX_STRING, &v, ctx, err)) return -1;
         snprintf(m->architecture, sizeof m->architecture, "%s", v);
         free(v);
         return 0;
