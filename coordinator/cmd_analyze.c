@@ -11,7 +11,8 @@ int swan_cmd_analyze(int argc, char **argv);
 static const char help_text[] =
     "usage: swan analyze MODEL_DIR [options]\n"
     "\n"
-    "Analyze a checkpoint (a folder with *.safetensors) and write OUT/manifest.json:\n"
+    "Analyze a checkpoint (a folder with *.safetensors, BF16/F16/F32 or FP8 with scales;\n"
+    "or a .gguf file, or a folder holding a split GGUF) and write OUT/manifest.json:\n"
     "the bit width SWAN gives every weight tensor.\n"
     "\n"
     "options:\n"

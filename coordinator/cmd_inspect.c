@@ -11,8 +11,9 @@ int swan_cmd_inspect(int argc, char **argv);
 static const char help_text[] =
     "usage: swan inspect MODEL_DIR\n"
     "\n"
-    "Print what a checkpoint holds, before any work: shards, tensor-name patterns with\n"
-    "layer and expert numbers folded to {N} and {E} (count, shapes, dtypes, params),\n"
+    "Print what a checkpoint (a safetensors folder, a .gguf file or a split-GGUF folder)\n"
+    "holds, before any work: its format (FP8 block size, GGUF metadata), shards,\n"
+    "tensor-name patterns with layer and expert numbers folded to {N} and {E} (count, shapes, dtypes, params),\n"
     "dtype totals, and how many tensors SWAN would analyze or keep.\n"
     "\n"
     "options:\n"
