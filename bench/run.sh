@@ -2,13 +2,16 @@
 # bench/run.sh: the performance and memory benchmarks of issue #3, measured in one run
 # so the numbers read as ratios on a shared, noisy machine.
 #
-#   bench/run.sh [q06|memory|moe|all]     (default: all)
+#   bench/run.sh [q06|memory|fp8|moe|all]     (default: all)
 #
 #   q06     the qwen3-0.6b-shaped checkpoint (752M params, BF16): wall time, params/s,
 #           peak RSS of the coordinator and of the largest worker, GFLOP/s of the spectral
 #           step (Gram syrk measured by swan_kernels_bench on the checkpoint's shapes) and
 #           this machine's own sgemm GFLOP/s, one process per core, measured alongside.
 #   memory  one 1 GiB BF16 tensor (524288 x 1024): peak RSS of the worker and coordinator.
+#   fp8     one 1 GiB F8_E4M3 tensor (1048576 x 1024, 128x128 block scales) dequantized on
+#           the fly: peak RSS of the worker (target <= 256 MB) and wall time per element,
+#           next to the same run on its BF16 upcast (2 GiB), measured in the same run.
 #   moe     a per-expert MoE checkpoint with ~100,000 small tensors: the share of wall time
 #           the workers spend outside the metric kernels (dispatch and bookkeeping).
 #
@@ -160,6 +163,58 @@ PYEOF
     echo "  wall ${wall} s; peak RSS coordinator ${cmb} MB, worker ${wmb} MB (target <= 256 MB)"
 }
 
+bench_fp8() {
+    local fp8="$BENCH_DIR/fp8-1g" bf16="$BENCH_DIR/fp8-1g-bf16"
+    if [ ! -f "$fp8/model.safetensors" ] || [ ! -f "$bf16/model.safetensors" ]; then
+        echo "bench: generating $fp8 (one 1048576 x 1024 F8_E4M3 tensor + scales) and its BF16 upcast ..." >&2
+        mkdir -p "$fp8" "$bf16"
+        "$PY" - "$fp8" "$bf16" "$SHARED/tools" <<'PYEOF'
+import sys, numpy as np
+sys.path.insert(0, sys.argv[3]); import st
+rows, cols, b = 1048576, 1024, 128
+rng = np.random.default_rng(5)
+scales = (rng.uniform(0.5, 2.0, (rows // b, cols // b)) * 1e-3).astype(np.float32)
+q = np.empty((rows, cols), dtype=np.uint8)
+up = np.empty((rows, cols), dtype=np.uint16)
+step = 65536
+for r0 in range(0, rows, step):
+    n = step * cols
+    # E4M3 bytes from a rounded Gaussian exponent: never NaN (0x7f/0xff).
+    ex = np.clip(np.round(rng.normal(7, 1.2, n)), 1, 14).astype(np.int32)
+    mm = rng.integers(0, 8, n, dtype=np.int32)
+    sg = rng.integers(0, 2, n, dtype=np.int32)
+    q[r0:r0 + step] = (sg << 7 | ex << 3 | mm).astype(np.uint8).reshape(step, cols)
+    # The BF16 upcast: bf16(fp8 * scale), the product in float32.
+    v = ((1 + mm / 8.0) * 2.0 ** (ex - 7) * np.where(sg, -1.0, 1.0)).astype(np.float32).reshape(step, cols)
+    v *= np.repeat(np.repeat(scales[r0 // b:(r0 + step) // b], b, 0), b, 1)
+    up[r0:r0 + step] = st.f32_to_bf16(v)
+name = "model.layers.0.mlp.huge_proj.weight"
+st.write(sys.argv[1] + "/model.safetensors", {name: ("F8_E4M3", q), name + "_scale_inv": ("F32", scales)})
+st.write(sys.argv[2] + "/model.safetensors", {name: ("BF16", up)})
+PYEOF
+        echo '{"model_type": "bench", "quantization_config": {"weight_block_size": [128, 128]}}' >"$fp8/config.json"
+        echo '{"model_type": "bench"}' >"$bf16/config.json"
+    fi
+    local r wall cmb wmb bwall bcmb bwmb
+    echo "== fp8: one $(du -h "$fp8/model.safetensors" | cut -f1) F8_E4M3 tensor (1048576 x 1024, 128x128 block scales), one worker"
+    r=$(JOBS=1 run_swan "$fp8" "$BENCH_DIR/out-fp8")
+    read -r wall cmb wmb <<<"$r"
+    echo "  wall ${wall} s; peak RSS coordinator ${cmb} MB, worker ${wmb} MB (target <= 256 MB)"
+    r=$(JOBS=1 run_swan "$bf16" "$BENCH_DIR/out-fp8-bf16")
+    read -r bwall bcmb bwmb <<<"$r"
+    echo "  its $(du -h "$bf16/model.safetensors" | cut -f1) BF16 upcast: wall ${bwall} s; peak RSS worker ${bwmb} MB"
+    "$PY" - "$BENCH_DIR/out-fp8/manifest.json" "$BENCH_DIR/out-fp8-bf16/manifest.json" "$wall" "$bwall" <<'PYEOF'
+import json, sys
+def raw(p):
+    for sh in json.load(open(p))["shards"].values():
+        for t in sh["tensors"].values():
+            if "raw" in t: return t["raw"]
+a, b = raw(sys.argv[1]), raw(sys.argv[2])
+same = all(a[k] == b[k] for k in a if k != "seconds")
+print(f"  FP8 / BF16 wall {float(sys.argv[3]) / float(sys.argv[4]):.2f}; raw metrics identical: {same}")
+PYEOF
+}
+
 bench_moe() {
     local model="$BENCH_DIR/moe100k"
     make_model "$model" --arch moe --L 24 --E 1384 --H 64 --I 32 --V 1024 --shard-mb 64
@@ -196,7 +251,8 @@ build
 case "${1:-all}" in
 q06) bench_q06 ;;
 memory) bench_memory ;;
+fp8) bench_fp8 ;;
 moe) bench_moe ;;
-all) bench_q06; bench_memory; bench_moe ;;
+all) bench_q06; bench_memory; bench_fp8; bench_moe ;;
 *) echo "usage: bench/run.sh [q06|memory|moe|all]" >&2; exit 2 ;;
 esac

@@ -546,6 +546,63 @@ static void test_shared_good(void **state) {
     }
 }
 
+/* FP8 weights find their scales: block (`_scale_inv`, block size from config.json)
+ * or per tensor (`_scale`); scales become kind "scale", the weights analyzable. */
+static void test_fp8_pairing(void **state) {
+    (void)state;
+    const tspec t[] = {{"w.weight", "F8_E4M3", 2, {300, 520}},
+                       {"w.weight_scale_inv", "F32", 2, {5, 9}},
+                       {"v.weight", "F8_E5M2", 2, {64, 64}},
+                       {"v.weight_scale", "F32", 0, {0}},
+                       {"n.weight", "BF16", 1, {520}}};
+    write_st("model.safetensors", t, 5);
+    put_file("config.json", "{\"quantization_config\": {\"weight_block_size\": [64, 64]}}");
+    swan_checkpoint ck;
+    open_ok(g_dir, &ck);
+    assert_int_equal(ck.format, SWAN_FORMAT_SAFETENSORS);
+    assert_true(ck.fp8_block_rows == 64 && ck.fp8_block_cols == 64);
+    assert_int_equal(ck.fp8_block_scaled, 1);
+    assert_int_equal(ck.fp8_tensor_scaled, 1);
+    const swan_tensor *w = find(&ck, "w.weight"), *v = find(&ck, "v.weight");
+    assert_true(w->has_scale && v->has_scale);
+    assert_string_equal(ck.tensors[w->scale_index].name, "w.weight_scale_inv");
+    assert_string_equal(ck.tensors[v->scale_index].name, "v.weight_scale");
+    assert_true(w->block_rows == 64 && w->block_cols == 64);
+    assert_true(v->block_rows == 64 && v->block_cols == 64); /* one block: the whole tensor */
+    assert_int_equal(swan_tensor_classify(w, NULL), SWAN_KIND_MATRIX);
+    assert_int_equal(swan_tensor_classify(find(&ck, "w.weight_scale_inv"), NULL), SWAN_KIND_SCALE);
+    assert_int_equal(swan_tensor_classify(find(&ck, "v.weight_scale"), NULL), SWAN_KIND_SCALE);
+    assert_int_equal(swan_tensor_classify(find(&ck, "n.weight"), NULL), SWAN_KIND_1D);
+    swan_checkpoint_free(&ck);
+}
+
+static void test_fp8_refusals(void **state) {
+    (void)state;
+    char st[512];
+    snprintf(st, sizeof st, "%s/model.safetensors", g_dir);
+    const tspec missing[] = {{"w.weight", "F8_E4M3", 2, {256, 256}}};
+    write_st("model.safetensors", missing, 1);
+    open_fails(g_dir, st, "tensor 'w.weight' is F8_E4M3 but has no scale tensor 'w.weight_scale_inv'");
+    const tspec shape[] = {{"w.weight", "F8_E4M3", 2, {300, 520}}, {"w.weight_scale_inv", "F32", 2, {3, 4}}};
+    write_st("model.safetensors", shape, 2);
+    open_fails(g_dir, st, "scale tensor 'w.weight_scale_inv' has shape [3, 4]; weight [300, 520] in blocks of 128x128 needs [3, 5]");
+    const tspec dtype[] = {{"w.weight", "F8_E4M3", 2, {256, 256}}, {"w.weight_scale_inv", "I32", 2, {2, 2}}};
+    write_st("model.safetensors", dtype, 2);
+    open_fails(g_dir, st, "scale tensor 'w.weight_scale_inv' is I32");
+    const tspec three_d[] = {{"w.weight", "F8_E4M3", 3, {2, 128, 128}}, {"w.weight_scale_inv", "F32", 2, {2, 1}}};
+    write_st("model.safetensors", three_d, 2);
+    open_fails(g_dir, st, "has block scales but is not 2-D");
+    const tspec channel[] = {{"w.weight", "F8_E4M3", 2, {256, 256}}, {"w.weight_scale", "F32", 2, {256, 1}}};
+    write_st("model.safetensors", channel, 2);
+    open_fails(g_dir, st, "per-channel scales are not supported");
+    const tspec ok[] = {{"w.weight", "F8_E4M3", 2, {256, 256}}, {"w.weight_scale_inv", "F32", 2, {2, 2}}};
+    write_st("model.safetensors", ok, 2);
+    put_file("config.json", "{\"quantization_config\": {\"weight_block_size\": [128]}}");
+    char cfg[512];
+    snprintf(cfg, sizeof cfg, "%s/config.json", g_dir);
+    open_fails(g_dir, cfg, "key 'quantization_config.weight_block_size' must be [rows, cols]");
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_single_file, setup, teardown),
@@ -553,6 +610,8 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_sharded_index, setup, teardown),
         cmocka_unit_test_setup_teardown(test_index_errors, setup, teardown),
         cmocka_unit_test_setup_teardown(test_dir_errors, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_fp8_pairing, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_fp8_refusals, setup, teardown),
         cmocka_unit_test_setup_teardown(test_scale, setup, teardown),
         cmocka_unit_test(test_shared_bad),
         cmocka_unit_test(test_shared_good),

@@ -19,6 +19,7 @@
 #include <cmocka.h>
 
 #include "common/dtype.h"
+#include "common/formats/fp8.h"
 #include "common/prng.h"
 #include "common/view2d.h"
 #include "worker/metrics.h"
@@ -209,8 +210,88 @@ static void test_metrics_through_file(void **state) {
     drop_fixture(&f);
 }
 
+/* FP8 with 128x128 block scales, partial edge blocks in both directions: every tile
+ * (row blocks, column panels starting inside a block) equals bf16(fp8 * scale) of the
+ * right block; a grid that does not cover the tensor and a read without scales fail. */
+static void check_fp8(swan_dtype dt, uint64_t rows, uint64_t cols, uint64_t bm, uint64_t bn) {
+    uint64_t sr = (rows + bm - 1) / bm, sc = (cols + bn - 1) / bn, n = rows * cols;
+    unsigned char *q = malloc(n);
+    float *scales = malloc(sr * sc * sizeof *scales), *want = malloc(n * sizeof *want);
+    for (uint64_t i = 0; i < n; i++) {
+        q[i] = (uint8_t)((i * 2654435761u) >> 7);
+        if (dt == SWAN_DT_F8_E4M3 && (q[i] & 0x7f) == 0x7f) q[i] ^= 1; /* no NaN */
+        if (dt == SWAN_DT_F8_E5M2 && (q[i] & 0x7c) == 0x7c) q[i] ^= 0x40; /* no inf/NaN */
+    }
+    for (uint64_t i = 0; i < sr * sc; i++) scales[i] = 0.001f * (float)(i + 1) + 1.0f / 3.0f;
+    for (uint64_t r = 0; r < rows; r++)
+        for (uint64_t c = 0; c < cols; c++) {
+            float v = dt == SWAN_DT_F8_E4M3 ? swan_fp8_e4m3_to_f32(q[r * cols + c])
+                                            : swan_fp8_e5m2_to_f32(q[r * cols + c]);
+            uint32_t h = (uint32_t)swan_f32_to_bf16_rne(v * scales[(r / bm) * sc + c / bn]) << 16;
+            memcpy(&want[r * cols + c], &h, 4);
+        }
+    char path[256];
+    snprintf(path, sizeof path, "/tmp/swan_test_reader_fp8_%d.bin", (int)getpid());
+    FILE *fp = fopen(path, "wb");
+    assert_non_null(fp);
+    unsigned char junk[PREFIX];
+    memset(junk, 0xAB, sizeof junk);
+    assert_int_equal(fwrite(junk, 1, PREFIX, fp), PREFIX);
+    assert_int_equal(fwrite(q, 1, n, fp), n);
+    assert_int_equal(fwrite(scales, sizeof *scales, sr * sc, fp), sr * sc);
+    fclose(fp);
+
+    uint64_t shape[2] = {rows, cols};
+    swan_view2d v;
+    assert_int_equal(swan_view2d_make(2, shape, &v), SWAN_KIND_MATRIX);
+    swan_tensor_reader tr;
+    swan_error err = {{0}};
+    if (swan_tensor_reader_open(&tr, path, PREFIX, n, dt, &v, &err)) fail_msg("%s", err.msg);
+    swan_tile_reader r;
+    swan_tensor_reader_as_tiles(&tr, &r);
+    float *tile = malloc(n * sizeof *tile);
+    assert_int_equal(r.read_tile(r.ctx, 0, 1, 0, cols, tile, &err), -1); /* no scales yet */
+    assert_non_null(strstr(err.msg, "without its scales"));
+    assert_int_equal(swan_tensor_reader_load_scales(&tr, path, PREFIX + n, SWAN_DT_F32, sr, sc + 1, bm,
+                                                    bn, 2, shape, &err), -1);
+    assert_non_null(strstr(err.msg, "does not cover"));
+    assert_int_equal(swan_tensor_reader_load_scales(&tr, path, PREFIX + n + 4, SWAN_DT_F32, sr, sc, bm,
+                                                    bn, 2, shape, &err), -1);
+    assert_non_null(strstr(err.msg, "extend past the file end"));
+    if (swan_tensor_reader_load_scales(&tr, path, PREFIX + n, SWAN_DT_F32, sr, sc, bm, bn, 2, shape, &err))
+        fail_msg("%s", err.msg);
+    uint64_t steps[3] = {1, 77, rows};
+    for (int s = 0; s < 3; s++)
+        for (uint64_t r0 = 0; r0 < rows; r0 += steps[s]) {
+            uint64_t nr = rows - r0 < steps[s] ? rows - r0 : steps[s];
+            if (r.read_tile(r.ctx, r0, nr, 0, cols, tile, &err)) fail_msg("%s", err.msg);
+            assert_memory_equal(tile, want + r0 * cols, nr * cols * sizeof(float));
+        }
+    for (uint64_t c0 = 0; c0 < cols; c0 += 100) { /* panels starting inside blocks */
+        uint64_t nc = cols - c0 < 100 ? cols - c0 : 100;
+        if (r.read_tile(r.ctx, 3, rows - 3, c0, nc, tile, &err)) fail_msg("%s", err.msg);
+        for (uint64_t i = 0; i < rows - 3; i++)
+            assert_memory_equal(tile + i * nc, want + (i + 3) * cols + c0, nc * sizeof(float));
+    }
+    swan_tensor_reader_close(&tr);
+    unlink(path);
+    free(tile);
+    free(q);
+    free(scales);
+    free(want);
+}
+
+static void test_fp8_block_scales(void **state) {
+    (void)state;
+    check_fp8(SWAN_DT_F8_E4M3, 300, 520, 128, 128);
+    check_fp8(SWAN_DT_F8_E5M2, 256, 384, 128, 128);
+    check_fp8(SWAN_DT_F8_E4M3, 200, 136, 200, 136); /* one per-tensor scale */
+    check_fp8(SWAN_DT_F8_E4M3, 64, 96, 1, 32);      /* odd block shapes */
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_fp8_block_scales),
         cmocka_unit_test(test_dtypes_2d),
         cmocka_unit_test(test_experts_3d),
         cmocka_unit_test(test_open_checks),
