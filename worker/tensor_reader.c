@@ -51,6 +51,7 @@ int swan_tensor_reader_open_fd(swan_tensor_reader *tr, int fd, uint64_t file_siz
                               path, (ull)data_offset, (ull)data_offset + (ull)nbytes,
                               (ull)file_size);
     tr->fd = fd;
+    tr->nelem = nelem;
     tr->file_size = file_size;
     tr->data_offset = data_offset;
     tr->dtype = dtype;
@@ -95,8 +96,17 @@ int swan_tensor_reader_load_scales(swan_tensor_reader *tr, const char *scale_pat
                                    uint64_t scale_rows, uint64_t scale_cols, uint64_t block_rows,
                                    uint64_t block_cols, int ndim, const uint64_t *shape,
                                    swan_error *err) {
+    /* The shape must account for exactly the tensor's bytes: every element index read
+     * is then below nelem, so its block (r / block_rows, c / block_cols) is inside the
+     * checked grid. */
     uint64_t nelem = 1;
-    for (int d = 0; d < ndim; d++) nelem *= shape[d];
+    for (int d = 0; d < ndim; d++) {
+        if (shape[d] && nelem > UINT64_MAX / shape[d]) { nelem = 0; break; }
+        nelem *= shape[d];
+    }
+    if (nelem != tr->nelem)
+        return swan_error_set(err, "%s: the shape holds %llu elements, the tensor's bytes %llu",
+                              scale_path, (ull)nelem, (ull)tr->nelem);
     uint64_t W = ndim > 0 ? shape[ndim - 1] : 1, R = W ? nelem / W : 0;
     size_t ssize = swan_dtype_size(scale_dtype);
     if (!swan_dtype_is_fp8(tr->dtype))
@@ -105,9 +115,10 @@ int swan_tensor_reader_load_scales(swan_tensor_reader *tr, const char *scale_pat
     if (scale_dtype != SWAN_DT_F32 && scale_dtype != SWAN_DT_BF16 && scale_dtype != SWAN_DT_F16)
         return swan_error_set(err, "%s: scale dtype %s is not F32, BF16 or F16", scale_path,
                               swan_dtype_name(scale_dtype));
-    if (block_rows == 0 || block_cols == 0 || W == 0 ||
-        scale_rows != (R + block_rows - 1) / block_rows ||
-        scale_cols != (W + block_cols - 1) / block_cols || scale_rows * scale_cols > MAX_SCALES)
+    if (block_rows == 0 || block_cols == 0 || W == 0 || R == 0 ||
+        scale_rows != R / block_rows + (R % block_rows != 0) ||
+        scale_cols != W / block_cols + (W % block_cols != 0) || scale_rows > MAX_SCALES ||
+        scale_cols > MAX_SCALES || scale_rows * scale_cols > MAX_SCALES)
         return swan_error_set(err, "%s: a %llux%llu scale grid in blocks of %llux%llu does not "
                                    "cover a %llux%llu tensor",
                               scale_path, (ull)scale_rows, (ull)scale_cols, (ull)block_rows,

@@ -22,6 +22,7 @@ typedef struct swan_tensor_reader {
     bool owns_fd;          /* close fd in swan_tensor_reader_close            */
     uint64_t file_size;
     uint64_t data_offset;  /* absolute byte offset of the tensor's first element */
+    uint64_t nelem;        /* elements in the tensor's bytes                  */
     swan_dtype dtype;
     swan_view2d view;
     /* FP8 only (swan_tensor_reader_load_scales): a scale_rows x scale_cols grid, each

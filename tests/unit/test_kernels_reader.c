@@ -258,6 +258,18 @@ static void check_fp8(swan_dtype dt, uint64_t rows, uint64_t cols, uint64_t bm, 
     assert_int_equal(swan_tensor_reader_load_scales(&tr, path, PREFIX + n + 4, SWAN_DT_F32, sr, sc, bm,
                                                     bn, 2, shape, &err), -1);
     assert_non_null(strstr(err.msg, "extend past the file end"));
+    /* Hostile task fields: a block size that would wrap the grid arithmetic, a shape
+     * that does not match the tensor's bytes. */
+    assert_int_equal(swan_tensor_reader_load_scales(&tr, path, PREFIX + n, SWAN_DT_F32, 1, 1, UINT64_MAX,
+                                                    UINT64_MAX, 2, shape, &err), 0);
+    swan_tensor_reader_close(&tr); /* (a 1x1 grid covering all is legitimate; reopen) */
+    if (swan_tensor_reader_open(&tr, path, PREFIX, n, dt, &v, &err)) fail_msg("%s", err.msg);
+    assert_int_equal(swan_tensor_reader_load_scales(&tr, path, PREFIX + n, SWAN_DT_F32, 0, 0, UINT64_MAX,
+                                                    UINT64_MAX, 2, shape, &err), -1);
+    uint64_t wrong[2] = {rows + 1, cols};
+    assert_int_equal(swan_tensor_reader_load_scales(&tr, path, PREFIX + n, SWAN_DT_F32, sr, sc, bm, bn, 2,
+                                                    wrong, &err), -1);
+    assert_non_null(strstr(err.msg, "the shape holds"));
     if (swan_tensor_reader_load_scales(&tr, path, PREFIX + n, SWAN_DT_F32, sr, sc, bm, bn, 2, shape, &err))
         fail_msg("%s", err.msg);
     uint64_t steps[3] = {1, 77, rows};
