@@ -135,8 +135,14 @@ mkdir -p "$T/split"
 check "split gguf folder: analyze succeeds" [ $? -eq 0 ]
 check "split gguf: same values as the single file" \
     compare "$T/o-split/manifest.json" "$T/o-gguf/manifest.json" - exact
+refused "one part of a split gguf given alone" "$T/split/model-00001-of-00003.gguf" \
+    "part 1 of a model split into 3 files: give the folder holding all of them"
 mv "$T/split/model-00002-of-00003.gguf" "$T/part2"
 refused "split gguf with a missing part" "$T/split" "split GGUF part 2 of 3 is missing"
+mkdir -p "$T/two"
+cp "$T/model.gguf" "$T/two/a.gguf"
+cp "$T/model.gguf" "$T/two/b.gguf"
+refused "a folder of two unrelated gguf files" "$T/two" "holds several GGUF files (a.gguf, b.gguf)"
 
 "$PY" "$GEN" gguf-bad "$T/bad"
 while read -r case needle; do

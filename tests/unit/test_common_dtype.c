@@ -110,6 +110,25 @@ static void test_dtype_table(void **state) {
         assert_int_equal(swan_dtype_from_name(bad[i]), SWAN_DT_INVALID);
     assert_int_equal(swan_dtype_from_name(NULL), SWAN_DT_INVALID);
     assert_int_equal(swan_dtype_size(SWAN_DT_INVALID), 0);
+
+    /* GGML block types (GGUF input): not safetensors names, sized per block. */
+    static const struct { const char *name; uint32_t block, bytes; } ggml[] = {
+        {"Q4_0", 32, 18}, {"Q8_0", 32, 34}, {"Q4_K", 256, 144}, {"Q6_K", 256, 210},
+        {"IQ4_XS", 256, 136}, {"MXFP4", 32, 17}};
+    for (size_t i = 0; i < sizeof ggml / sizeof *ggml; i++) {
+        assert_int_equal(swan_dtype_from_name(ggml[i].name), SWAN_DT_INVALID);
+        swan_dtype dt = swan_dtype_from_any_name(ggml[i].name);
+        assert_true(swan_dtype_is_block_quantized(dt));
+        assert_false(swan_dtype_is_analyzed(dt));
+        assert_int_equal(swan_dtype_block_elems(dt), ggml[i].block);
+        assert_int_equal(swan_dtype_block_bytes(dt), ggml[i].bytes);
+        assert_int_equal(swan_dtype_size(dt), 0);
+        assert_string_equal(swan_dtype_name(dt), ggml[i].name);
+    }
+    assert_int_equal(swan_dtype_block_elems(SWAN_DT_BF16), 1);
+    assert_int_equal(swan_dtype_block_bytes(SWAN_DT_BF16), 2);
+    assert_true(swan_dtype_is_fp8(SWAN_DT_F8_E4M3) && swan_dtype_is_fp8(SWAN_DT_F8_E5M2));
+    assert_false(swan_dtype_is_fp8(SWAN_DT_BF16) || swan_dtype_is_block_quantized(SWAN_DT_F8_E4M3));
 }
 
 int main(void) {
