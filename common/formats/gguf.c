@@ -198,7 +198,7 @@ typedef struct meta {
     uint32_t alignment;
     char architecture[64];
     int64_t file_type;
-    int64_t split_no, split_count;
+    int64_t split_no, split_count, split_tensors;
     struct {
         char prefix[64];
         int64_t value;
@@ -295,6 +295,8 @@ static int read_kv(cursor *c, meta *m, char **key_out, swan_error *err) {
     if (strcmp(key, "general.file_type") == 0) return read_int_value(c, type, key, &m->file_type, err);
     if (strcmp(key, "split.no") == 0) return read_int_value(c, type, key, &m->split_no, err);
     if (strcmp(key, "split.count") == 0) return read_int_value(c, type, key, &m->split_count, err);
+    if (strcmp(key, "split.tensors.count") == 0)
+        return read_int_value(c, type, key, &m->split_tensors, err);
     if (ends_with(key, ".block_count") && value_size(type) && type != GV_FLOAT32 &&
         type != GV_FLOAT64 && type != GV_BOOL && m->nblock_counts < 8) {
         size_t plen = strlen(key) - strlen(".block_count");
@@ -461,10 +463,11 @@ static int parse(cursor *c, swan_gguf_header *out, swan_error *err) {
                                    " bytes left in the file)",
                               nkv, SWAN_GGUF_MAX_KV, remaining(c));
 
-    meta m = {.file_type = -1, .split_no = -1, .split_count = -1};
+    meta m = {.file_type = -1, .split_no = -1, .split_count = -1, .split_tensors = -1};
     if (read_metadata(c, nkv, &m, err)) return -1;
 
-    swan_gguf_header h = {.split_no = m.split_no, .split_count = m.split_count};
+    swan_gguf_header h = {.split_no = m.split_no, .split_count = m.split_count,
+                          .split_tensors = m.split_tensors};
     h.info.version = version;
     h.info.alignment = m.have_alignment ? m.alignment : SWAN_GGUF_DEFAULT_ALIGNMENT;
     h.info.nsplits = 1;
@@ -700,6 +703,10 @@ int swan_gguf_open_dir(swan_checkpoint *ck, swan_error *err) {
         else swan_gguf_header_free(&h);
     }
     if (rc == 0) rc = check_unique(ck, err);
+    if (rc == 0 && count > 1 && first.split_tensors >= 0 && (uint64_t)first.split_tensors != ck->ntensors)
+        rc = swan_error_set(err, "%s/%s: key 'split.tensors.count' is %" PRId64
+                                 " but the %u parts hold %zu tensors",
+                            ck->dir, names[0], first.split_tensors, count, ck->ntensors);
     if (rc == 0) set_info(ck, &first, count);
     swan_gguf_header_free(&first);
     for (size_t i = 0; i < n; i++) free(names[i]);

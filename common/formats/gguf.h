@@ -51,6 +51,7 @@ typedef struct swan_gguf_header {
     swan_gguf_info info;
     uint64_t data_start;     /* absolute offset of the data section            */
     int64_t split_no, split_count; /* split.no / split.count, -1 when absent   */
+    int64_t split_tensors;   /* split.tensors.count: tensors in all parts, -1 */
     swan_gguf_entry *entries;
     size_t count;
 } swan_gguf_header;

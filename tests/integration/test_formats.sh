@@ -139,6 +139,9 @@ refused "one part of a split gguf given alone" "$T/split/model-00001-of-00003.gg
     "part 1 of a model split into 3 files: give the folder holding all of them"
 mv "$T/split/model-00002-of-00003.gguf" "$T/part2"
 refused "split gguf with a missing part" "$T/split" "split GGUF part 2 of 3 is missing"
+mkdir -p "$T/lie"
+"$PY" "$GEN" gguf "$T/lie/model" "$T/st3" --split 2 --count-lie 1 >/dev/null
+refused "split gguf whose split.tensors.count disagrees" "$T/lie" "key 'split.tensors.count' is 6 but the 2 parts hold 5 tensors"
 mkdir -p "$T/two"
 cp "$T/model.gguf" "$T/two/a.gguf"
 cp "$T/model.gguf" "$T/two/b.gguf"

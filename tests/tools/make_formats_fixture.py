@@ -14,7 +14,8 @@
       The same float tensors as a GGUF v3 file (llama.cpp names, dims innermost first,
       F32/F16/BF16 data, plus a Q4_0 tensor recorded as is) and as a safetensors
       checkpoint (Hugging Face names); --split N writes OUT_GGUF_FILE-0000i-of-0000N.gguf
-      parts instead. Prints the name map (gguf_name hf_name) on stdout.
+      parts instead (--count-lie K: their split.tensors.count says K tensors too many).
+      Prints the name map (gguf_name hf_name) on stdout.
   gguf-bad OUT_DIR
       Malformed GGUF headers, one file per case, named after the case.
 """
@@ -252,7 +253,7 @@ def base_kvs(extra=()):
                struct.pack("<IQ", GGUF_STRING, 3) + gstr("<s>") + gstr("a") + gstr("b"))] + list(extra)
 
 
-def make_gguf(out_file, out_dir, split=1):
+def make_gguf(out_file, out_dir, split=1, extra_tensors=0):
     model = gguf_model_tensors()
     os.makedirs(out_dir, exist_ok=True)
     st = [(h, stype, ((rows, cols) if rows > 1 else (cols,)), data)
@@ -269,7 +270,8 @@ def make_gguf(out_file, out_dir, split=1):
         per = -(-len(tensors) // split)
         for i in range(split):
             part = tensors[i * per:(i + 1) * per]
-            extra = [kv("split.no", 2, struct.pack("<H", i)), kv("split.count", 2, struct.pack("<H", split))]
+            extra = [kv("split.no", 2, struct.pack("<H", i)), kv("split.count", 2, struct.pack("<H", split)),
+                     kv("split.tensors.count", 5, struct.pack("<i", len(tensors) + extra_tensors))]
             with open("%s-%05d-of-%05d.gguf" % (out_file, i + 1, split), "wb") as f:
                 f.write(gguf_bytes(base_kvs(extra) if i == 0 else extra, part))
     for g, h, *_ in model:
@@ -314,7 +316,8 @@ def main(argv):
         make_fp8(argv[1], argv[2], brk)
     elif len(argv) >= 3 and argv[0] == "gguf":
         split = int(argv[argv.index("--split") + 1]) if "--split" in argv else 1
-        make_gguf(argv[1], argv[2], split)
+        lie = int(argv[argv.index("--count-lie") + 1]) if "--count-lie" in argv else 0
+        make_gguf(argv[1], argv[2], split, lie)
     elif len(argv) == 2 and argv[0] == "gguf-bad":
         make_gguf_bad(argv[1])
     else:
