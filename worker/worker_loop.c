@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,6 +34,8 @@ void swan_worker_default_opts(swan_worker_opts *o) {
     o->heartbeat = 1.0;
     const char *d = getenv("SWAN_TEST_WORKER_DELAY_MS");
     o->delay_ms = d ? atoi(d) : 0;
+    /* Set by `swan analyze` for the workers it starts itself (see local_workers.h). */
+    o->identity = getenv(SWAN_WORKER_IDENTITY_ENV);
 }
 
 /* Tasks a worker accepts ahead of the one it computes: the coordinator sends the
@@ -68,6 +71,7 @@ typedef struct handoff {
     msg_fifo results;       /* finished, not yet sent                       */
     uint64_t computing;     /* task id in the compute thread, 0 if none     */
     bool quit;
+    atomic_bool cancel;     /* read without mu by the compute thread between tiles */
     int wake_fd;            /* compute thread writes a byte when done       */
     int delay_ms;           /* see swan_worker_opts.delay_ms                 */
 } handoff;
@@ -107,9 +111,25 @@ static int shard_cache_get(shard_cache *c, const char *path, swan_error *err) {
     return 0;
 }
 
+/* The tile reader the kernels see: the shard's, plus a look at the cancel flag
+ * before every tile. Tiles are the kernels' safe points: between two of them no BLAS
+ * call is running, so a worker asked to stop can end its compute thread there and
+ * join it, instead of exiting while BLAS runs (which crashed one worker in six). */
+typedef struct cancellable {
+    swan_tile_reader inner;
+    const atomic_bool *cancel;
+} cancellable;
+
+static int cancellable_read_tile(void *ctx, uint64_t row0, uint64_t nrows, uint64_t col0,
+                                 uint64_t ncols, float *dst, swan_error *err) {
+    cancellable *c = ctx;
+    if (atomic_load(c->cancel)) return swan_error_set(err, "cancelled");
+    return c->inner.read_tile(c->inner.ctx, row0, nrows, col0, ncols, dst, err);
+}
+
 /* Analyzes one item; on failure the item carries the reason instead of metrics. */
 static void analyze_item(const swan_task_item *it, uint64_t seed, shard_cache *cache,
-                         swan_result_item *out) {
+                         const atomic_bool *cancel, swan_result_item *out) {
     swan_error err;
     memset(out, 0, sizeof *out);
     out->tensor_id = it->tensor_id;
@@ -137,8 +157,11 @@ static void analyze_item(const swan_task_item *it, uint64_t seed, shard_cache *c
         swan_tensor_reader_close(&tr);
         goto fail;
     }
-    swan_tile_reader reader;
-    swan_tensor_reader_as_tiles(&tr, &reader);
+    cancellable cr = {.cancel = cancel};
+    swan_tensor_reader_as_tiles(&tr, &cr.inner);
+    swan_tile_reader reader = cr.inner;
+    reader.read_tile = cancellable_read_tile;
+    reader.ctx = &cr;
     swan_metrics_opts mo;
     swan_metrics_default_opts(&mo);
     mo.prng_key = swan_prng_key(seed, it->name);
@@ -157,8 +180,17 @@ fail:
     out->error = strdup(err.msg);
 }
 
+/* The test delay, in slices short enough for a stop request to end it at once. */
+static void test_delay(int delay_ms, const atomic_bool *cancel) {
+    for (int left = delay_ms; left > 0 && !atomic_load(cancel); left -= 10) {
+        int ms = left < 10 ? left : 10;
+        struct timespec ts = {0, (long)ms * 1000000L};
+        nanosleep(&ts, NULL);
+    }
+}
+
 static void run_task(const swan_msg_task *task, int delay_ms, shard_cache *cache,
-                     swan_msg *result) {
+                     const atomic_bool *cancel, swan_msg *result) {
     memset(result, 0, sizeof *result);
     result->type = SWAN_MSG_RESULT;
     result->u.result.task_id = task->task_id;
@@ -166,11 +198,8 @@ static void run_task(const swan_msg_task *task, int delay_ms, shard_cache *cache
     if (!result->u.result.items) return; /* nitems 0: the coordinator will see a mismatch */
     result->u.result.nitems = task->nitems;
     for (uint32_t i = 0; i < task->nitems; i++) {
-        if (delay_ms > 0) {
-            struct timespec ts = {delay_ms / 1000, (long)(delay_ms % 1000) * 1000000L};
-            nanosleep(&ts, NULL);
-        }
-        analyze_item(&task->items[i], task->seed, cache, &result->u.result.items[i]);
+        if (delay_ms > 0) test_delay(delay_ms, cancel);
+        analyze_item(&task->items[i], task->seed, cache, cancel, &result->u.result.items[i]);
     }
 }
 
@@ -185,7 +214,7 @@ static void *compute_thread(void *arg) {
         h->computing = task.u.task.task_id;
         pthread_mutex_unlock(&h->mu);
         swan_msg result;
-        run_task(&task.u.task, h->delay_ms, &cache, &result);
+        run_task(&task.u.task, h->delay_ms, &cache, &h->cancel, &result);
         swan_msg_free(&task);
         pthread_mutex_lock(&h->mu);
         h->computing = 0;
@@ -231,7 +260,9 @@ typedef struct loop {
     size_t stale;           /* results still due for a previous connection   */
 } loop;
 
-/* Handles one message from the coordinator. Returns 1 on SHUTDOWN. */
+/* Handles one message from the coordinator. Returns 1 on SHUTDOWN, -1 with err set
+ * when the coordinator says something this worker cannot follow (a malformed or
+ * unexpected message: a version mismatch or a bug, better told than ignored). */
 static int on_coordinator_message(loop *L, swan_error *err) {
     zmq_msg_t msg;
     zmq_msg_init(&msg);
@@ -243,18 +274,20 @@ static int on_coordinator_message(loop *L, swan_error *err) {
     int rc = swan_msg_decode(zmq_msg_data(&msg), zmq_msg_size(&msg), &m, err);
     zmq_msg_close(&msg);
     if (rc) {
-        fprintf(stderr, "swan worker: ignored a bad message from the coordinator: %s\n", err->msg);
-        return 0;
+        char why[SWAN_ERROR_MAX];
+        snprintf(why, sizeof why, "%s", err->msg);
+        return swan_error_set(err, "the coordinator sent a malformed message: %.400s", why);
     }
     if (m.type == SWAN_MSG_SHUTDOWN) {
         swan_msg_free(&m);
         return 1;
     }
     if (m.type != SWAN_MSG_TASK || L->outstanding >= QUEUE_CAP) {
-        fprintf(stderr, "swan worker: ignored an unexpected '%s' message\n",
-                swan_msg_type_name(m.type));
+        swan_error_set(err, "the coordinator sent an unexpected '%s' message%s",
+                       swan_msg_type_name(m.type),
+                       m.type == SWAN_MSG_TASK ? " (more tasks ahead than a worker queues)" : "");
         swan_msg_free(&m);
-        return 0;
+        return -1;
     }
     pthread_mutex_lock(&L->h.mu);
     fifo_push(&L->h.tasks, &m); /* ownership moves to the compute thread */
@@ -286,11 +319,42 @@ static int on_compute_done(loop *L, swan_error *err) {
     }
 }
 
+/* This process's ZeroMQ routing id, the same on every (re)connection, so that the
+ * coordinator knows a worker coming back after a network blip or a stop for the one
+ * it had, and hands its work back at once instead of waiting out a timeout. Local
+ * workers get theirs from `swan analyze` (a secret of the run: it is how the
+ * coordinator recognizes its own children); others make a random one. */
+static int set_identity(void *sock, const char *given, swan_error *err) {
+    char id[80];
+    if (given && *given) {
+        size_t n = strlen(given);
+        if (n > 64 || given[0] == '\0')
+            return swan_error_set(err, "worker identity too long (%zu bytes, at most 64)", n);
+        snprintf(id, sizeof id, "%s", given);
+    } else {
+        unsigned char r[16];
+        int fd = open("/dev/urandom", O_RDONLY);
+        ssize_t got = fd >= 0 ? read(fd, r, sizeof r) : -1;
+        if (fd >= 0) close(fd);
+        if (got != (ssize_t)sizeof r) { /* no urandom: still unique enough per host */
+            uint64_t x = (uint64_t)getpid() * 0x9E3779B97F4A7C15ull ^ (uint64_t)(now_s() * 1e9);
+            for (size_t i = 0; i < sizeof r; i++, x = x * 6364136223846793005ull + 1442695040888963407ull)
+                r[i] = (unsigned char)(x >> 56);
+        }
+        id[0] = 'R';
+        for (size_t i = 0; i < sizeof r; i++) snprintf(id + 1 + 2 * i, 3, "%02x", r[i]);
+    }
+    if (zmq_setsockopt(sock, ZMQ_ROUTING_ID, id, strlen(id)) != 0)
+        return swan_error_set(err, "cannot set the worker identity: %s", zmq_strerror(errno));
+    return 0;
+}
+
 static int loop_open(loop *L, swan_error *err) {
     if (pipe(L->pipefd) != 0) return swan_error_set(err, "pipe: %s", strerror(errno));
     fcntl(L->pipefd[0], F_SETFL, fcntl(L->pipefd[0], F_GETFL) | O_NONBLOCK);
     L->h.wake_fd = L->pipefd[1];
     L->h.delay_ms = L->o->delay_ms;
+    atomic_init(&L->h.cancel, false);
     pthread_mutex_init(&L->h.mu, NULL);
     pthread_cond_init(&L->h.cv, NULL);
     if (pthread_create(&L->thread, NULL, compute_thread, &L->h) != 0)
@@ -328,6 +392,7 @@ static int loop_open(loop *L, swan_error *err) {
             L->monitor = NULL;
         }
     }
+    if (set_identity(L->sock, L->o->identity, err)) return -1;
     if (zmq_connect(L->sock, L->o->endpoint) != 0)
         return swan_error_set(err, "cannot connect to %s: %s", L->o->endpoint, zmq_strerror(errno));
     return 0;
@@ -361,15 +426,16 @@ static void loop_close(loop *L) {
     if (L->thread_started) {
         pthread_mutex_lock(&L->h.mu);
         L->h.quit = true;
+        atomic_store(&L->h.cancel, true);
         pthread_cond_signal(&L->h.cv);
-        bool busy = L->h.computing != 0;
+        pthread_mutex_unlock(&L->h.mu);
+        /* Always joined: the thread uses L->h (on our caller's stack) and may be inside
+         * BLAS, and returning from main while it runs would tear the BLAS library down
+         * under it (atexit handlers). The cancel flag ends it at its next tile. */
+        pthread_join(L->thread, NULL);
         swan_msg m;
         while (fifo_pop(&L->h.tasks, &m)) swan_msg_free(&m);
         while (fifo_pop(&L->h.results, &m)) swan_msg_free(&m);
-        pthread_mutex_unlock(&L->h.mu);
-        /* A thread deep inside BLAS cannot be interrupted; the process exit ends it. */
-        if (!busy) pthread_join(L->thread, NULL);
-        else pthread_detach(L->thread);
     }
     if (L->monitor) zmq_close(L->monitor);
     if (L->sock) zmq_close(L->sock);

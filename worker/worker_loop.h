@@ -19,10 +19,17 @@ typedef struct swan_worker_opts {
     int threads;            /* BLAS threads                                      */
     pid_t parent;           /* exit when this process is gone (0: don't watch)   */
     double heartbeat;       /* seconds between heartbeats while busy             */
+    const char *identity;   /* ZeroMQ routing id (env SWAN_WORKER_IDENTITY, set by
+                               swan analyze for its own workers); NULL = random    */
     int delay_ms;           /* fault-injection for tests: sleep this long per
                                tensor (env SWAN_TEST_WORKER_DELAY_MS), so a test can
                                interrupt or kill a run part-way reliably          */
 } swan_worker_opts;
+
+/* The environment variable through which `swan analyze` gives each local worker
+ * its identity: the environment, unlike the command line, is not visible to other
+ * users of the machine. */
+#define SWAN_WORKER_IDENTITY_ENV "SWAN_WORKER_IDENTITY"
 
 void swan_worker_default_opts(swan_worker_opts *o);
 
