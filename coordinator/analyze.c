@@ -21,6 +21,7 @@
 #include "coordinator/progress.h"
 #include "coordinator/schedule/local_workers.h"
 #include "coordinator/schedule/scheduler.h"
+#include "coordinator/schedule/workers_report.h"
 #include "proto/messages.h"
 
 void swan_analyze_default_opts(swan_analyze_opts *o) {
@@ -47,7 +48,11 @@ typedef struct run {
     char journal_path[PATH_MAX + 32];
     size_t loaded;               /* results taken from the journal                */
     size_t tensor_errors;
-    char first_tensor_error[SWAN_ERROR_MAX];
+    uint32_t *failed;            /* tensors whose analysis failed, in order       */
+    char **failed_why;           /* and what the workers that tried it said       */
+    char workers_json[PATH_MAX + 32];
+    double last_report;          /* when OUT/workers.json was last written       */
+    bool report_failed;          /* said once that it cannot be written          */
 } run;
 
 static void run_free(run *r) {
@@ -60,6 +65,9 @@ static void run_free(run *r) {
         unlink(sock);
         rmdir(r->ipc_dir);
     }
+    for (size_t i = 0; i < r->tensor_errors; i++) free(r->failed_why[i]);
+    free(r->failed);
+    free(r->failed_why);
     swan_plan_free(&r->plan);
     swan_checkpoint_free(&r->ck);
 }
@@ -110,18 +118,45 @@ static int hook_task_done(void *ctx, swan_error *err) {
     return swan_journal_flush(&((run *)ctx)->journal, err);
 }
 
-static void hook_tensor_error(void *ctx, uint32_t tensor, const char *reason) {
+/* Remembered and listed at the end, one line per tensor (see report_failed). */
+static void hook_tensor_error(void *ctx, uint32_t tensor, const char *reasons) {
     run *r = ctx;
-    if (r->tensor_errors++ == 0)
-        snprintf(r->first_tensor_error, sizeof r->first_tensor_error, "tensor '%s': %s",
-                 r->ck.tensors[tensor].name, reason);
-    char line[SWAN_ERROR_MAX + 64];
-    snprintf(line, sizeof line, "tensor '%.200s' failed: %.250s", r->ck.tensors[tensor].name, reason);
-    swan_progress_log(&r->progress, line);
+    uint32_t *f = realloc(r->failed, (r->tensor_errors + 1) * sizeof *f);
+    if (f) r->failed = f;
+    char **w = realloc(r->failed_why, (r->tensor_errors + 1) * sizeof *w);
+    if (w) r->failed_why = w;
+    if (!f || !w) return; /* out of memory: the count below still says it failed */
+    r->failed[r->tensor_errors] = tensor;
+    r->failed_why[r->tensor_errors] = strdup(reasons);
+    r->tensor_errors++;
+}
+
+static void write_workers_report(run *r, const swan_sched_stats *st) {
+    swan_error err;
+    if (swan_workers_report_write(r->workers_json, st, &err) && !r->report_failed) {
+        r->report_failed = true;
+        swan_progress_log(&r->progress, err.msg);
+    }
 }
 
 static void hook_progress(void *ctx, const swan_sched_stats *st) {
-    swan_progress_update(&((run *)ctx)->progress, st);
+    run *r = ctx;
+    swan_progress_update(&r->progress, st);
+    double t = now_s();
+    if (st->final || t - r->last_report >= 2.0) {
+        write_workers_report(r, st);
+        r->last_report = t;
+    }
+}
+
+/* One line per tensor that could not be analyzed, with what each worker said. */
+static void report_failed(run *r) {
+    for (size_t i = 0; i < r->tensor_errors; i++) {
+        char line[SWAN_ERROR_MAX + 1400];
+        snprintf(line, sizeof line, "tensor '%.300s' failed: %s", r->ck.tensors[r->failed[i]].name,
+                 r->failed_why[i] ? r->failed_why[i] : "(reason lost: out of memory)");
+        swan_progress_log(&r->progress, line);
+    }
 }
 
 static void hook_log(void *ctx, const char *line) {
@@ -222,6 +257,7 @@ static int run_workers(run *r, volatile sig_atomic_t *stop, swan_error *err) {
                           .seed = o->seed,
                           .worker_timeout = o->worker_timeout,
                           .max_attempts = 3,
+                          .backup_after = 1.0,
                           .max_respawns = 2 * (size_t)(o->jobs > 0 ? o->jobs : 1) + 2,
                           /* ~0.3 s of work: round trips matter only below that */
                           .prefetch_max_cost = 1e9,
@@ -237,6 +273,7 @@ static int run_workers(run *r, volatile sig_atomic_t *stop, swan_error *err) {
         snprintf(line, sizeof line, "listening for workers on %s", r->bind_ep);
         swan_progress_log(&r->progress, line);
     }
+    snprintf(r->workers_json, sizeof r->workers_json, "%s/workers.json", o->out_dir);
     int rc = swan_sched_run(&so, &r->ck, &r->plan, r->pool.n ? &r->pool : NULL, &hooks, err);
     swan_progress_finish(&r->progress);
     swan_local_pool_stop(&r->pool, 1000);
@@ -340,6 +377,7 @@ int swan_analyze(const swan_analyze_opts *o, volatile sig_atomic_t *stop, swan_e
     r.o = o;
     r.lock_fd = -1;
     swan_progress_init(&r.progress, stderr, o->quiet);
+    r.progress.verbose = o->verbose;
     if (swan_policy_validate(&o->policy, err)) return SWAN_EXIT_REFUSED;
     char dir[PATH_MAX];
     if (!realpath(o->model_dir, dir)) {
@@ -358,9 +396,14 @@ int swan_analyze(const swan_analyze_opts *o, volatile sig_atomic_t *stop, swan_e
         }
         if (status == SWAN_EXIT_OK) phase(&r, "analyzed", &tp);
     }
-    if (status == SWAN_EXIT_OK && r.tensor_errors) {
-        swan_error_set(err, "%zu tensor%s could not be analyzed; first: %s", r.tensor_errors,
-                       r.tensor_errors == 1 ? "" : "s", r.first_tensor_error);
+    size_t failed = r.tensor_errors;
+    if (status == SWAN_EXIT_OK && failed) report_failed(&r);
+    if (status == SWAN_EXIT_OK && failed && !o->keep_failed) {
+        swan_error_set(err, "%zu tensor%s could not be analyzed (listed above); the other results "
+                            "are saved in %s: run the same command to retry %s, or add --keep-failed "
+                            "to write the manifest with %s at 16 bits",
+                       failed, failed == 1 ? "" : "s", r.journal_path, failed == 1 ? "it" : "them",
+                       failed == 1 ? "it" : "them");
         status = SWAN_EXIT_FAILED;
     }
     if (status == SWAN_EXIT_OK) {
@@ -368,6 +411,14 @@ int swan_analyze(const swan_analyze_opts *o, volatile sig_atomic_t *stop, swan_e
         status = write_outputs(&r, swan_now_s() - t0, err) ? SWAN_EXIT_FAILED : SWAN_EXIT_OK;
         phase(&r, "reduced and wrote the manifest", &tp);
         if (o->verbose) log_cpu_times(&r);
+    }
+    if (status == SWAN_EXIT_OK && failed) {
+        /* --keep-failed: the manifest is written (those tensors at 16 bits, reason
+         * analysis_failed), but the run still did not analyze everything. */
+        swan_error_set(err, "%zu tensor%s could not be analyzed (listed above); the manifest keeps "
+                            "%s at 16 bits, reason analysis_failed",
+                       failed, failed == 1 ? "" : "s", failed == 1 ? "it" : "them");
+        status = SWAN_EXIT_FAILED;
     }
     run_free(&r);
     return status;

@@ -24,7 +24,9 @@ typedef struct swan_analyze_opts {
     int threads;               /* BLAS threads per local worker                  */
     uint64_t seed;
     bool quiet, fresh;
-    bool verbose;              /* log the time of each phase                     */
+    bool verbose;              /* log the time of each phase, hosts in progress  */
+    bool keep_failed;          /* write the manifest even if tensors failed:
+                                  them at 16 bits, reason analysis_failed        */
     const char *listen;        /* NULL = private ipc endpoint                    */
     double worker_timeout;     /* seconds                                        */
     swan_policy policy;

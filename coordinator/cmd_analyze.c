@@ -32,8 +32,11 @@ static const char help_text[] =
     "      --listen ENDPOINT   also accept workers from other hosts, e.g. tcp://*:5555\n"
     "      --worker-timeout S  drop a busy worker silent for S seconds, 1..86400 (default 120)\n"
     "      --fresh             ignore OUT/journal.jsonl and start over\n"
+    "      --keep-failed       if tensors fail on 3 workers, still write the manifest with\n"
+    "                          them at 16 bits (reason analysis_failed); exit status stays 1\n"
     "  -q, --quiet             print neither progress nor the summary (errors still show)\n"
-    "  -v, --verbose           also print how long each phase took\n"
+    "  -v, --verbose           also print how long each phase took, and each host's\n"
+    "                          workers, tasks done and throughput in the progress line\n"
     "  -h, --help              this help\n"
     "\n"
     "Progress, warnings and the summary go to standard error; -q hides all but errors.\n"
@@ -42,7 +45,7 @@ static const char help_text[] =
 
 enum {
     OPT_THREADS = 1000, OPT_SEED, OPT_WEIGHTS, OPT_THRESHOLDS, OPT_GROUPS, OPT_PROTECT,
-    OPT_LISTEN, OPT_TIMEOUT, OPT_FRESH
+    OPT_LISTEN, OPT_TIMEOUT, OPT_FRESH, OPT_KEEP_FAILED
 };
 
 /* One flag's value into o; -1 after printing the refusal. */
@@ -66,6 +69,7 @@ static int apply_flag(swan_analyze_opts *o, int c, const char *arg, bool *jobs_s
     case OPT_TIMEOUT:
         return swan_cli_flag_double("analyze", "--worker-timeout", arg, 1, 86400, &o->worker_timeout);
     case OPT_FRESH: o->fresh = true; return 0;
+    case OPT_KEEP_FAILED: o->keep_failed = true; return 0;
     default: return -1;
     }
     if (bad) swan_cli_refuse("analyze", "%s", err.msg);
@@ -88,6 +92,7 @@ int swan_cmd_analyze(int argc, char **argv) {
         {"worker-timeout", required_argument, 0, OPT_TIMEOUT},
         {"fresh", no_argument, 0, OPT_FRESH},       {"help", no_argument, 0, 'h'},
         {"verbose", no_argument, 0, 'v'},
+        {"keep-failed", no_argument, 0, OPT_KEEP_FAILED},
         {0, 0, 0, 0}};
     const char *model = NULL;
     int c;

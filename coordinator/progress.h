@@ -2,6 +2,7 @@
  *
  * On a terminal: one line rewritten in place (tensors done/total, GB read, params/s,
  * ETA, workers busy). Otherwise (a log file, CI): a plain line every few seconds.
+ * The verbose form adds each connected host: workers, tasks done, throughput.
  * Quiet mode prints nothing. Worker incidents are printed as their own lines. */
 #ifndef SWAN_PROGRESS_H
 #define SWAN_PROGRESS_H
@@ -14,6 +15,7 @@
 typedef struct swan_progress {
     FILE *out;
     bool tty, quiet;
+    bool verbose;           /* add the per-host part (set after init)   */
     double last_plain;      /* elapsed time of the last plain line      */
     double plain_every;     /* seconds between plain lines              */
     bool line_open;         /* a live line is on screen (needs \n)      */
@@ -28,5 +30,7 @@ void swan_progress_finish(swan_progress *p);
 
 /* Formats the status text (no newline) into out; exposed for tests. */
 void swan_progress_format(const swan_sched_stats *st, char *out, size_t size);
+/* The per-host part of the verbose form: "hosts: local 2w 14t 3.1M/s, ...". */
+void swan_progress_format_hosts(const swan_sched_stats *st, char *out, size_t size);
 
 #endif

@@ -183,8 +183,8 @@ void swan_decide(const swan_policy *p, const char *name, swan_tensor_kind kind,
     case SWAN_KIND_COUNT: keep16(out, "not_analyzed", prot); return;
     case SWAN_KIND_MATRIX: break;
     }
-    if (!raw) { /* only when its analysis failed; such a run writes no manifest */
-        keep16(out, "not_analyzed", prot);
+    if (!raw) { /* its analysis failed; only `analyze --keep-failed` writes this */
+        keep16(out, "analysis_failed", prot);
         return;
     }
     if (raw->nonfinite > 0) {

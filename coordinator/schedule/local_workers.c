@@ -2,6 +2,7 @@
 #include "coordinator/schedule/local_workers.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <signal.h>
 #include <spawn.h>
@@ -16,6 +17,8 @@
 #ifdef __APPLE__
 #include <mach-o/dyld.h>
 #endif
+
+#include "worker/worker_loop.h"
 
 extern char **environ;
 
@@ -64,6 +67,33 @@ int swan_self_exe(const char *argv0, char *out, size_t size, swan_error *err) {
                           argv0 ? argv0 : "");
 }
 
+static void identity_of(const swan_local_pool *pool, uint64_t spawn_no, char *out, size_t size) {
+    snprintf(out, size, "L%s.%llu", pool->secret, (unsigned long long)spawn_no);
+}
+
+/* 128 random bits; refuses to run without a source of them, since a guessable
+ * secret would let a peer pass for a local worker. */
+static int make_secret(char out[33], swan_error *err) {
+    unsigned char r[16];
+    int fd = open("/dev/urandom", O_RDONLY);
+    ssize_t got = fd >= 0 ? read(fd, r, sizeof r) : -1;
+    if (fd >= 0) close(fd);
+    if (got != (ssize_t)sizeof r)
+        return swan_error_set(err, "cannot read /dev/urandom for the local workers' secret");
+    for (size_t i = 0; i < sizeof r; i++) snprintf(out + 2 * i, 3, "%02x", r[i]);
+    return 0;
+}
+
+pid_t swan_local_pool_find(const swan_local_pool *pool, const void *id, size_t idlen) {
+    char want[96];
+    for (size_t i = 0; i < pool->n; i++) {
+        if (!pool->pids[i]) continue;
+        identity_of(pool, pool->spawn_no[i], want, sizeof want);
+        if (strlen(want) == idlen && memcmp(want, id, idlen) == 0) return pool->pids[i];
+    }
+    return 0;
+}
+
 static int spawn_one(swan_local_pool *pool, size_t slot, swan_error *err) {
     char threads[16], parent[32];
     snprintf(threads, sizeof threads, "%d", pool->threads);
@@ -73,12 +103,12 @@ static int spawn_one(swan_local_pool *pool, size_t slot, swan_error *err) {
     /* BLAS libraries size their thread pools from the environment when they load,
      * before the worker's main() could change anything: give the child its own. */
     static const char *blas_vars[] = {"OPENBLAS_NUM_THREADS=", "VECLIB_MAXIMUM_THREADS=",
-                                      "OMP_NUM_THREADS="};
-    enum { NVARS = 3 };
+                                      "OMP_NUM_THREADS=", SWAN_WORKER_IDENTITY_ENV "="};
+    enum { NVARS = 4 };
     size_t nenv = 0;
     while (environ[nenv]) nenv++;
     char **envp = calloc(nenv + NVARS + 1, sizeof *envp);
-    char vars[NVARS][64];
+    char vars[NVARS][128];
     if (!envp) return swan_error_set(err, "out of memory");
     size_t k = 0;
     for (size_t i = 0; i < nenv; i++) {
@@ -87,8 +117,10 @@ static int spawn_one(swan_local_pool *pool, size_t slot, swan_error *err) {
             ours |= strncmp(environ[i], blas_vars[v], strlen(blas_vars[v])) == 0;
         if (!ours) envp[k++] = environ[i];
     }
+    char identity[96];
+    identity_of(pool, pool->spawned_total, identity, sizeof identity);
     for (int v = 0; v < NVARS; v++) {
-        snprintf(vars[v], sizeof vars[v], "%s%s", blas_vars[v], threads);
+        snprintf(vars[v], sizeof vars[v], "%s%s", blas_vars[v], v == NVARS - 1 ? identity : threads);
         envp[k++] = vars[v];
     }
     pid_t pid;
@@ -97,7 +129,7 @@ static int spawn_one(swan_local_pool *pool, size_t slot, swan_error *err) {
     if (rc != 0)
         return swan_error_set(err, "cannot start worker %s: %s", pool->exe, strerror(rc));
     pool->pids[slot] = pid;
-    pool->spawned_total++;
+    pool->spawn_no[slot] = pool->spawned_total++;
     return 0;
 }
 
@@ -111,7 +143,9 @@ int swan_local_pool_start(swan_local_pool *pool, const char *exe, const char *en
     pool->threads = threads;
     pool->n = n;
     pool->pids = calloc(n ? n : 1, sizeof *pool->pids);
-    if (!pool->pids) return swan_error_set(err, "out of memory");
+    pool->spawn_no = calloc(n ? n : 1, sizeof *pool->spawn_no);
+    if (!pool->pids || !pool->spawn_no) return swan_error_set(err, "out of memory");
+    if (make_secret(pool->secret, err)) return -1;
     for (size_t i = 0; i < n; i++)
         if (spawn_one(pool, i, err)) {
             swan_local_pool_stop(pool, 0);
@@ -193,6 +227,8 @@ void swan_local_pool_stop(swan_local_pool *pool, int grace_ms) {
 void swan_local_pool_free(swan_local_pool *pool) {
     swan_local_pool_stop(pool, 0);
     free(pool->pids);
+    free(pool->spawn_no);
     pool->pids = NULL;
+    pool->spawn_no = NULL;
     pool->n = 0;
 }

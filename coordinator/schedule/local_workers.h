@@ -3,11 +3,18 @@
  * Each is this same executable re-run as `swan worker --connect ENDPOINT`, so a local
  * worker runs exactly the code a worker on another host runs. The pool owns the child
  * processes: it reaps those that exit, can replace them, and on shutdown asks, then
- * tells, then forces them to stop, so no worker outlives the coordinator. */
+ * tells, then forces them to stop, so no worker outlives the coordinator.
+ *
+ * Each spawn gets an identity ("L" + a random secret of this run + "." + a spawn
+ * number) in its environment, which the worker uses as its ZeroMQ routing id. That is
+ * how the scheduler knows its own children: a peer cannot guess the secret, and
+ * nothing a peer says (e.g. a pid in its HELLO) can make the coordinator signal a
+ * process. */
 #ifndef SWAN_LOCAL_WORKERS_H
 #define SWAN_LOCAL_WORKERS_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include "common/error.h"
@@ -17,6 +24,8 @@ typedef struct swan_local_pool {
     char endpoint[256];    /* what the workers connect to                   */
     int threads;           /* BLAS threads per worker                       */
     pid_t *pids;           /* 0 = slot free (exited and reaped)             */
+    uint64_t *spawn_no;    /* per slot: the spawn number in its identity    */
+    char secret[33];       /* hex, random per run                          */
     size_t n;
     size_t spawned_total;
 } swan_local_pool;
@@ -36,6 +45,10 @@ size_t swan_local_pool_reap(swan_local_pool *pool,
 int swan_local_pool_respawn(swan_local_pool *pool, swan_error *err);
 
 size_t swan_local_pool_alive(const swan_local_pool *pool);
+
+/* The pid of the live local worker whose identity (routing id) is id, or 0 when id
+ * is not one of ours. */
+pid_t swan_local_pool_find(const swan_local_pool *pool, const void *id, size_t idlen);
 
 /* Waits up to grace_ms for the workers to exit (they were sent SHUTDOWN), then
  * SIGTERM, a short wait, SIGKILL; reaps everything. */

@@ -20,17 +20,48 @@
 
 #define MAX_ID 255
 #define MAX_MSG_BYTES (64LL * 1024 * 1024) /* larger frames are refused by libzmq */
+#define MAX_FAILERS 8                       /* distinct workers remembered per task */
+#define MAX_REASONS 1200                    /* bytes of failure reasons per task    */
+#define MAX_HOSTS 64                        /* more hosts are counted as "others"   */
+
+/* A registry entry. LIVE: talking to us. DROPPED: lost (silence), forgotten for
+ * scheduling, but recognized if it speaks again: it is used again at once and what
+ * it was computing is taken back or accepted late. FREE: a slot to reuse. */
+typedef enum worker_state { W_FREE = 0, W_LIVE, W_DROPPED } worker_state;
 
 typedef struct worker {
     unsigned char id[MAX_ID];
     size_t idlen;
-    bool alive;
-    uint32_t pid;
+    worker_state state;
+    uint64_t key;        /* hash of the routing id: "different workers"        */
+    pid_t local_pid;     /* a process we started (from the pool), else 0       */
+    uint32_t pid;        /* what the peer said: for display, never trusted     */
     char host[64];
-    int64_t task;        /* index into plan->tasks, -1 when idle           */
-    int64_t queued;      /* a small task sent ahead (prefetch), or -1      */
+    size_t host_ix;      /* into swan_sched.hosts                              */
+    bool benched;        /* a task failed on this remote host: it gets work only
+                            when no other idle worker can take it              */
+    int64_t task;        /* index into plan->tasks, -1 when idle               */
+    int64_t queued;      /* a small task sent ahead (prefetch), or -1          */
     double last_seen;
 } worker;
+
+/* The scheduler's own per-task bookkeeping (plan->tasks holds the shared part). */
+typedef struct task_info {
+    uint32_t holders;    /* workers computing it now (original and backups)    */
+    double started;      /* when the current first holder got it               */
+    uint32_t nfailed;    /* different workers it failed on                     */
+    uint64_t failed_on[MAX_FAILERS];
+    char *reasons;       /* what they said, "; "-separated, capped             */
+    bool failed;         /* declared failed: DONE without results              */
+} task_info;
+
+/* At most burst lines, then one per 1/rate seconds; the rest are counted. A peer
+ * that sends garbage in a loop must not be able to fill the log (3,891 lines in
+ * one test before this). */
+typedef struct limiter {
+    double tokens, burst, rate, last;
+    size_t suppressed;
+} limiter;
 
 typedef struct swan_sched {
     const swan_sched_opts *o;
@@ -41,65 +72,148 @@ typedef struct swan_sched {
     void *zctx, *sock;
     worker *workers;
     size_t nworkers, capworkers;
-    size_t next;         /* next task index in plan order                    */
+    task_info *info;     /* one per plan task                                  */
+    size_t next;         /* next task index in plan order                      */
     size_t *requeued;    /* stack of task indices taken back from lost workers */
     size_t nrequeued;
     size_t tasks_done;
+    swan_host_stats hosts[MAX_HOSTS + 1];
+    double host_since[MAX_HOSTS + 1];
+    size_t nhosts;
+    limiter noise;       /* malformed or unexpected messages                   */
+    limiter comings;     /* joins, leaves, returns                             */
     swan_sched_stats st;
     double t0;
     char fail[SWAN_ERROR_MAX]; /* set when the run must stop */
 } swan_sched;
 
-static void logf_(swan_sched *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void logf_(swan_sched *s, const char *fmt, ...) {
+static void vlog(swan_sched *s, const char *fmt, va_list ap) {
     char line[SWAN_ERROR_MAX];
-    va_list ap;
-    va_start(ap, fmt);
     vsnprintf(line, sizeof line, fmt, ap);
-    va_end(ap);
     if (s->hooks->log) s->hooks->log(s->hooks->ctx, line);
 }
 
+static void logf_(swan_sched *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void logf_(swan_sched *s, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    vlog(s, fmt, ap);
+    va_end(ap);
+}
+
+static bool limiter_allow(limiter *l) {
+    double t = swan_now_s();
+    l->tokens += (t - l->last) * l->rate;
+    if (l->tokens > l->burst) l->tokens = l->burst;
+    l->last = t;
+    if (l->tokens < 1) {
+        l->suppressed++;
+        return false;
+    }
+    l->tokens -= 1;
+    return true;
+}
+
+/* A line caused by a peer: rate-limited, and says how many were held back. */
+static void peer_log(swan_sched *s, limiter *l, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void peer_log(swan_sched *s, limiter *l, const char *fmt, ...) {
+    if (!limiter_allow(l)) return;
+    if (l->suppressed) {
+        logf_(s, "(%zu similar lines about workers were suppressed)", l->suppressed);
+        l->suppressed = 0;
+    }
+    va_list ap;
+    va_start(ap, fmt);
+    vlog(s, fmt, ap);
+    va_end(ap);
+}
+
 static void worker_label(const worker *w, char *out, size_t size) {
-    if (w->pid)
-        snprintf(out, size, "worker %s/%u", w->host[0] ? w->host : "?", w->pid);
+    if (w->local_pid)
+        snprintf(out, size, "local worker %ld", (long)w->local_pid);
     else
-        snprintf(out, size, "worker (not yet identified)");
+        snprintf(out, size, "worker %s/%u", w->host[0] ? w->host : "?", w->pid);
+}
+
+static uint64_t hash_id(const unsigned char *id, size_t n) {
+    uint64_t h = 1469598103934665603ull; /* FNV-1a */
+    for (size_t i = 0; i < n; i++) h = (h ^ id[i]) * 1099511628211ull;
+    return h;
 }
 
 /* ---- the pending queue ----------------------------------------------------
  * Tasks go out in plan order (largest first); a task taken back from a lost worker
- * goes on a stack that is served first, so a retry does not wait behind everything. */
+ * goes on a stack that is served first, so a retry does not wait behind everything.
+ * A worker is never given back a task that already failed on it. */
+
+static bool failed_on(const swan_sched *s, size_t t, const worker *w) {
+    const task_info *ti = &s->info[t];
+    for (uint32_t k = 0; k < ti->nfailed && k < MAX_FAILERS; k++)
+        if (ti->failed_on[k] == w->key) return true;
+    return false;
+}
 
 static void queue_requeue(swan_sched *s, size_t t) {
     s->requeued[s->nrequeued++] = t;
 }
 
-static bool queue_pop(swan_sched *s, size_t *t) {
-    if (s->nrequeued) {
-        *t = s->requeued[--s->nrequeued];
-        return true;
-    }
-    while (s->next < s->plan->ntasks) {
-        size_t i = s->next++;
-        if (s->plan->tasks[i].state == SWAN_TASK_PENDING) {
-            *t = i;
-            return true;
+static void queue_remove(swan_sched *s, size_t t) {
+    for (size_t k = 0; k < s->nrequeued; k++)
+        if (s->requeued[k] == t) {
+            memmove(&s->requeued[k], &s->requeued[k + 1], (s->nrequeued - k - 1) * sizeof *s->requeued);
+            s->nrequeued--;
+            return;
         }
-    }
-    return false;
 }
 
-/* Estimated cost of the task queue_pop would return next; +inf if none. */
-static double queue_peek_cost(swan_sched *s) {
-    if (s->nrequeued) return s->plan->tasks[s->requeued[s->nrequeued - 1]].cost;
+static void skip_started(swan_sched *s) {
     while (s->next < s->plan->ntasks && s->plan->tasks[s->next].state != SWAN_TASK_PENDING)
         s->next++;
-    return s->next < s->plan->ntasks ? s->plan->tasks[s->next].cost : HUGE_VAL;
 }
 
-static bool queue_empty(const swan_sched *s) {
+/* The task w would get next (without taking it), or -1; *from_stack says where. */
+static int64_t queue_peek_for(swan_sched *s, const worker *w, bool *from_stack) {
+    *from_stack = true;
+    for (size_t k = s->nrequeued; k-- > 0;)
+        if (!failed_on(s, s->requeued[k], w)) return (int64_t)s->requeued[k];
+    *from_stack = false;
+    skip_started(s);
+    return s->next < s->plan->ntasks ? (int64_t)s->next : -1;
+}
+
+static bool queue_pop_for(swan_sched *s, const worker *w, size_t *t) {
+    bool from_stack;
+    int64_t i = queue_peek_for(s, w, &from_stack);
+    if (i < 0) return false;
+    if (from_stack) queue_remove(s, (size_t)i);
+    else s->next++;
+    *t = (size_t)i;
+    return true;
+}
+
+static bool queue_empty(swan_sched *s) {
+    skip_started(s);
     return s->nrequeued == 0 && s->next >= s->plan->ntasks;
+}
+
+/* ---- hosts (what the user sees) --------------------------------------------- */
+
+static size_t host_index(swan_sched *s, const char *name, bool local) {
+    for (size_t i = 0; i < s->nhosts; i++)
+        if (s->hosts[i].local == local && strcmp(s->hosts[i].name, name) == 0) return i;
+    if (s->nhosts == MAX_HOSTS) { /* a flood of made-up names ends in one bucket */
+        if (s->hosts[MAX_HOSTS].name[0] == '\0') {
+            snprintf(s->hosts[MAX_HOSTS].name, sizeof s->hosts[0].name, "(other hosts)");
+            s->host_since[MAX_HOSTS] = swan_now_s();
+        }
+        return MAX_HOSTS;
+    }
+    swan_host_stats *h = &s->hosts[s->nhosts];
+    memset(h, 0, sizeof *h);
+    snprintf(h->name, sizeof h->name, "%s", name);
+    h->local = local;
+    s->host_since[s->nhosts] = swan_now_s();
+    return s->nhosts++;
 }
 
 /* ---- sending ------------------------------------------------------------- */
@@ -163,11 +277,79 @@ static int send_task(swan_sched *s, worker *w, size_t ti) {
     return rc;
 }
 
+/* ---- holding tasks --------------------------------------------------------
+ * A task is PENDING (in the queue), RUNNING (held by one or more workers) or DONE
+ * (results taken, or declared failed). */
+
+static void hold(swan_sched *s, size_t t) {
+    swan_task *tk = &s->plan->tasks[t];
+    if (tk->state == SWAN_TASK_DONE) return; /* a late duplicate: nothing to track */
+    if (tk->state == SWAN_TASK_PENDING) queue_remove(s, t);
+    if (s->info[t].holders++ == 0) s->info[t].started = swan_now_s();
+    tk->state = SWAN_TASK_RUNNING;
+}
+
+/* One holder let go of t (lost, or answered with failures). */
+static void release(swan_sched *s, size_t t) {
+    swan_task *tk = &s->plan->tasks[t];
+    if (tk->state == SWAN_TASK_DONE) return;
+    if (s->info[t].holders > 0) s->info[t].holders--;
+    if (s->info[t].holders == 0 && tk->state == SWAN_TASK_RUNNING) {
+        tk->state = SWAN_TASK_PENDING;
+        queue_requeue(s, t);
+    }
+}
+
+static const char *task_first_name(const swan_sched *s, size_t t) {
+    return s->ck->tensors[s->plan->task_items[s->plan->tasks[t].first]].name;
+}
+
+/* Ends a task without results: each of its tensors not yet analyzed is reported. */
+static void fail_task(swan_sched *s, size_t t) {
+    swan_task *tk = &s->plan->tasks[t];
+    task_info *ti = &s->info[t];
+    if (tk->state == SWAN_TASK_DONE) return;
+    if (tk->state == SWAN_TASK_PENDING) queue_remove(s, t);
+    tk->state = SWAN_TASK_DONE;
+    ti->failed = true;
+    s->tasks_done++;
+    s->st.tasks_failed++;
+    s->st.cost_done += tk->cost;
+    for (uint32_t k = 0; k < tk->count; k++) {
+        uint32_t id = s->plan->task_items[tk->first + k];
+        if (s->plan->recs[id].have_raw) continue;
+        if (s->hooks->on_tensor_error)
+            s->hooks->on_tensor_error(s->hooks->ctx, id, ti->reasons ? ti->reasons : "unknown");
+        s->st.tensors_done++;
+    }
+}
+
+/* Remembers that t failed on w and why; declares it failed after max_attempts
+ * different workers. */
+static void record_failure(swan_sched *s, size_t t, const worker *w, const char *why) {
+    task_info *ti = &s->info[t];
+    if (!failed_on(s, t, w)) {
+        if (ti->nfailed < MAX_FAILERS) ti->failed_on[ti->nfailed] = w->key;
+        ti->nfailed++;
+    }
+    char label[96];
+    worker_label(w, label, sizeof label);
+    size_t have = ti->reasons ? strlen(ti->reasons) : 0;
+    if (have < MAX_REASONS) {
+        char *r = realloc(ti->reasons, MAX_REASONS + 1);
+        if (r) {
+            ti->reasons = r;
+            snprintf(r + have, MAX_REASONS + 1 - have, "%s%s: %s", have ? "; " : "", label, why);
+        }
+    }
+    if (ti->nfailed >= s->o->max_attempts) fail_task(s, t);
+}
+
 /* ---- worker bookkeeping ---------------------------------------------------- */
 
 static worker *find_worker(swan_sched *s, const unsigned char *id, size_t idlen) {
     for (size_t i = 0; i < s->nworkers; i++)
-        if (s->workers[i].alive && s->workers[i].idlen == idlen &&
+        if (s->workers[i].state != W_FREE && s->workers[i].idlen == idlen &&
             memcmp(s->workers[i].id, id, idlen) == 0)
             return &s->workers[i];
     return NULL;
@@ -176,7 +358,7 @@ static worker *find_worker(swan_sched *s, const unsigned char *id, size_t idlen)
 static worker *add_worker(swan_sched *s, const unsigned char *id, size_t idlen) {
     worker *w = NULL;
     for (size_t i = 0; i < s->nworkers && !w; i++)
-        if (!s->workers[i].alive) w = &s->workers[i];
+        if (s->workers[i].state == W_FREE) w = &s->workers[i];
     if (!w) {
         if (s->nworkers == s->capworkers) {
             size_t cap = s->capworkers ? 2 * s->capworkers : 16;
@@ -190,79 +372,140 @@ static worker *add_worker(swan_sched *s, const unsigned char *id, size_t idlen) 
     memset(w, 0, sizeof *w);
     memcpy(w->id, id, idlen);
     w->idlen = idlen;
-    w->alive = true;
+    w->key = hash_id(id, idlen);
+    w->state = W_LIVE;
     w->task = -1;
     w->queued = -1;
     w->last_seen = swan_now_s();
     return w;
 }
 
-/* Forgets a worker; its task, if any, goes back to the front of the queue.
- * suspect_task: the worker died or hung while holding the task, which a task that
- * crashes workers would also cause; after max_attempts such losses the run stops
- * instead of killing workers forever. A peer that merely broke the protocol says
- * nothing about the task, so it does not count. */
-static void lose_worker(swan_sched *s, worker *w, const char *why, bool suspect_task) {
+/* Takes w out of the rotation; what it held goes back in line (unless another worker
+ * holds a copy). blame: it died or hung while holding its task, which counts as a
+ * failure of that task on this worker; a peer that merely broke the protocol or
+ * reconnected says nothing about the task. forget: FREE the entry; otherwise it is
+ * DROPPED and recognized if it speaks again. */
+static void lose_worker(swan_sched *s, worker *w, const char *why, bool blame, bool forget) {
     char label[96];
     worker_label(w, label, sizeof label);
-    if (w->queued >= 0) { /* sent ahead, never started: back in line, no blame */
-        s->plan->tasks[w->queued].state = SWAN_TASK_PENDING;
-        queue_requeue(s, (size_t)w->queued);
-    }
     if (w->task >= 0) {
-        swan_task *t = &s->plan->tasks[w->task];
-        t->state = SWAN_TASK_PENDING;
-        const char *first = s->ck->tensors[s->plan->task_items[t->first]].name;
-        if (suspect_task) t->losses++;
-        if (t->losses >= s->o->max_attempts) {
-            snprintf(s->fail, sizeof s->fail,
-                     "tensor '%s'%s: %u workers died or hung while analyzing it (last: %s %s)", first,
-                     t->count > 1 ? " (or another in its batch)" : "", t->losses, label, why);
-        } else {
-            logf_(s, "%s %s; re-queueing its task ('%s'%s)", label, why, first,
-                  t->count > 1 ? " and others" : "");
-            queue_requeue(s, (size_t)w->task);
-        }
+        size_t t = (size_t)w->task;
+        if (s->plan->tasks[t].state != SWAN_TASK_DONE)
+            peer_log(s, &s->comings, "%s %s; re-queueing its task ('%s'%s)", label, why,
+                     task_first_name(s, t), s->plan->tasks[t].count > 1 ? " and others" : "");
+        else
+            peer_log(s, &s->comings, "%s %s", label, why);
+        release(s, t);
+        if (blame) record_failure(s, t, w, why);
     } else {
-        logf_(s, "%s %s", label, why);
+        peer_log(s, &s->comings, "%s %s", label, why);
     }
-    w->alive = false;
-    w->idlen = 0;
-    w->task = w->queued = -1;
+    if (w->queued >= 0) release(s, (size_t)w->queued); /* sent ahead, never started */
+    if (forget) {
+        w->state = W_FREE;
+        w->idlen = 0;
+        w->task = w->queued = -1;
+    } else {
+        w->state = W_DROPPED;
+    }
     s->st.workers_lost++;
+}
+
+/* A DROPPED worker spoke: it is live again, and what it was computing is its own
+ * again (taken off the queue if nobody else started it; otherwise a copy). */
+static void revive(swan_sched *s, worker *w) {
+    char label[96];
+    worker_label(w, label, sizeof label);
+    peer_log(s, &s->comings, "%s is back", label);
+    w->state = W_LIVE;
+    if (w->task >= 0) hold(s, (size_t)w->task);
+    if (w->queued >= 0) hold(s, (size_t)w->queued);
 }
 
 /* Sends task ti to w; false (and the task back in line) if w cannot be reached. */
 static bool hand_over(swan_sched *s, worker *w, size_t ti) {
+    hold(s, ti);
+    s->plan->tasks[ti].attempts++;
     if (send_task(s, w, ti)) {
-        queue_requeue(s, ti);
-        if (!s->fail[0]) lose_worker(s, w, "cannot be reached", false);
+        release(s, ti);
+        if (!s->fail[0]) lose_worker(s, w, "cannot be reached", false, true);
         return false;
     }
-    s->plan->tasks[ti].state = SWAN_TASK_RUNNING;
-    s->plan->tasks[ti].attempts++;
     return true;
+}
+
+/* A backup copy for an idle w once the queue is empty: the task that has been
+ * running longest on a single worker (for at least backup_after seconds), which w
+ * has not failed. A slow host then no longer holds up the end of the job. */
+static bool pick_backup(swan_sched *s, const worker *w, size_t *out) {
+    double t = swan_now_s(), oldest = HUGE_VAL;
+    bool found = false;
+    for (size_t i = 0; i < s->plan->ntasks; i++) {
+        const task_info *ti = &s->info[i];
+        if (s->plan->tasks[i].state != SWAN_TASK_RUNNING || ti->holders != 1) continue;
+        if (t - ti->started < s->o->backup_after || ti->started >= oldest || failed_on(s, i, w))
+            continue;
+        oldest = ti->started;
+        *out = i;
+        found = true;
+    }
+    return found;
 }
 
 /* Gives w a task if it has none, and sends the next task ahead when that one is
  * small: between two small batches a worker would otherwise idle for a round trip,
- * while sending a big task ahead could leave it waiting behind another big one. */
-static void dispatch(swan_sched *s, worker *w) {
+ * while sending a big task ahead could leave it waiting behind another big one.
+ * A benched worker is served only by dispatch_idle's second pass. */
+static void dispatch_one(swan_sched *s, worker *w, bool benched_ok) {
     size_t ti;
+    if (w->state != W_LIVE || (w->benched && !benched_ok)) return;
     if (w->task < 0) {
-        if (!queue_pop(s, &ti)) return; /* stays idle; more may be re-queued later */
-        if (!hand_over(s, w, ti)) return;
+        if (queue_pop_for(s, w, &ti)) {
+            if (!hand_over(s, w, ti)) return;
+        } else if (!w->benched && queue_empty(s) && pick_backup(s, w, &ti)) {
+            if (!hand_over(s, w, ti)) return;
+            s->st.backups++;
+        } else {
+            return; /* stays idle; more may be re-queued later */
+        }
         w->task = (int64_t)ti;
     }
-    if (w->queued < 0 && queue_peek_cost(s) <= s->o->prefetch_max_cost && queue_pop(s, &ti) &&
-        hand_over(s, w, ti))
+    if (w->queued >= 0 || w->benched) return;
+    bool from_stack;
+    int64_t next = queue_peek_for(s, w, &from_stack);
+    if (next >= 0 && s->plan->tasks[next].cost <= s->o->prefetch_max_cost &&
+        queue_pop_for(s, w, &ti) && hand_over(s, w, ti))
         w->queued = (int64_t)ti;
 }
 
+static void dispatch(swan_sched *s, worker *w) {
+    dispatch_one(s, w, false);
+}
+
+/* Every idle worker gets work; benched ones only what no idle other one could take.
+ * If then nobody is busy and tasks are still queued, no worker there is may take
+ * them (each failed on all of them): they are declared failed rather than waited
+ * for, so the job never hangs with work queued and workers idle. */
 static void dispatch_idle(swan_sched *s) {
-    for (size_t i = 0; i < s->nworkers && !queue_empty(s); i++)
-        if (s->workers[i].alive && s->workers[i].pid && s->workers[i].task < 0)
-            dispatch(s, &s->workers[i]);
+    for (int pass = 0; pass < 2; pass++)
+        for (size_t i = 0; i < s->nworkers && !s->fail[0]; i++) {
+            worker *w = &s->workers[i];
+            if (w->state == W_LIVE && w->task < 0 && w->benched == (pass == 1))
+                dispatch_one(s, w, pass == 1);
+        }
+    size_t live = 0, busy = 0;
+    for (size_t i = 0; i < s->nworkers; i++)
+        if (s->workers[i].state == W_LIVE) {
+            live++;
+            busy += s->workers[i].task >= 0;
+        }
+    if (live == 0 || busy > 0 || queue_empty(s)) return;
+    while (s->nrequeued) {
+        size_t t = s->requeued[s->nrequeued - 1];
+        logf_(s, "task '%s'%s failed on every worker available; giving up on it", task_first_name(s, t),
+              s->plan->tasks[t].count > 1 ? " (and others in its batch)" : "");
+        fail_task(s, t);
+    }
 }
 
 /* ---- incoming messages ----------------------------------------------------- */
@@ -293,48 +536,66 @@ static int check_result(swan_sched *s, const worker *w, const swan_msg_result *r
     return 0;
 }
 
-/* Stores a checked RESULT. The worker has already been given its next task (see
- * on_result_msg), so the time spent here, mostly journaling, is not its idle time. */
-static int take_result(swan_sched *s, size_t ti, const swan_msg_result *r, swan_error *err) {
-    swan_task *t = &s->plan->tasks[ti];
+/* Stores the analyzed items of a checked RESULT (those not already known from an
+ * earlier, partly failed attempt); returns how many items failed. The worker has
+ * already been given its next task (see on_result_msg), so the time spent here,
+ * mostly journaling, is not its idle time. */
+static int take_items(swan_sched *s, const worker *w, const swan_msg_result *r, uint32_t *nbad,
+                      const char **first_error, swan_error *err) {
+    swan_host_stats *h = &s->hosts[w->host_ix];
+    *nbad = 0;
+    *first_error = NULL;
     for (uint32_t k = 0; k < r->nitems; k++) {
         const swan_result_item *it = &r->items[k];
-        const swan_tensor *tn = &s->ck->tensors[it->tensor_id];
-        if (it->ok) {
-            if (s->hooks->on_result(s->hooks->ctx, it->tensor_id, &it->raw, err)) return -1;
-        } else if (s->hooks->on_tensor_error) {
-            s->hooks->on_tensor_error(s->hooks->ctx, it->tensor_id,
-                                      it->error ? it->error : "unknown error");
+        if (!it->ok) {
+            if ((*nbad)++ == 0) *first_error = it->error ? it->error : "unknown error";
+            continue;
         }
+        if (s->plan->recs[it->tensor_id].have_raw) continue;
+        if (s->hooks->on_result(s->hooks->ctx, it->tensor_id, &it->raw, err)) return -1;
+        const swan_tensor *tn = &s->ck->tensors[it->tensor_id];
         s->st.tensors_done++;
         s->st.bytes_done += tn->nbytes;
         s->st.params_done += tn->nelem;
+        h->tensors_done++;
+        h->params_done += tn->nelem;
     }
     if (s->hooks->on_task_done && s->hooks->on_task_done(s->hooks->ctx, err)) return -1;
-    s->st.cost_done += t->cost;
     return 0;
 }
 
 /* One function per message type. Each gets the sender's registry entry (NULL for a
- * peer that never said HELLO, or was dropped) and the decoded message, owned by the
- * caller. */
+ * peer that never said HELLO, or was forgotten) and the decoded message, owned by
+ * the caller. */
 
-/* HELLO, on a new connection or again on a known one: harmless if the connection
- * holds nothing; if it held work, that work is lost to it and goes back in line. */
+/* HELLO: a new connection. From a routing id we know, it is a worker that restarted
+ * its session (it reconnected after a network outage, or its process was started
+ * again): what it held is re-queued at once (the worker dropped it), without blame,
+ * and it is used again like a new worker. Local workers are recognized here by the
+ * identity they were started with; the pid a peer reports is only displayed. */
 static void on_hello(swan_sched *s, worker *w, const unsigned char *id, size_t idlen,
                      const swan_msg_hello *h) {
-    if (w && (w->task >= 0 || w->queued >= 0)) lose_worker(s, w, "said hello again", false);
-    else if (w) w->alive = false;
+    bool again = w != NULL;
+    if (w && w->state == W_LIVE) lose_worker(s, w, "reconnected", false, true);
+    else if (w) w->state = W_FREE; /* DROPPED: its work was re-queued already */
     w = add_worker(s, id, idlen);
     if (!w) {
         logf_(s, "out of memory registering a worker");
         return;
     }
+    w->local_pid = s->pool ? swan_local_pool_find(s->pool, id, idlen) : 0;
     w->pid = h->pid;
     snprintf(w->host, sizeof w->host, "%s", h->host ? h->host : "");
     for (char *c = w->host; *c; c++) /* a peer's words go into our one-line logs */
         if ((unsigned char)*c < 0x20 || (unsigned char)*c >= 0x7f) *c = '?';
-    w->last_seen = swan_now_s();
+    w->host_ix = host_index(s, w->local_pid ? "local" : (w->host[0] ? w->host : "?"), w->local_pid != 0);
+    if (!w->local_pid && !again) {
+        size_t n = 0;
+        for (size_t i = 0; i < s->nworkers; i++)
+            n += s->workers[i].state == W_LIVE && s->workers[i].host_ix == w->host_ix;
+        peer_log(s, &s->comings, "worker %s/%u joined (%zu on that host)", w->host[0] ? w->host : "?",
+                 w->pid, n);
+    }
     if (queue_empty(s) && s->tasks_done == s->plan->ntasks)
         send_shutdown(s, w);
     else
@@ -342,54 +603,85 @@ static void on_hello(swan_sched *s, worker *w, const unsigned char *id, size_t i
 }
 
 static void on_heartbeat(swan_sched *s, worker *w) {
-    (void)s;
-    if (w) w->last_seen = swan_now_s();
+    if (!w) return;
+    if (w->state == W_DROPPED) revive(s, w);
+    w->last_seen = swan_now_s();
 }
 
-/* RESULT: checked against the task the worker holds, then the worker is given its
- * next task before the results are journaled, so it computes while we write. */
+/* RESULT: checked against the task the worker holds. A duplicate (a backup copy
+ * already won, or a late result after the task was finished elsewhere) is ignored;
+ * failed items count as a failure of the task on this worker, which is then asked
+ * for nothing more while other workers can take the work (a remote host that cannot
+ * read the files or runs out of memory); the task goes back in line for the others. */
 static void on_result_msg(swan_sched *s, worker *w, const swan_msg_result *r) {
     swan_error err;
     if (!w) {
-        logf_(s, "ignored a result from an unknown or dropped worker");
+        peer_log(s, &s->noise, "ignored a result from an unknown or dropped worker");
         return;
     }
+    if (w->state == W_DROPPED) revive(s, w);
     w->last_seen = swan_now_s();
     if (check_result(s, w, r, &err)) {
-        lose_worker(s, w, "sent an inconsistent result and was dropped", false);
-        logf_(s, "  (%s)", err.msg);
+        lose_worker(s, w, "sent an inconsistent result and was dropped", false, true);
+        peer_log(s, &s->noise, "  (%s)", err.msg);
         return;
     }
     size_t ti = (size_t)w->task;
-    s->plan->tasks[ti].state = SWAN_TASK_DONE;
-    s->tasks_done++;
+    swan_task *tk = &s->plan->tasks[ti];
     w->task = w->queued; /* the worker moves on to what was sent ahead */
     w->queued = -1;
+    if (tk->state == SWAN_TASK_DONE) { /* late duplicate: first result won */
+        dispatch(s, w);
+        return;
+    }
+    uint32_t nbad = 0;
+    for (uint32_t k = 0; k < r->nitems; k++) nbad += !r->items[k].ok;
+    if (nbad == 0) {
+        tk->state = SWAN_TASK_DONE;
+        s->info[ti].holders = 0;
+        s->tasks_done++;
+        s->st.cost_done += tk->cost;
+        s->hosts[w->host_ix].tasks_done++;
+    }
+    if (nbad == 0) dispatch(s, w); /* first, so the worker computes while we journal */
+    const char *why;
+    if (take_items(s, w, r, &nbad, &why, &err)) {
+        snprintf(s->fail, sizeof s->fail, "%s", err.msg);
+        return;
+    }
+    if (nbad == 0) return;
+    char label[96], reason[SWAN_ERROR_MAX];
+    worker_label(w, label, sizeof label);
+    snprintf(reason, sizeof reason, "%.300s%s", why, nbad > 1 ? " (and other tensors of its batch)" : "");
+    if (!w->local_pid) w->benched = true; /* the host's fault, most likely */
+    peer_log(s, &s->comings, "%s could not analyze '%s': %s", label, task_first_name(s, ti), reason);
+    release(s, ti);
+    record_failure(s, ti, w, reason);
     dispatch(s, w);
-    if (take_result(s, ti, r, &err)) snprintf(s->fail, sizeof s->fail, "%s", err.msg);
 }
 
+/* A worker that cannot work at all leaves; what it held goes back in line. */
 static void on_fatal(swan_sched *s, worker *w, const swan_msg_fatal *f) {
     if (!w) return;
     char why[SWAN_ERROR_MAX];
     snprintf(why, sizeof why, "gave up: %.400s", f->reason ? f->reason : "");
-    lose_worker(s, w, why, false);
+    lose_worker(s, w, why, false, true);
 }
 
 /* TASK or SHUTDOWN from a peer: only the coordinator sends those. */
 static void on_unexpected(swan_sched *s, worker *w, swan_msg_type type) {
     if (w)
-        lose_worker(s, w, "sent a message only the coordinator may send, and was dropped", false);
+        lose_worker(s, w, "sent a message only the coordinator may send, and was dropped", false, true);
     else
-        logf_(s, "ignored a '%s' message from an unknown peer", swan_msg_type_name(type));
+        peer_log(s, &s->noise, "ignored a '%s' message from an unknown peer", swan_msg_type_name(type));
 }
 
 static void on_malformed(swan_sched *s, worker *w, const swan_error *err) {
     if (w) {
-        lose_worker(s, w, "sent a malformed message and was dropped", false);
-        logf_(s, "  (the message: %s)", err->msg);
+        lose_worker(s, w, "sent a malformed message and was dropped", false, true);
+        peer_log(s, &s->noise, "  (the message: %s)", err->msg);
     } else {
-        logf_(s, "ignored a malformed message from an unknown peer: %s", err->msg);
+        peer_log(s, &s->noise, "ignored a malformed message from an unknown peer: %s", err->msg);
     }
 }
 
@@ -440,7 +732,7 @@ static void receive_one(swan_sched *s) {
     if (nparts == 2)
         handle_message(s, id, idlen, zmq_msg_data(&payload), zmq_msg_size(&payload));
     else if (nparts > 0)
-        logf_(s, "ignored a message of %zu frames (expected 1 from a worker)", nparts - 1);
+        peer_log(s, &s->noise, "ignored a message of %zu frames (expected 1 from a worker)", nparts - 1);
     zmq_msg_close(&payload);
 }
 
@@ -448,13 +740,17 @@ static void receive_one(swan_sched *s) {
 
 static void on_child_exit(void *ctx, pid_t pid, const char *how) {
     swan_sched *s = ctx;
-    for (size_t i = 0; i < s->nworkers; i++)
-        if (s->workers[i].alive && s->workers[i].pid == (uint32_t)pid) {
-            char why[160];
-            snprintf(why, sizeof why, "%s", how);
-            lose_worker(s, &s->workers[i], why, true);
-            return;
+    for (size_t i = 0; i < s->nworkers; i++) {
+        worker *w = &s->workers[i];
+        if (w->state == W_FREE || w->local_pid != pid) continue;
+        if (w->state == W_LIVE) {
+            lose_worker(s, w, how, true, true);
+        } else {
+            w->state = W_FREE;
+            w->idlen = 0;
         }
+        return;
+    }
     if (s->tasks_done < s->plan->ntasks) logf_(s, "worker process %ld %s", (long)pid, how);
 }
 
@@ -462,16 +758,14 @@ static void check_liveness(swan_sched *s) {
     double t = swan_now_s();
     for (size_t i = 0; i < s->nworkers; i++) {
         worker *w = &s->workers[i];
-        if (w->alive && w->task >= 0 && t - w->last_seen > s->o->worker_timeout) {
+        if (w->state == W_LIVE && w->task >= 0 && t - w->last_seen > s->o->worker_timeout) {
             char why[96];
             snprintf(why, sizeof why, "was silent for %.0f s", t - w->last_seen);
-            uint32_t pid = w->pid;
-            bool local = false;
-            if (s->pool)
-                for (size_t k = 0; k < s->pool->n; k++) local |= s->pool->pids[k] == (pid_t)pid;
-            lose_worker(s, w, why, true);
-            /* A hung local process is ours to end; reaping it then starts a replacement. */
-            if (local) kill((pid_t)pid, SIGKILL);
+            pid_t ours = w->local_pid;
+            /* A remote one stays known (DROPPED): if it speaks again it is used again.
+             * A hung local process is ours to end; reaping it starts a replacement. */
+            lose_worker(s, w, why, true, ours != 0);
+            if (ours) kill(ours, SIGKILL);
         }
     }
     if (!s->pool) return;
@@ -492,13 +786,24 @@ static void check_liveness(swan_sched *s) {
 }
 
 static void update_stats(swan_sched *s) {
+    double t = swan_now_s();
     s->st.workers = s->st.workers_busy = 0;
-    for (size_t i = 0; i < s->nworkers; i++)
-        if (s->workers[i].alive && s->workers[i].pid) {
-            s->st.workers++;
-            s->st.workers_busy += s->workers[i].task >= 0;
-        }
-    s->st.elapsed = swan_now_s() - s->t0;
+    for (size_t h = 0; h <= MAX_HOSTS; h++) s->hosts[h].workers = s->hosts[h].workers_busy = 0;
+    for (size_t i = 0; i < s->nworkers; i++) {
+        const worker *w = &s->workers[i];
+        if (w->state != W_LIVE) continue;
+        s->st.workers++;
+        s->st.workers_busy += w->task >= 0;
+        s->hosts[w->host_ix].workers++;
+        s->hosts[w->host_ix].workers_busy += w->task >= 0;
+    }
+    for (size_t h = 0; h <= MAX_HOSTS; h++) {
+        double dt = t - s->host_since[h];
+        s->hosts[h].params_per_s = dt > 0 ? (double)s->hosts[h].params_done / dt : 0;
+    }
+    s->st.hosts = s->hosts;
+    s->st.nhosts = s->nhosts + (s->hosts[MAX_HOSTS].name[0] ? 1 : 0); /* the overflow last */
+    s->st.elapsed = t - s->t0;
 }
 
 /* ---- the loop ------------------------------------------------------------------ */
@@ -511,6 +816,10 @@ static int open_socket(swan_sched *s, swan_error *err) {
     int one = 1, zero = 0;
     int64_t maxmsg = MAX_MSG_BYTES;
     zmq_setsockopt(s->sock, ZMQ_ROUTER_MANDATORY, &one, sizeof one);
+    /* Workers keep one routing id across reconnections (worker_loop.c): a worker
+     * coming back after a network outage takes its id over from the old connection
+     * at once, instead of being refused until that one times out. */
+    zmq_setsockopt(s->sock, ZMQ_ROUTER_HANDOVER, &one, sizeof one);
     zmq_setsockopt(s->sock, ZMQ_LINGER, &zero, sizeof zero);
     zmq_setsockopt(s->sock, ZMQ_MAXMSGSIZE, &maxmsg, sizeof maxmsg);
 #ifdef ZMQ_HEARTBEAT_IVL
@@ -544,11 +853,18 @@ int swan_sched_run(const swan_sched_opts *o, const swan_checkpoint *ck, swan_pla
                    swan_local_pool *pool, const swan_sched_hooks *hooks, swan_error *err) {
     swan_sched s = {.o = o, .ck = ck, .plan = plan, .pool = pool, .hooks = hooks};
     s.requeued = malloc((plan->ntasks + 1) * sizeof *s.requeued);
-    if (!s.requeued) return swan_error_set(err, "out of memory");
+    s.info = calloc(plan->ntasks + 1, sizeof *s.info);
+    if (!s.requeued || !s.info) {
+        free(s.requeued);
+        free(s.info);
+        return swan_error_set(err, "out of memory");
+    }
     for (size_t i = 0; i < plan->ntasks; i++)
         if (plan->tasks[i].state == SWAN_TASK_DONE) s.tasks_done++;
     init_stats(&s);
     s.t0 = swan_now_s();
+    s.noise = (limiter){.tokens = 10, .burst = 10, .rate = 0.2, .last = s.t0};
+    s.comings = (limiter){.tokens = 40, .burst = 40, .rate = 1.0, .last = s.t0};
     int rc = open_socket(&s, err);
     double last_progress = 0;
     while (rc == 0 && s.tasks_done < plan->ntasks && !s.fail[0]) {
@@ -581,13 +897,22 @@ int swan_sched_run(const swan_sched_opts *o, const swan_checkpoint *ck, swan_pla
         }
     }
     if (rc == 0 && s.fail[0]) rc = swan_error_set(err, "%s", s.fail);
+    if (s.noise.suppressed + s.comings.suppressed)
+        logf_(&s, "(%zu more lines about workers were suppressed)", s.noise.suppressed + s.comings.suppressed);
     if (s.sock) {
+        /* A finished job sends everyone home. An interrupted or failed one only stops
+         * its own workers: the remote ones wait for the same command to be run again
+         * and rejoin it (the journal resumes the job). */
         for (size_t i = 0; i < s.nworkers; i++)
-            if (s.workers[i].alive) send_shutdown(&s, &s.workers[i]);
+            if (s.workers[i].state != W_FREE && (rc == 0 || s.workers[i].local_pid))
+                send_shutdown(&s, &s.workers[i]);
         update_stats(&s);
+        s.st.final = true;
         if (hooks->on_progress) hooks->on_progress(hooks->ctx, &s.st);
     }
     close_socket(&s);
+    for (size_t i = 0; i < plan->ntasks; i++) free(s.info[i].reasons);
+    free(s.info);
     free(s.workers);
     free(s.requeued);
     return rc;

@@ -5,9 +5,15 @@
  * new one with each RESULT, so fast workers simply do more (no static split). Tasks
  * go out largest first. A worker that dies (its local process exits), goes silent
  * past the timeout, or sends a malformed message is dropped and its task re-queued;
- * a task that has killed max_attempts workers fails the run. Results are handed to
- * the caller (on_result) as they arrive, which journals them at once: finished work
- * is never lost, whatever happens later. */
+ * a worker that speaks again after being dropped is used again at once (its late
+ * result is taken while the task is still open). A task is declared failed after
+ * failing (a tensor it could not read, a death, a hang) on max_attempts different
+ * workers, or on every worker there is when nothing else is left to run; the others
+ * still finish. When the queue is empty, idle workers run backup copies of tasks
+ * that have been running for a while; the first result wins. Local workers are
+ * known by the identity they were started with (local_workers.h), never by what a
+ * peer says. Results are handed to the caller (on_result) as they arrive, which
+ * journals them at once: finished work is never lost, whatever happens later. */
 #ifndef SWAN_SCHEDULER_H
 #define SWAN_SCHEDULER_H
 
@@ -22,6 +28,17 @@
 #include "coordinator/schedule/local_workers.h"
 #include "coordinator/plan/plan.h"
 
+/* One host as the coordinator sees it (its name is what its workers said in HELLO;
+ * the workers this coordinator started are grouped as one host named "local"). */
+typedef struct swan_host_stats {
+    char name[64];
+    bool local;
+    size_t workers, workers_busy; /* connected now                             */
+    size_t tasks_done, tensors_done;
+    uint64_t params_done;
+    double params_per_s;          /* since its first worker joined              */
+} swan_host_stats;
+
 typedef struct swan_sched_stats {
     size_t tensors_done, tensors_total;
     uint64_t bytes_done, bytes_total;
@@ -29,7 +46,12 @@ typedef struct swan_sched_stats {
     double cost_done, cost_total;
     size_t workers, workers_busy;
     size_t workers_lost;
+    size_t tasks_failed;          /* declared failed (see on_tensor_error)   */
+    size_t backups;               /* backup copies handed out                 */
     double elapsed;               /* seconds since swan_sched_run started */
+    const swan_host_stats *hosts; /* valid during on_progress only           */
+    bool final;                   /* the last call, as the run ends          */
+    size_t nhosts;
 } swan_sched_stats;
 
 typedef struct swan_sched_hooks {
@@ -39,8 +61,9 @@ typedef struct swan_sched_hooks {
     int (*on_result)(void *ctx, uint32_t tensor, const swan_raw_metrics *raw, swan_error *err);
     /* All results of one task were handed over (e.g. flush the journal). */
     int (*on_task_done)(void *ctx, swan_error *err);
-    /* A worker reported that it could not analyze a tensor (read error...). */
-    void (*on_tensor_error)(void *ctx, uint32_t tensor, const char *reason);
+    /* A tensor's task was declared failed (see above); reasons lists what each
+     * worker that tried it reported. Called once per tensor without results. */
+    void (*on_tensor_error)(void *ctx, uint32_t tensor, const char *reasons);
     /* Called a few times per second. */
     void (*on_progress)(void *ctx, const swan_sched_stats *st);
     /* One line worth telling the user (a worker died, a bad message...). */
@@ -51,7 +74,10 @@ typedef struct swan_sched_opts {
     const char *endpoint;        /* bind address, ipc or tcp address to bind */
     uint64_t seed;
     double worker_timeout;       /* seconds of silence from a busy worker before it is lost */
-    uint32_t max_attempts;       /* workers a task may kill or hang before the run stops */
+    uint32_t max_attempts;       /* different workers a task must fail on before it is
+                                    declared failed                                  */
+    double backup_after;         /* seconds a task runs before an idle worker may run a
+                                    backup copy (only once the queue is empty)       */
     size_t max_respawns;         /* local worker replacements allowed in total      */
     double prefetch_max_cost;    /* send the next task ahead when it costs <= this  */
     volatile sig_atomic_t *stop; /* set by a signal handler: abort cleanly          */
@@ -59,8 +85,10 @@ typedef struct swan_sched_opts {
 
 /* Binds, runs every PENDING task of the plan to completion and shuts the workers
  * down. pool may be NULL (remote workers only). Returns 0 when every task is done
- * (some tensors may still have failed: see on_tensor_error), -1 with err set if the
- * run cannot complete (interrupted, all workers dead, a task killed too many). */
+ * (some tensors may still have failed: see on_tensor_error), and then tells every
+ * worker to leave; -1 with err set if the run cannot complete (interrupted, all local
+ * workers dead, a journal write failed), and then only the local workers are told
+ * to leave: remote ones wait for the same command to be run again. */
 int swan_sched_run(const swan_sched_opts *o, const swan_checkpoint *ck, swan_plan *plan,
                    swan_local_pool *pool, const swan_sched_hooks *hooks, swan_error *err);
 
