@@ -142,7 +142,7 @@ static void write_workers_report(run *r, const swan_sched_stats *st) {
 static void hook_progress(void *ctx, const swan_sched_stats *st) {
     run *r = ctx;
     swan_progress_update(&r->progress, st);
-    double t = now_s();
+    double t = swan_now_s();
     if (st->final || t - r->last_report >= 2.0) {
         write_workers_report(r, st);
         r->last_report = t;

@@ -34,6 +34,8 @@ void swan_worker_default_opts(swan_worker_opts *o) {
     o->heartbeat = 1.0;
     const char *d = getenv("SWAN_TEST_WORKER_DELAY_MS");
     o->delay_ms = d ? atoi(d) : 0;
+    const char *f = getenv("SWAN_TEST_WORKER_FAIL");
+    o->fail_pattern = f && *f ? f : NULL;
     /* Set by `swan analyze` for the workers it starts itself (see local_workers.h). */
     o->identity = getenv(SWAN_WORKER_IDENTITY_ENV);
 }
@@ -74,6 +76,7 @@ typedef struct handoff {
     atomic_bool cancel;     /* read without mu by the compute thread between tiles */
     int wake_fd;            /* compute thread writes a byte when done       */
     int delay_ms;           /* see swan_worker_opts.delay_ms                 */
+    const char *fail_pattern; /* see swan_worker_opts.fail_pattern           */
 } handoff;
 
 /* The shard file the compute thread read last, kept open: consecutive tensors of a
@@ -189,8 +192,8 @@ static void test_delay(int delay_ms, const atomic_bool *cancel) {
     }
 }
 
-static void run_task(const swan_msg_task *task, int delay_ms, shard_cache *cache,
-                     const atomic_bool *cancel, swan_msg *result) {
+static void run_task(const swan_msg_task *task, int delay_ms, const char *fail_pattern,
+                     shard_cache *cache, const atomic_bool *cancel, swan_msg *result) {
     memset(result, 0, sizeof *result);
     result->type = SWAN_MSG_RESULT;
     result->u.result.task_id = task->task_id;
@@ -199,6 +202,12 @@ static void run_task(const swan_msg_task *task, int delay_ms, shard_cache *cache
     result->u.result.nitems = task->nitems;
     for (uint32_t i = 0; i < task->nitems; i++) {
         if (delay_ms > 0) test_delay(delay_ms, cancel);
+        if (fail_pattern && strstr(task->items[i].name, fail_pattern)) {
+            swan_result_item *out = &result->u.result.items[i];
+            out->tensor_id = task->items[i].tensor_id;
+            out->error = strdup("cannot read (failure injected by SWAN_TEST_WORKER_FAIL)");
+            continue;
+        }
         analyze_item(&task->items[i], task->seed, cache, cancel, &result->u.result.items[i]);
     }
 }
@@ -214,7 +223,7 @@ static void *compute_thread(void *arg) {
         h->computing = task.u.task.task_id;
         pthread_mutex_unlock(&h->mu);
         swan_msg result;
-        run_task(&task.u.task, h->delay_ms, &cache, &h->cancel, &result);
+        run_task(&task.u.task, h->delay_ms, h->fail_pattern, &cache, &h->cancel, &result);
         swan_msg_free(&task);
         pthread_mutex_lock(&h->mu);
         h->computing = 0;
@@ -337,7 +346,7 @@ static int set_identity(void *sock, const char *given, swan_error *err) {
         ssize_t got = fd >= 0 ? read(fd, r, sizeof r) : -1;
         if (fd >= 0) close(fd);
         if (got != (ssize_t)sizeof r) { /* no urandom: still unique enough per host */
-            uint64_t x = (uint64_t)getpid() * 0x9E3779B97F4A7C15ull ^ (uint64_t)(now_s() * 1e9);
+            uint64_t x = (uint64_t)getpid() * 0x9E3779B97F4A7C15ull ^ (uint64_t)(swan_now_s() * 1e9);
             for (size_t i = 0; i < sizeof r; i++, x = x * 6364136223846793005ull + 1442695040888963407ull)
                 r[i] = (unsigned char)(x >> 56);
         }
@@ -354,6 +363,7 @@ static int loop_open(loop *L, swan_error *err) {
     fcntl(L->pipefd[0], F_SETFL, fcntl(L->pipefd[0], F_GETFL) | O_NONBLOCK);
     L->h.wake_fd = L->pipefd[1];
     L->h.delay_ms = L->o->delay_ms;
+    L->h.fail_pattern = L->o->fail_pattern;
     atomic_init(&L->h.cancel, false);
     pthread_mutex_init(&L->h.mu, NULL);
     pthread_cond_init(&L->h.cv, NULL);
@@ -457,6 +467,10 @@ int swan_worker_run(const swan_worker_opts *o, volatile sig_atomic_t *stop, swan
     double last_beat = swan_now_s();
     while (rc == 0) {
         if (stop && *stop) {
+            /* Leave at once: what is still queued for the coordinator (a heartbeat,
+             * a result it will re-queue anyway) is not worth lingering for. */
+            int zero = 0;
+            zmq_setsockopt(L.sock, ZMQ_LINGER, &zero, sizeof zero);
             rc = swan_error_set(err, "stopped by a signal");
             break;
         }

@@ -24,6 +24,9 @@ typedef struct swan_worker_opts {
     int delay_ms;           /* fault-injection for tests: sleep this long per
                                tensor (env SWAN_TEST_WORKER_DELAY_MS), so a test can
                                interrupt or kill a run part-way reliably          */
+    const char *fail_pattern; /* fault-injection for tests: tensors whose name
+                               contains this fail as if unreadable on this host
+                               (env SWAN_TEST_WORKER_FAIL)                        */
 } swan_worker_opts;
 
 /* The environment variable through which `swan analyze` gives each local worker

@@ -900,11 +900,12 @@ int swan_sched_run(const swan_sched_opts *o, const swan_checkpoint *ck, swan_pla
     if (s.noise.suppressed + s.comings.suppressed)
         logf_(&s, "(%zu more lines about workers were suppressed)", s.noise.suppressed + s.comings.suppressed);
     if (s.sock) {
-        /* A finished job sends everyone home. An interrupted or failed one only stops
-         * its own workers: the remote ones wait for the same command to be run again
-         * and rejoin it (the journal resumes the job). */
+        /* A job finished in full sends everyone home. An interrupted one, or one with
+         * failed tensors, only stops its own workers: the remote ones wait for the
+         * same command to be run again and rejoin it (the journal resumes the job). */
+        bool all_home = rc == 0 && s.st.tasks_failed == 0;
         for (size_t i = 0; i < s.nworkers; i++)
-            if (s.workers[i].state != W_FREE && (rc == 0 || s.workers[i].local_pid))
+            if (s.workers[i].state != W_FREE && (all_home || s.workers[i].local_pid))
                 send_shutdown(&s, &s.workers[i]);
         update_stats(&s);
         s.st.final = true;

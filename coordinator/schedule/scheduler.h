@@ -85,8 +85,8 @@ typedef struct swan_sched_opts {
 
 /* Binds, runs every PENDING task of the plan to completion and shuts the workers
  * down. pool may be NULL (remote workers only). Returns 0 when every task is done
- * (some tensors may still have failed: see on_tensor_error), and then tells every
- * worker to leave; -1 with err set if the run cannot complete (interrupted, all local
+ * (some tensors may still have failed: see on_tensor_error), and then, if none did,
+ * tells every worker to leave; -1 with err set if the run cannot complete (interrupted, all local
  * workers dead, a journal write failed), and then only the local workers are told
  * to leave: remote ones wait for the same command to be run again. */
 int swan_sched_run(const swan_sched_opts *o, const swan_checkpoint *ck, swan_plan *plan,

@@ -1,12 +1,9 @@
 /* workers_report.c: writes OUT/workers.json (see workers_report.h). */
 #include "coordinator/schedule/workers_report.h"
 
-#include <errno.h>
-#include <limits.h>
 #include <stdio.h>
-#include <string.h>
-#include <unistd.h>
 
+#include "common/atomic_file.h"
 #include "common/json_writer.h"
 
 static void write_host(swan_jw *w, const swan_host_stats *h) {
@@ -24,13 +21,10 @@ static void write_host(swan_jw *w, const swan_host_stats *h) {
 }
 
 int swan_workers_report_write(const char *path, const swan_sched_stats *st, swan_error *err) {
-    char tmp[PATH_MAX + 8];
-    if (snprintf(tmp, sizeof tmp, "%s.tmp", path) >= (int)sizeof tmp)
-        return swan_error_set(err, "%s: path too long", path);
-    FILE *f = fopen(tmp, "w");
-    if (!f) return swan_error_set(err, "cannot write %s: %s", tmp, strerror(errno));
+    swan_atomic_file af;
+    if (swan_atomic_open(&af, path, err)) return -1;
     swan_jw w;
-    swan_jw_init(&w, f, 1);
+    swan_jw_init(&w, af.f, 1);
     swan_jw_object_begin(&w);
     swan_jw_key_double(&w, "elapsed_seconds", st->elapsed);
     swan_jw_key_uint(&w, "workers", st->workers);
@@ -45,15 +39,9 @@ int swan_workers_report_write(const char *path, const swan_sched_stats *st, swan
     for (size_t i = 0; i < st->nhosts; i++) write_host(&w, &st->hosts[i]);
     swan_jw_array_end(&w);
     swan_jw_object_end(&w);
-    bool bad = swan_jw_error(&w);
-    bad |= fputc('\n', f) == EOF;
-    bad |= fflush(f) != 0 || fsync(fileno(f)) != 0;
-    int e = errno;
-    bad |= fclose(f) != 0;
-    if (bad || rename(tmp, path) != 0) {
-        if (!bad) e = errno;
-        unlink(tmp);
-        return swan_error_set(err, "cannot write %s: %s", path, strerror(e));
+    if (swan_jw_error(&w) || fputc('\n', af.f) == EOF) {
+        swan_atomic_abort(&af);
+        return swan_error_set(err, "cannot write %s", path);
     }
-    return 0;
+    return swan_atomic_commit(&af, err);
 }

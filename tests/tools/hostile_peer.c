@@ -7,7 +7,12 @@
  * silent. The coordinator must log each, never crash, and still produce the same
  * manifest as an undisturbed run (checked by test_hostile_peer.sh).
  *
- * usage: swan_hostile_peer ENDPOINT */
+ * usage: swan_hostile_peer ENDPOINT
+ *        swan_hostile_peer ENDPOINT --pid-hello PID   a HELLO claiming pid PID (a local
+ *            worker's), then a task taken and silence for 6 s: the coordinator must
+ *            drop this peer without signalling process PID
+ *        swan_hostile_peer ENDPOINT --garbage N       N frames of garbage from N
+ *            connections: the coordinator's log about them must stay short */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,6 +43,14 @@ static void send_msg(void *s, const swan_msg *m) {
     }
     zmq_send(s, buf, len, 0);
     free(buf);
+}
+
+static void send_hello_pid(void *s, uint32_t pid) {
+    swan_msg m = {.type = SWAN_MSG_HELLO};
+    m.u.hello.pid = pid;
+    m.u.hello.threads = 1;
+    m.u.hello.host = "hostile";
+    send_msg(s, &m);
 }
 
 static void send_hello(void *s) {
@@ -84,13 +97,40 @@ static void send_bad_result(void *s, const swan_msg *task, int wrong_task_id) {
     free(r.u.result.items);
 }
 
+static int pid_hello(void *ctx, const char *ep, long pid) {
+    void *s = connect_dealer(ctx, ep);
+    send_hello_pid(s, (uint32_t)pid);
+    swan_msg task;
+    int got = recv_task(s, &task) == 0;
+    if (got) swan_msg_free(&task);
+    sleep(6);
+    zmq_close(s);
+    zmq_ctx_term(ctx);
+    printf("hostile_peer: %s\n", got ? "took a task and stayed silent" : "got no task");
+    return got ? 0 : 1;
+}
+
+static int garbage(void *ctx, const char *ep, long n) {
+    for (long i = 0; i < n; i++) {
+        void *s = connect_dealer(ctx, ep);
+        zmq_send(s, "garbage!", 8, 0);
+        zmq_close(s);
+    }
+    zmq_ctx_term(ctx);
+    printf("hostile_peer: sent %ld frames of garbage\n", n);
+    return 0;
+}
+
 int main(int argc, char **argv) {
-    if (argc != 2) {
-        fprintf(stderr, "usage: swan_hostile_peer ENDPOINT\n");
+    if (argc != 2 && !(argc == 4 && (strcmp(argv[2], "--pid-hello") == 0 ||
+                                      strcmp(argv[2], "--garbage") == 0))) {
+        fprintf(stderr, "usage: swan_hostile_peer ENDPOINT [--pid-hello PID | --garbage N]\n");
         return 2;
     }
     const char *ep = argv[1];
     void *ctx = zmq_ctx_new();
+    if (argc == 4 && strcmp(argv[2], "--pid-hello") == 0) return pid_hello(ctx, ep, atol(argv[3]));
+    if (argc == 4) return garbage(ctx, ep, atol(argv[3]));
 
     /* 1. Garbage, wrong version, a coordinator-only type, extra frames. */
     void *s = connect_dealer(ctx, ep);
