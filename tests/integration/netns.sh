@@ -5,6 +5,7 @@
 # test can cut its link (netns_link H down). Subnets are 10.N.H.0/24 with N taken
 # from the test's pid, so tests running at the same time on one machine never share
 # a route. Needs Linux, root and iproute2; netns_need skips (exit 77) otherwise.
+. "$(dirname "${BASH_SOURCE[0]}")/liveness_lib.sh"
 NETNS_TAG=$$
 NETNS_NET=$((NETNS_TAG % 200 + 30))
 NETNS_HOSTS=""
@@ -57,14 +58,3 @@ netns_hosts() {
     done
 }
 NETNS_PORT=$((30000 + NETNS_TAG % 20000))
-# wait_bounded SECONDS PID: waits for a background job of this shell, killing it if
-# it outlives SECONDS; returns its status.
-wait_bounded() {
-    ( sleep "$1"; kill -9 "$2" ) >/dev/null 2>&1 &
-    local guard=$!
-    wait "$2"
-    local st=$?
-    pkill -P "$guard" 2>/dev/null; kill "$guard" 2>/dev/null
-    return $st
-}
-journal_at_least() { [ -f "$1/journal.jsonl" ] && [ "$(wc -l <"$1/journal.jsonl")" -ge "$2" ]; }
