@@ -165,7 +165,8 @@ static swan_tensor *find_tensor(swan_tensor **by_name, size_t n, const char *nam
 }
 
 /* Attaches one FP8 weight to its scale: `<name>_scale_inv` (block scales, a 2-D
- * weight, shape ceil(rows/bm) x ceil(cols/bn)) or `<name>_scale` (one per tensor).
+ * weight, shape ceil(rows/bm) x ceil(cols/bn)) or `<name>_scale` (one per tensor, or
+ * one per row of a 2-D weight).
  * A missing or misshapen scale is refused: without it the values are meaningless. */
 static int pair_one(swan_checkpoint *ck, swan_tensor **by_name, swan_tensor *w, swan_error *err) {
     const char *file = ck->shards[w->shard].path;
@@ -209,14 +210,22 @@ static int pair_one(swan_checkpoint *ck, swan_tensor **by_name, swan_tensor *w, 
         w->block_rows = bm;
         w->block_cols = bn;
         ck->fp8_block_scaled++;
-    } else {
-        if (s->nelem != 1)
-            return swan_error_set(err, "%s: scale tensor '%.200s' has shape %s; a per-tensor scale "
-                                       "holds one value (per-channel scales are not supported)",
-                                  sfile, s->name, fmt_shape(a, sizeof a, s->ndim, s->shape));
+    } else if (s->nelem == 1) { /* one scale for the whole tensor */
         w->block_rows = R ? R : 1;
         w->block_cols = W ? W : 1;
         ck->fp8_tensor_scaled++;
+    } else if (w->ndim == 2 && s->nelem == R &&
+               ((s->ndim == 2 && s->shape[1] == 1) || s->ndim == 1)) {
+        /* One scale per output channel (row), [rows, 1] or [rows]: compressed-tensors'
+         * "channel" strategy. */
+        w->block_rows = 1;
+        w->block_cols = W;
+        ck->fp8_channel_scaled++;
+    } else {
+        return swan_error_set(err, "%s: scale tensor '%.200s' has shape %s; weight %s needs one "
+                                   "value (per tensor) or [%" PRIu64 ", 1] (per row)",
+                              sfile, s->name, fmt_shape(a, sizeof a, s->ndim, s->shape),
+                              fmt_shape(b, sizeof b, w->ndim, w->shape), R);
     }
     s->is_scale = 1;
     w->has_scale = 1;

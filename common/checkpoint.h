@@ -69,9 +69,9 @@ typedef struct swan_checkpoint {
     size_t ignored_tensors; /* in a named shard but not in the index's weight_map */
     /* FP8: the block size of `<name>_scale_inv` scales (config.json
      * quantization_config.weight_block_size, 128x128 when absent), how many FP8
-     * weights have block scales and how many a per-tensor scale. */
+     * weights have block scales, a per-tensor scale, one scale per row. */
     uint64_t fp8_block_rows, fp8_block_cols;
-    size_t fp8_block_scaled, fp8_tensor_scaled;
+    size_t fp8_block_scaled, fp8_tensor_scaled, fp8_channel_scaled;
     swan_gguf_info gguf;  /* GGUF only: the metadata worth showing            */
 } swan_checkpoint;
 

@@ -292,10 +292,11 @@ static void print_format(const swan_checkpoint *ck, FILE *out) {
         return;
     }
     fprintf(out, "Format     safetensors");
-    if (ck->fp8_block_scaled || ck->fp8_tensor_scaled) {
+    if (ck->fp8_block_scaled || ck->fp8_tensor_scaled || ck->fp8_channel_scaled) {
         fprintf(out, ", FP8 weights dequantized on the fly: %zu with %llux%llu block scales, %zu with a per-tensor scale",
                 ck->fp8_block_scaled, (unsigned long long)ck->fp8_block_rows,
                 (unsigned long long)ck->fp8_block_cols, ck->fp8_tensor_scaled);
+        if (ck->fp8_channel_scaled) fprintf(out, ", %zu with per-row scales", ck->fp8_channel_scaled);
     }
     fputc('\n', out);
     print_config(ck, out);

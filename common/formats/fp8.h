@@ -3,7 +3,8 @@
  * FP8 checkpoints (DeepSeek-V3/R1, Kimi-K2, the FP8 Qwen3 releases) store each weight
  * as one byte plus float32 scales: one per block of bm x bn elements
  * (`<name>_scale_inv`, block size from config.json quantization_config.
- * weight_block_size, default 128x128) or one per tensor (`<name>_scale`). SWAN
+ * weight_block_size, default 128x128), one per tensor or one per row (`<name>_scale`,
+ * shape [] / [1] or [rows, 1]). SWAN
  * analyzes what a BF16 upcast of the checkpoint would hold, element by element:
  * bf16(fp8_value * scale) with the product in float32 and round-to-nearest-even into
  * BF16, then the exact BF16 -> float32. The worker's tensor reader applies it per

@@ -3,7 +3,7 @@
 # Fixtures are made here by tests/tools/make_formats_fixture.py (standard library
 # only), which computes the BF16 upcast of the FP8 checkpoint independently of swan:
 # - FP8 (E4M3 with 128x128 block scales incl. partial edge blocks, E5M2 with block
-#   scales, E4M3 with a per-tensor scale) against its BF16 upcast: every raw metric of
+#   scales, E4M3 with a per-tensor and with per-row scales) against its BF16 upcast: every raw metric of
 #   every analyzed tensor equal (the worker sees the very same float32 values, so even
 #   the seeded M3 is equal exactly); scale tensors recorded with kind "scale".
 # - a GGUF file holding the same tensors as a safetensors checkpoint: analyzed under
@@ -103,7 +103,9 @@ check "fp8: the E5M2 weight is analyzed" \
     [ "$(kind_of "$T/o-fp8/manifest.json" model.layers.0.mlp.up_proj.weight | cut -d' ' -f1)" = matrix ]
 "$SWAN_BIN" inspect "$T/fp8" >"$T/i-fp8"
 check "fp8: inspect shows the format and block size" \
-    grep -q "^Format     safetensors, FP8 weights dequantized on the fly: 2 with 128x128 block scales, 1 with a per-tensor scale" "$T/i-fp8"
+    grep -q "^Format     safetensors, FP8 weights dequantized on the fly: 2 with 128x128 block scales, 1 with a per-tensor scale, 1 with per-row scales" "$T/i-fp8"
+check "fp8: per-row scales recorded, not analyzed" \
+    [ "$(kind_of "$T/o-fp8/manifest.json" model.layers.0.self_attn.o_proj.weight_scale)" = "scale scale_tensor" ]
 
 "$PY" "$GEN" fp8 "$T/fp8-missing" "$T/unused1" --break missing
 refused "fp8 missing scale" "$T/fp8-missing" "tensor 'model.layers.0.mlp.up_proj.weight' is F8_E5M2 but has no scale tensor"

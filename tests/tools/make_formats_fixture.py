@@ -108,11 +108,12 @@ def write_safetensors(path, tensors):
 
 # ---- FP8 --------------------------------------------------------------------------
 
-def fp8_weight(rng, rows, cols, ebits, block, per_tensor):
-    """(fp8 bytes, scales grid as list of rows, upcast bf16 bytes)."""
+def fp8_weight(rng, rows, cols, ebits, block, mode):
+    """(fp8 bytes, scales grid as list of rows, upcast bf16 bytes); mode is "block",
+    "tensor" (one scale) or "row" (one scale per row)."""
     enc = Fp8Encoder(ebits)
     fmax = enc.table[-1][0]
-    bm, bn = block if not per_tensor else (rows, cols)
+    bm, bn = {"block": block, "tensor": (rows, cols), "row": (1, cols)}[mode]
     srows, scols = -(-rows // bm), -(-cols // bn)
     # Each block gets its own scale (as real FP8 checkpoints: max|w| / fmax).
     scales = [[struct.unpack("<f", struct.pack("<f", rng.uniform(0.5, 2.0) * 0.02 / fmax))[0]
@@ -142,18 +143,21 @@ def make_fp8(out_fp8, out_bf16, brk=None):
     os.makedirs(out_bf16, exist_ok=True)
     block = (128, 128)
     specs = [
-        # name, rows, cols, ebits, per-tensor scale
-        ("model.layers.0.mlp.down_proj.weight", 300, 520, 4, False),   # partial edge blocks
-        ("model.layers.0.mlp.up_proj.weight", 256, 384, 5, False),     # E5M2, whole blocks
-        ("model.layers.0.self_attn.q_proj.weight", 200, 136, 4, True),  # per-tensor weight_scale
+        # name, rows, cols, ebits, scale mode
+        ("model.layers.0.mlp.down_proj.weight", 300, 520, 4, "block"),    # partial edge blocks
+        ("model.layers.0.mlp.up_proj.weight", 256, 384, 5, "block"),      # E5M2, whole blocks
+        ("model.layers.0.self_attn.q_proj.weight", 200, 136, 4, "tensor"),  # scalar weight_scale
+        ("model.layers.0.self_attn.o_proj.weight", 160, 200, 4, "row"),     # per-row weight_scale
     ]
     fp8_t, bf16_t = [], []
-    for name, rows, cols, ebits, per_tensor in specs:
-        q, scales, up = fp8_weight(rng, rows, cols, ebits, block, per_tensor)
+    for name, rows, cols, ebits, mode in specs:
+        q, scales, up = fp8_weight(rng, rows, cols, ebits, block, mode)
         dt = "F8_E4M3" if ebits == 4 else "F8_E5M2"
         fp8_t.append((name, dt, (rows, cols), q))
-        if per_tensor:
+        if mode == "tensor":
             fp8_t.append((name + "_scale", "F32", (), scales_bytes(scales)))
+        elif mode == "row":
+            fp8_t.append((name + "_scale", "F32", (rows, 1), scales_bytes(scales)))
         else:
             srows, scols = len(scales), len(scales[0])
             if brk == "shape" and ebits == 4:

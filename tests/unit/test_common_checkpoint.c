@@ -554,8 +554,10 @@ static void test_fp8_pairing(void **state) {
                        {"w.weight_scale_inv", "F32", 2, {5, 9}},
                        {"v.weight", "F8_E5M2", 2, {64, 64}},
                        {"v.weight_scale", "F32", 0, {0}},
-                       {"n.weight", "BF16", 1, {520}}};
-    write_st("model.safetensors", t, 5);
+                       {"n.weight", "BF16", 1, {520}},
+                       {"c.weight", "F8_E4M3", 2, {96, 64}},
+                       {"c.weight_scale", "BF16", 2, {96, 1}}};
+    write_st("model.safetensors", t, 7);
     put_file("config.json", "{\"quantization_config\": {\"weight_block_size\": [64, 64]}}");
     swan_checkpoint ck;
     open_ok(g_dir, &ck);
@@ -563,6 +565,9 @@ static void test_fp8_pairing(void **state) {
     assert_true(ck.fp8_block_rows == 64 && ck.fp8_block_cols == 64);
     assert_int_equal(ck.fp8_block_scaled, 1);
     assert_int_equal(ck.fp8_tensor_scaled, 1);
+    assert_int_equal(ck.fp8_channel_scaled, 1);
+    const swan_tensor *cw = find(&ck, "c.weight");
+    assert_true(cw->has_scale && cw->block_rows == 1 && cw->block_cols == 64);
     const swan_tensor *w = find(&ck, "w.weight"), *v = find(&ck, "v.weight");
     assert_true(w->has_scale && v->has_scale);
     assert_string_equal(ck.tensors[w->scale_index].name, "w.weight_scale_inv");
@@ -592,9 +597,9 @@ static void test_fp8_refusals(void **state) {
     const tspec three_d[] = {{"w.weight", "F8_E4M3", 3, {2, 128, 128}}, {"w.weight_scale_inv", "F32", 2, {2, 1}}};
     write_st("model.safetensors", three_d, 2);
     open_fails(g_dir, st, "has block scales but is not 2-D");
-    const tspec channel[] = {{"w.weight", "F8_E4M3", 2, {256, 256}}, {"w.weight_scale", "F32", 2, {256, 1}}};
-    write_st("model.safetensors", channel, 2);
-    open_fails(g_dir, st, "per-channel scales are not supported");
+    const tspec cols[] = {{"w.weight", "F8_E4M3", 2, {256, 128}}, {"w.weight_scale", "F32", 2, {1, 128}}};
+    write_st("model.safetensors", cols, 2);
+    open_fails(g_dir, st, "scale tensor 'w.weight_scale' has shape [1, 128]; weight [256, 128] needs one value (per tensor) or [256, 1] (per row)");
     const tspec ok[] = {{"w.weight", "F8_E4M3", 2, {256, 256}}, {"w.weight_scale_inv", "F32", 2, {2, 2}}};
     write_st("model.safetensors", ok, 2);
     put_file("config.json", "{\"quantization_config\": {\"weight_block_size\": [128]}}");
