@@ -438,16 +438,29 @@ static bool hand_over(swan_sched *s, worker *w, size_t ti) {
     return true;
 }
 
+/* True when the one worker holding task t runs on another host: the workers this
+ * coordinator started all run on one machine at the same speed, so copying a task
+ * from one of them to another would only burn a core. */
+static bool held_remotely(const swan_sched *s, size_t t) {
+    for (size_t i = 0; i < s->nworkers; i++) {
+        const worker *h = &s->workers[i];
+        if (h->state == W_LIVE && (h->task == (int64_t)t || h->queued == (int64_t)t))
+            return h->local_pid == 0;
+    }
+    return false;
+}
+
 /* A backup copy for an idle w once the queue is empty: the task that has been
- * running longest on a single worker (for at least backup_after seconds), which w
- * has not failed. A slow host then no longer holds up the end of the job. */
+ * running longest on a single remote worker (for at least backup_after seconds),
+ * which w has not failed. A slow host then no longer holds up the end of the job. */
 static bool pick_backup(swan_sched *s, const worker *w, size_t *out) {
     double t = swan_now_s(), oldest = HUGE_VAL;
     bool found = false;
     for (size_t i = 0; i < s->plan->ntasks; i++) {
         const task_info *ti = &s->info[i];
         if (s->plan->tasks[i].state != SWAN_TASK_RUNNING || ti->holders != 1) continue;
-        if (t - ti->started < s->o->backup_after || ti->started >= oldest || failed_on(s, i, w))
+        if (t - ti->started < s->o->backup_after || ti->started >= oldest || failed_on(s, i, w) ||
+            !held_remotely(s, i))
             continue;
         oldest = ti->started;
         *out = i;

@@ -10,7 +10,7 @@
  * failing (a tensor it could not read, a death, a hang) on max_attempts different
  * workers, or on every worker there is when nothing else is left to run; the others
  * still finish. When the queue is empty, idle workers run backup copies of tasks
- * that have been running for a while; the first result wins. Local workers are
+ * that have been running for a while on another host; the first result wins. Local workers are
  * known by the identity they were started with (local_workers.h), never by what a
  * peer says. Results are handed to the caller (on_result) as they arrive, which
  * journals them at once: finished work is never lost, whatever happens later. */
