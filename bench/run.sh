@@ -2,7 +2,7 @@
 # bench/run.sh: the performance and memory benchmarks of issue #3, measured in one run
 # so the numbers read as ratios on a shared, noisy machine.
 #
-#   bench/run.sh [q06|memory|fp8|moe|all]     (default: all)
+#   bench/run.sh [q06|memory|fp8|gguf|moe|all]     (default: all)
 #
 #   q06     the qwen3-0.6b-shaped checkpoint (752M params, BF16): wall time, params/s,
 #           peak RSS of the coordinator and of the largest worker, GFLOP/s of the spectral
@@ -12,6 +12,8 @@
 #   fp8     one 1 GiB F8_E4M3 tensor (1048576 x 1024, 128x128 block scales) dequantized on
 #           the fly: peak RSS of the worker (target <= 256 MB) and wall time per element,
 #           next to the same run on its BF16 upcast (2 GiB), measured in the same run.
+#   gguf    the 1 GiB BF16 tensor of `memory` as a GGUF file (same name, same bytes): peak
+#           RSS of the worker and wall time next to the safetensors run, same raw metrics.
 #   moe     a per-expert MoE checkpoint with ~100,000 small tensors: the share of wall time
 #           the workers spend outside the metric kernels (dispatch and bookkeeping).
 #
@@ -122,7 +124,7 @@ print(f"  spectral work in q06       {flops / 1e12:8.2f} TFLOP -> floor at machi
 PYEOF
 }
 
-bench_memory() {
+make_huge1() { # the 1 GiB BF16 tensor of bench_memory, in $BENCH_DIR/huge1
     local model="$BENCH_DIR/huge1"
     if [ ! -f "$model/model.safetensors" ]; then
         echo "bench: generating $model (one 524288 x 1024 BF16 tensor) ..." >&2
@@ -137,6 +139,11 @@ st.write(sys.argv[1] + "/model.safetensors", {"model.layers.0.mlp.huge_proj.weig
 PYEOF
         echo '{"model_type": "bench"}' >"$model/config.json"
     fi
+}
+
+bench_memory() {
+    local model="$BENCH_DIR/huge1"
+    make_huge1
     echo "== memory: one $(du -h "$model/model.safetensors" | cut -f1) tensor (524288 x 1024 BF16)"
     local r wall cmb wmb
     r=$(JOBS=1 run_swan "$model" "$BENCH_DIR/out-huge1")
@@ -215,6 +222,52 @@ print(f"  FP8 / BF16 wall {float(sys.argv[3]) / float(sys.argv[4]):.2f}; raw met
 PYEOF
 }
 
+bench_gguf() {
+    local st="$BENCH_DIR/huge1" gg="$BENCH_DIR/huge1-gguf/model.gguf"
+    make_huge1
+    if [ ! -f "$gg" ]; then
+        echo "bench: writing $gg from $st/model.safetensors ..." >&2
+        mkdir -p "$(dirname "$gg")"
+        "$PY" - "$st/model.safetensors" "$gg" <<'PYEOF'
+import json, shutil, struct, sys
+src, dst = sys.argv[1:3]
+with open(src, "rb") as f:
+    n = struct.unpack("<Q", f.read(8))[0]
+    (name, t), = [(k, v) for k, v in json.loads(f.read(n)).items() if k != "__metadata__"]
+    rows, cols = t["shape"]
+    b0, b1 = t["data_offsets"]
+    def s(x): x = x.encode(); return struct.pack("<Q", len(x)) + x
+    head = b"GGUF" + struct.pack("<IQQ", 3, 1, 1) + s("general.architecture") + struct.pack("<I", 8) + s("bench")
+    head += s(name) + struct.pack("<IQQIQ", 2, cols, rows, 30, 0)  # BF16, dims innermost first
+    head += b"\0" * (-len(head) % 32)
+    with open(dst, "wb") as g:
+        g.write(head)
+        f.seek(8 + n + b0)
+        left = b1 - b0
+        while left:
+            chunk = f.read(min(left, 1 << 24)); g.write(chunk); left -= len(chunk)
+PYEOF
+    fi
+    local r wall cmb wmb swall scmb swmb
+    echo "== gguf: the 1 GiB 524288 x 1024 BF16 tensor as $(du -h "$gg" | cut -f1) GGUF, one worker"
+    r=$(JOBS=1 run_swan "$gg" "$BENCH_DIR/out-gguf")
+    read -r wall cmb wmb <<<"$r"
+    r=$(JOBS=1 run_swan "$st" "$BENCH_DIR/out-gguf-st")
+    read -r swall scmb swmb <<<"$r"
+    echo "  GGUF: wall ${wall} s; peak RSS coordinator ${cmb} MB, worker ${wmb} MB (target <= 256 MB)"
+    echo "  safetensors: wall ${swall} s; peak RSS coordinator ${scmb} MB, worker ${swmb} MB"
+    "$PY" - "$BENCH_DIR/out-gguf/manifest.json" "$BENCH_DIR/out-gguf-st/manifest.json" "$wall" "$swall" <<'PYEOF'
+import json, sys
+def raw(p):
+    for sh in json.load(open(p))["shards"].values():
+        for t in sh["tensors"].values():
+            if "raw" in t: return t["raw"]
+a, b = raw(sys.argv[1]), raw(sys.argv[2])
+same = all(a[k] == b[k] for k in a if k != "seconds")
+print(f"  GGUF / safetensors wall {float(sys.argv[3]) / float(sys.argv[4]):.2f}; raw metrics identical: {same}")
+PYEOF
+}
+
 bench_moe() {
     local model="$BENCH_DIR/moe100k"
     make_model "$model" --arch moe --L 24 --E 1384 --H 64 --I 32 --V 1024 --shard-mb 64
@@ -252,7 +305,8 @@ case "${1:-all}" in
 q06) bench_q06 ;;
 memory) bench_memory ;;
 fp8) bench_fp8 ;;
+gguf) bench_gguf ;;
 moe) bench_moe ;;
-all) bench_q06; bench_memory; bench_fp8; bench_moe ;;
+all) bench_q06; bench_memory; bench_fp8; bench_gguf; bench_moe ;;
 *) echo "usage: bench/run.sh [q06|memory|moe|all]" >&2; exit 2 ;;
 esac
