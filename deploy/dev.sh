@@ -13,7 +13,7 @@ cd "$(dirname "$0")/.."
 BUILD_DIR=${BUILD_DIR:-build}
 
 APT_PACKAGES="build-essential cmake pkg-config libzmq3-dev libmsgpack-dev libcjson-dev
-libopenblas-dev liblapacke-dev libcmocka-dev libsodium-dev python3 procps"
+libopenblas-dev liblapacke-dev libcmocka-dev libsodium-dev python3 procps groff-base zsh"
 BREW_PACKAGES="cmake pkg-config zeromq msgpack cjson cmocka libsodium"
 
 install_apt() {
@@ -51,16 +51,28 @@ deps() {
 
 jobs() { getconf _NPROCESSORS_ONLN 2>/dev/null || sysctl -n hw.ncpu 2>/dev/null || echo 2; }
 
+# build [TARGET]: configures and builds (everything, or only TARGET) in one short line;
+# cmake's own output goes to $BUILD_DIR/build.log and is shown only if the build fails.
 build() {
-    cmake -S . -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=Release >/dev/null
-    cmake --build "$BUILD_DIR" -j "$(jobs)"
+    local target=${1:-} log="$BUILD_DIR/build.log" start=$SECONDS
+    mkdir -p "$BUILD_DIR"
+    printf 'dev.sh: building %s in %s (Release, %s jobs) ... ' "${target:-everything}" "$BUILD_DIR" "$(jobs)"
+    if cmake -S . -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=Release >"$log" 2>&1 &&
+        cmake --build "$BUILD_DIR" -j "$(jobs)" ${target:+--target "$target"} >>"$log" 2>&1; then
+        echo "done in $((SECONDS - start)) s"
+    else
+        echo "FAILED"
+        tail -n 40 "$log" >&2
+        echo "dev.sh: the whole build output is in $log" >&2
+        exit 1
+    fi
 }
 
 case "${1:-}" in
 deps) deps ;;
 build) deps; build ;;
 demo)
-    deps; build
+    deps; build swan
     "$BUILD_DIR/coordinator/swan" demo "$BUILD_DIR/demo-model" "$BUILD_DIR/demo-out"
     echo "dev.sh: the manifest is in $BUILD_DIR/demo-out/manifest.json"
     ;;
