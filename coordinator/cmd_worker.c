@@ -2,6 +2,9 @@
  * started by swan analyze for local cores or by hand on another host. */
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
 
 #include "coordinator/cli.h"
 #include "worker/worker_loop.h"
@@ -25,9 +28,45 @@ static const char help_text[] =
 
 enum { OPT_CONNECT = 1000, OPT_THREADS, OPT_PARENT };
 
+/* Fault injection for the integration tests, given through the environment so that
+ * the workers `swan analyze` starts inherit it; it lives here in the program, the
+ * worker library only offers the before_tensor hook:
+ *   SWAN_TEST_WORKER_DELAY_MS=N  sleep N ms before each tensor, so a test can
+ *                                interrupt or kill a run part-way reliably;
+ *   SWAN_TEST_WORKER_FAIL=TEXT   tensors whose name contains TEXT fail as if
+ *                                unreadable on this host. */
+typedef struct test_faults {
+    int delay_ms;
+    const char *fail_pattern;
+} test_faults;
+
+static int inject_faults(void *ctx, const char *name, const atomic_bool *cancel, swan_error *err) {
+    const test_faults *f = ctx;
+    /* In slices short enough for a stop request to end the wait at once. */
+    for (int left = f->delay_ms; left > 0 && !atomic_load(cancel); left -= 10) {
+        struct timespec ts = {0, (long)(left < 10 ? left : 10) * 1000000L};
+        nanosleep(&ts, NULL);
+    }
+    if (f->fail_pattern && strstr(name, f->fail_pattern))
+        return swan_error_set(err, "cannot read (failure injected by SWAN_TEST_WORKER_FAIL)");
+    return 0;
+}
+
+static void set_test_faults(swan_worker_opts *o, test_faults *f) {
+    const char *d = getenv("SWAN_TEST_WORKER_DELAY_MS"), *p = getenv("SWAN_TEST_WORKER_FAIL");
+    f->delay_ms = d ? atoi(d) : 0;
+    f->fail_pattern = p && *p ? p : NULL;
+    if (f->delay_ms > 0 || f->fail_pattern) {
+        o->before_tensor = inject_faults;
+        o->hook_ctx = f;
+    }
+}
+
 int swan_cmd_worker(int argc, char **argv) {
     swan_worker_opts o;
     swan_worker_default_opts(&o);
+    test_faults faults;
+    set_test_faults(&o, &faults);
     static const struct option longopts[] = {{"connect", required_argument, 0, OPT_CONNECT},
                                              {"threads", required_argument, 0, OPT_THREADS},
                                              {"parent", required_argument, 0, OPT_PARENT},

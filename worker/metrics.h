@@ -35,7 +35,4 @@ void swan_metrics_default_opts(swan_metrics_opts *o);
 int swan_metrics_compute(const swan_tile_reader *reader, const swan_metrics_opts *opts,
                          swan_raw_metrics *out, swan_error *err);
 
-/* The individual kernels, exposed for unit tests with known answers. */
-double swan_spectral_concentration(const double *sv_squared_desc, size_t count);
-
 #endif

@@ -25,6 +25,11 @@
 
 #include "common/error.h"
 
+/* M1 from squared singular values sorted in descending order: the share of the
+ * top max(1, count/10) in the sum (spec: spectral concentration); 0 for count 0 or
+ * a sum below 1e-12. Exposed for unit tests with known answers. */
+double swan_spectral_concentration(const double *sv_squared_desc, size_t count);
+
 typedef struct swan_gram {
     size_t n;     /* side of the Gram matrix                                      */
     float *g32;   /* n x n, lower triangle (column-major)                          */

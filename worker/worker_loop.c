@@ -32,10 +32,6 @@ void swan_worker_default_opts(swan_worker_opts *o) {
     memset(o, 0, sizeof *o);
     o->threads = 1;
     o->heartbeat = 1.0;
-    const char *d = getenv("SWAN_TEST_WORKER_DELAY_MS");
-    o->delay_ms = d ? atoi(d) : 0;
-    const char *f = getenv("SWAN_TEST_WORKER_FAIL");
-    o->fail_pattern = f && *f ? f : NULL;
     /* Set by `swan analyze` for the workers it starts itself (see local_workers.h). */
     o->identity = getenv(SWAN_WORKER_IDENTITY_ENV);
 }
@@ -75,8 +71,7 @@ typedef struct handoff {
     bool quit;
     atomic_bool cancel;     /* read without mu by the compute thread between tiles */
     int wake_fd;            /* compute thread writes a byte when done       */
-    int delay_ms;           /* see swan_worker_opts.delay_ms                 */
-    const char *fail_pattern; /* see swan_worker_opts.fail_pattern           */
+    const swan_worker_opts *o; /* before_tensor hook                          */
 } handoff;
 
 /* The shard file the compute thread read last, kept open: consecutive tensors of a
@@ -183,17 +178,8 @@ fail:
     out->error = strdup(err.msg);
 }
 
-/* The test delay, in slices short enough for a stop request to end it at once. */
-static void test_delay(int delay_ms, const atomic_bool *cancel) {
-    for (int left = delay_ms; left > 0 && !atomic_load(cancel); left -= 10) {
-        int ms = left < 10 ? left : 10;
-        struct timespec ts = {0, (long)ms * 1000000L};
-        nanosleep(&ts, NULL);
-    }
-}
-
-static void run_task(const swan_msg_task *task, int delay_ms, const char *fail_pattern,
-                     shard_cache *cache, const atomic_bool *cancel, swan_msg *result) {
+static void run_task(const swan_msg_task *task, const swan_worker_opts *o, shard_cache *cache,
+                     const atomic_bool *cancel, swan_msg *result) {
     memset(result, 0, sizeof *result);
     result->type = SWAN_MSG_RESULT;
     result->u.result.task_id = task->task_id;
@@ -201,11 +187,11 @@ static void run_task(const swan_msg_task *task, int delay_ms, const char *fail_p
     if (!result->u.result.items) return; /* nitems 0: the coordinator will see a mismatch */
     result->u.result.nitems = task->nitems;
     for (uint32_t i = 0; i < task->nitems; i++) {
-        if (delay_ms > 0) test_delay(delay_ms, cancel);
-        if (fail_pattern && strstr(task->items[i].name, fail_pattern)) {
+        swan_error err = {{0}};
+        if (o->before_tensor && o->before_tensor(o->hook_ctx, task->items[i].name, cancel, &err)) {
             swan_result_item *out = &result->u.result.items[i];
             out->tensor_id = task->items[i].tensor_id;
-            out->error = strdup("cannot read (failure injected by SWAN_TEST_WORKER_FAIL)");
+            out->error = strdup(err.msg);
             continue;
         }
         analyze_item(&task->items[i], task->seed, cache, cancel, &result->u.result.items[i]);
@@ -223,7 +209,7 @@ static void *compute_thread(void *arg) {
         h->computing = task.u.task.task_id;
         pthread_mutex_unlock(&h->mu);
         swan_msg result;
-        run_task(&task.u.task, h->delay_ms, h->fail_pattern, &cache, &h->cancel, &result);
+        run_task(&task.u.task, h->o, &cache, &h->cancel, &result);
         swan_msg_free(&task);
         pthread_mutex_lock(&h->mu);
         h->computing = 0;
@@ -362,8 +348,7 @@ static int loop_open(loop *L, swan_error *err) {
     if (pipe(L->pipefd) != 0) return swan_error_set(err, "pipe: %s", strerror(errno));
     fcntl(L->pipefd[0], F_SETFL, fcntl(L->pipefd[0], F_GETFL) | O_NONBLOCK);
     L->h.wake_fd = L->pipefd[1];
-    L->h.delay_ms = L->o->delay_ms;
-    L->h.fail_pattern = L->o->fail_pattern;
+    L->h.o = L->o;
     atomic_init(&L->h.cancel, false);
     pthread_mutex_init(&L->h.mu, NULL);
     pthread_cond_init(&L->h.cv, NULL);

@@ -12,6 +12,8 @@
 #include <signal.h>
 #include <sys/types.h>
 
+#include <stdatomic.h>
+
 #include "common/error.h"
 
 typedef struct swan_worker_opts {
@@ -21,12 +23,14 @@ typedef struct swan_worker_opts {
     double heartbeat;       /* seconds between heartbeats while busy             */
     const char *identity;   /* ZeroMQ routing id (env SWAN_WORKER_IDENTITY, set by
                                swan analyze for its own workers); NULL = random    */
-    int delay_ms;           /* fault-injection for tests: sleep this long per
-                               tensor (env SWAN_TEST_WORKER_DELAY_MS), so a test can
-                               interrupt or kill a run part-way reliably          */
-    const char *fail_pattern; /* fault-injection for tests: tensors whose name
-                               contains this fail as if unreadable on this host
-                               (env SWAN_TEST_WORKER_FAIL)                        */
+    /* Called by the compute thread before each tensor it analyzes (NULL: none).
+     * Returning -1 with err set fails that tensor with err's message. A hook that
+     * waits must watch *cancel and return soon once it is set. The program uses it
+     * for the integration tests' fault injection (coordinator/cmd_worker.c); the
+     * library itself has no test code. */
+    int (*before_tensor)(void *ctx, const char *tensor_name, const atomic_bool *cancel,
+                         swan_error *err);
+    void *hook_ctx;
 } swan_worker_opts;
 
 /* The environment variable through which `swan analyze` gives each local worker

@@ -20,6 +20,7 @@
 #include "common/prng.h"
 #include "common/formats/safetensors.h"
 #include "worker/metrics.h"
+#include "worker/spectral.h"
 #include "worker/stats.h"
 #include "worker/tensor_reader.h"
 
