@@ -448,6 +448,9 @@ static int parse(cursor *c, swan_gguf_header *out, swan_error *err) {
         return swan_error_set(err, "bad magic %02x %02x %02x %02x (not a GGUF file)", magic[0],
                               magic[1], magic[2], magic[3]);
     if (cur_u32(c, &version, "the version", err)) return -1;
+    if (version == 0x02000000u || version == 0x03000000u)
+        return swan_error_set(err, "big-endian GGUF (version %" PRIu32 ") is not supported",
+                              version >> 24);
     if (version != 2 && version != 3)
         return swan_error_set(err, "GGUF version %" PRIu32 " is not supported (2 and 3 are)",
                               version);

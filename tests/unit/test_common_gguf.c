@@ -175,6 +175,10 @@ static void test_bad_headers(void **state) {
     expect_fail(&b, "GGUF version 1 is not supported");
     free(b.p);
 
+    b = build(0x03000000u, 0, NULL, good_tensors, 1);
+    expect_fail(&b, "big-endian GGUF (version 3) is not supported");
+    free(b.p);
+
     b = build(3, 5, good_kvs, good_tensors, 4);
     memcpy(b.p, "GGML", 4);
     expect_fail(&b, "bad magic");
