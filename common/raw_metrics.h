@@ -36,8 +36,10 @@ typedef struct swan_raw_metrics {
      * width swan_mlx_bits[i] and group size swan_mlx_groups[j]; negative when the group
      * size does not divide cols (MLX cannot store that combination). */
     double mlx_nrmse[SWAN_MLX_NBITS][SWAN_MLX_NGROUPS];
-    /* Checksum of the tensor's bytes exactly as read from the shard (all of them, not
-     * only the view): lets a resume or `swan verify` prove the data is unchanged. */
+    /* Checksum of the stored bytes the metrics read (every byte of the 2-D view: the
+     * whole tensor except for packed 3-D experts, where the sampled experts), hashed
+     * in the same pass (worker/tensor_reader.h gives the exact definition): lets
+     * `swan verify` prove the data behind each result is unchanged. */
     uint64_t data_hash;
 } swan_raw_metrics;
 

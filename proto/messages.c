@@ -83,7 +83,7 @@ static const raw_double_field raw_doubles[] = {
     {"seconds", offsetof(swan_raw_metrics, seconds)},
 };
 #define RAW_DOUBLES (sizeof raw_doubles / sizeof raw_doubles[0])
-#define RAW_KEYS (RAW_DOUBLES + 5) /* + rows, cols, nonfinite, spectral_method/rank */
+#define RAW_KEYS (RAW_DOUBLES + 6) /* + rows, cols, nonfinite, spectral_method/rank, data_hash */
 
 static double *raw_double_at(swan_raw_metrics *r, size_t i) {
     return (double *)(void *)((char *)r + raw_doubles[i].offset);
@@ -217,7 +217,8 @@ static int pk_raw(msgpack_packer *pk, const swan_raw_metrics *r) {
     return pk_key_uint(pk, "rows", r->rows) || pk_key_uint(pk, "cols", r->cols) ||
            pk_key_uint(pk, "nonfinite", r->nonfinite) ||
            pk_key_uint(pk, "spectral_method", r->spectral_method) ||
-           pk_key_uint(pk, "spectral_rank", r->spectral_rank);
+           pk_key_uint(pk, "spectral_rank", r->spectral_rank) ||
+           pk_key_uint(pk, "data_hash", r->data_hash);
 }
 
 /* A failed item carries "error" instead of "raw": its metrics do not exist. */
@@ -629,7 +630,8 @@ static int decode_raw(const msgpack_object_map *parent, swan_raw_metrics *r, con
     if (get_u64(m, "rows", &r->rows, ctx, err) || get_u64(m, "cols", &r->cols, ctx, err) ||
         get_u64(m, "nonfinite", &r->nonfinite, ctx, err) ||
         get_u32(m, "spectral_method", SWAN_SPECTRAL_RANDOMIZED, &r->spectral_method, ctx, err) ||
-        get_u32(m, "spectral_rank", UINT32_MAX, &r->spectral_rank, ctx, err))
+        get_u32(m, "spectral_rank", UINT32_MAX, &r->spectral_rank, ctx, err) ||
+        get_u64(m, "data_hash", &r->data_hash, ctx, err))
         return -1;
     return 0;
 }

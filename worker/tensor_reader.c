@@ -20,6 +20,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/hash.h"
+#include "common/regular_file.h"
+
 typedef unsigned long long ull;
 
 int swan_tensor_reader_open_fd(swan_tensor_reader *tr, int fd, uint64_t file_size,
@@ -63,14 +66,9 @@ int swan_tensor_reader_open(swan_tensor_reader *tr, const char *path, uint64_t d
                             uint64_t nbytes, swan_dtype dtype, const swan_view2d *view,
                             swan_error *err) {
     tr->fd = -1;
-    int fd = open(path, O_RDONLY);
-    if (fd < 0) return swan_error_set(err, "%s: cannot open: %s", path, strerror(errno));
     struct stat st;
-    if (fstat(fd, &st) != 0) {
-        int e = errno;
-        close(fd);
-        return swan_error_set(err, "%s: cannot stat: %s", path, strerror(e));
-    }
+    int fd = swan_open_regular(path, &st, err);
+    if (fd < 0) return -1;
     if (swan_tensor_reader_open_fd(tr, fd, (uint64_t)st.st_size, path, data_offset, nbytes, dtype,
                                    view, err)) {
         close(fd);
@@ -124,14 +122,12 @@ int swan_tensor_reader_load_scales(swan_tensor_reader *tr, const char *scale_pat
                               scale_path, (ull)scale_rows, (ull)scale_cols, (ull)block_rows,
                               (ull)block_cols, (ull)R, (ull)W);
     uint64_t n = scale_rows * scale_cols, nbytes = n * ssize;
-    int fd = open(scale_path, O_RDONLY);
-    if (fd < 0) return swan_error_set(err, "%s: cannot open: %s", scale_path, strerror(errno));
     struct stat st;
+    int fd = swan_open_regular(scale_path, &st, err);
+    if (fd < 0) return -1;
     unsigned char *raw = NULL;
     int rc = 0;
-    if (fstat(fd, &st) != 0)
-        rc = swan_error_set(err, "%s: cannot stat: %s", scale_path, strerror(errno));
-    else if (scale_offset > (uint64_t)st.st_size || nbytes > (uint64_t)st.st_size - scale_offset)
+    if (scale_offset > (uint64_t)st.st_size || nbytes > (uint64_t)st.st_size - scale_offset)
         rc = swan_error_set(err, "%s: scales [%llu, %llu) extend past the file end %llu", scale_path,
                             (ull)scale_offset, (ull)(scale_offset + nbytes), (ull)st.st_size);
     else if (!(raw = malloc((size_t)nbytes)) || !(tr->scales = malloc((size_t)n * sizeof(float))))
@@ -149,7 +145,10 @@ int swan_tensor_reader_load_scales(swan_tensor_reader *tr, const char *scale_pat
             got += (size_t)r;
         }
     }
-    if (rc == 0) swan_convert_to_f32(scale_dtype, raw, tr->scales, (size_t)n);
+    if (rc == 0) {
+        swan_convert_to_f32(scale_dtype, raw, tr->scales, (size_t)n);
+        tr->scales_hash = swan_xxh64(raw, (size_t)nbytes, UINT64_MAX);
+    }
     free(raw);
     close(fd);
     if (rc != 0) {
@@ -190,25 +189,56 @@ static void convert_run(const swan_tensor_reader *tr, const unsigned char *src, 
     }
 }
 
-/* Maps the file bytes [off, off+len), converts them to float32 at dst, unmaps. */
-static int mapped_convert(const swan_tensor_reader *tr, uint64_t off, uint64_t len, float *dst,
-                          swan_error *err) {
+/* Adds the groups of columns [col0, col0+ncols) of `nrows` view rows starting at view
+ * row `row` to the checksum; bytes holds them row-major with stride ncols elements.
+ * col0 is a multiple of the group width (checked by the caller). */
+static void hash_rows(swan_tensor_reader *tr, const unsigned char *bytes, uint64_t row,
+                      uint64_t nrows, uint64_t col0, uint64_t ncols) {
+    const uint64_t G = SWAN_HASH_GROUP_COLS, cols = tr->view.cols;
+    size_t esize = swan_dtype_size(tr->dtype);
+    uint64_t per_row = (cols + G - 1) / G, sum = 0;
+    for (uint64_t i = 0; i < nrows; i++) {
+        const unsigned char *p = bytes + i * ncols * esize;
+        uint64_t seed = (row + i) * per_row + col0 / G;
+        for (uint64_t c = 0; c < ncols; c += G, seed++) {
+            uint64_t n = ncols - c < G ? ncols - c : G;
+            sum += swan_xxh64(p + c * esize, (size_t)(n * esize), seed);
+        }
+    }
+    tr->hash_sum += sum;
+}
+
+/* Maps the page-aligned window covering file bytes [off, off+len); *at points at off. */
+static int map_window(const swan_tensor_reader *tr, uint64_t off, uint64_t len, void **map,
+                      size_t *map_len, const unsigned char **at, swan_error *err) {
     long page_size = sysconf(_SC_PAGESIZE);
     if (page_size <= 0) page_size = 4096;
     uint64_t start = off - off % (uint64_t)page_size;
-    size_t map_len = (size_t)(off + len - start);
-    void *m = mmap(NULL, map_len, PROT_READ, MAP_SHARED, tr->fd, (off_t)start);
-    if (m == MAP_FAILED)
+    *map_len = (size_t)(off + len - start);
+    *map = mmap(NULL, *map_len, PROT_READ, MAP_SHARED, tr->fd, (off_t)start);
+    if (*map == MAP_FAILED)
         return swan_error_set(err, "tensor at byte %llu: mmap of %llu bytes failed: %s",
-                              (ull)tr->data_offset, (ull)map_len, strerror(errno));
+                              (ull)tr->data_offset, (ull)*map_len, strerror(errno));
 #if defined(MADV_SEQUENTIAL) && defined(MADV_WILLNEED)
-    /* Read-ahead the whole window now: it is converted front to back at once. */
-    (void)madvise(m, map_len, MADV_SEQUENTIAL);
-    (void)madvise(m, map_len, MADV_WILLNEED);
+    /* Read-ahead the whole window now: it is consumed front to back at once. */
+    (void)madvise(*map, *map_len, MADV_SEQUENTIAL);
+    (void)madvise(*map, *map_len, MADV_WILLNEED);
 #endif
+    *at = (const unsigned char *)*map + (off - start);
+    return 0;
+}
+
+/* Maps the file bytes [off, off+len) (nrows whole view rows from view row `row`),
+ * converts them to float32 at dst, adds them to the checksum if `hash`, unmaps. */
+static int mapped_convert(swan_tensor_reader *tr, uint64_t off, uint64_t len, uint64_t row,
+                          uint64_t nrows, bool hash, float *dst, swan_error *err) {
+    void *m;
+    size_t map_len;
+    const unsigned char *at;
+    if (map_window(tr, off, len, &m, &map_len, &at, err)) return -1;
     size_t esize = swan_dtype_size(tr->dtype);
-    convert_run(tr, (const unsigned char *)m + (off - start), (off - tr->data_offset) / esize,
-                (size_t)(len / esize), dst);
+    convert_run(tr, at, (off - tr->data_offset) / esize, (size_t)(len / esize), dst);
+    if (hash) hash_rows(tr, at, row, nrows, 0, tr->view.cols);
     munmap(m, map_len);
     return 0;
 }
@@ -229,9 +259,10 @@ static int pread_full(int fd, void *buf, size_t len, uint64_t off, swan_error *e
 }
 
 /* Columns [col0, col0+ncols) of `nrows` consecutive stored rows starting at element
- * `elem0`: one pread per row into a bounce buffer, then one conversion. */
-static int panel_convert(const swan_tensor_reader *tr, uint64_t elem0, uint64_t nrows,
-                         uint64_t col0, uint64_t ncols, float *dst, swan_error *err) {
+ * `elem0` (view row `row`): one pread per row into a bounce buffer, then one
+ * conversion, and the checksum if `hash`. */
+static int panel_convert(swan_tensor_reader *tr, uint64_t elem0, uint64_t row, uint64_t nrows,
+                         uint64_t col0, uint64_t ncols, bool hash, float *dst, swan_error *err) {
     size_t esize = swan_dtype_size(tr->dtype);
     size_t row_bytes = (size_t)(ncols * esize);
     /* Bounded: a panel is at most opts.max_block_bytes of float32, so at most twice
@@ -254,6 +285,7 @@ static int panel_convert(const swan_tensor_reader *tr, uint64_t elem0, uint64_t 
         for (uint64_t j = 0; j < n; j++)
             convert_run(tr, buf + j * row_bytes, elem0 + (i + j) * tr->view.cols + col0,
                         (size_t)ncols, dst + (i + j) * ncols);
+        if (hash) hash_rows(tr, buf, row + i, n, col0, ncols);
     }
     free(buf);
     return 0;
@@ -261,7 +293,7 @@ static int panel_convert(const swan_tensor_reader *tr, uint64_t elem0, uint64_t 
 
 static int tensor_read_tile(void *ctx, uint64_t row0, uint64_t nrows, uint64_t col0,
                             uint64_t ncols, float *dst, swan_error *err) {
-    const swan_tensor_reader *tr = ctx;
+    swan_tensor_reader *tr = ctx;
     const swan_view2d *v = &tr->view;
     if (row0 + nrows > v->rows || col0 + ncols > v->cols || ncols == 0)
         return swan_error_set(err, "tensor at byte %llu: tile [%llu+%llu, %llu+%llu] outside %llux%llu",
@@ -271,6 +303,13 @@ static int tensor_read_tile(void *ctx, uint64_t row0, uint64_t nrows, uint64_t c
     if (swan_dtype_is_fp8(tr->dtype) && !tr->scales)
         return swan_error_set(err, "tensor at byte %llu: %s data without its scales",
                               (ull)tr->data_offset, swan_dtype_name(tr->dtype));
+    bool full = col0 == 0 && ncols == v->cols;
+    /* Hash the tile only if it extends the covered prefix (first traversal). */
+    bool hash = full ? tr->hashed_cols == 0 && row0 == tr->hashed_rows
+                     : tr->hashed_rows == 0 && row0 == 0 && nrows == v->rows &&
+                           col0 == tr->hashed_cols && col0 % SWAN_HASH_GROUP_COLS == 0 &&
+                           ((col0 + ncols) % SWAN_HASH_GROUP_COLS == 0 || col0 + ncols == v->cols);
+    uint64_t want_rows = nrows;
     uint64_t seg_row0 = 0; /* first view row of segment s */
     for (uint32_t s = 0; s < v->nseg && nrows > 0; s++) {
         uint64_t seg_end = seg_row0 + v->seg[s].rows;
@@ -278,11 +317,11 @@ static int tensor_read_tile(void *ctx, uint64_t row0, uint64_t nrows, uint64_t c
             uint64_t take = seg_end - row0 < nrows ? seg_end - row0 : nrows;
             uint64_t elem0 = v->seg[s].first_elem + (row0 - seg_row0) * v->cols;
             int rc;
-            if (col0 == 0 && ncols == v->cols)
+            if (full)
                 rc = mapped_convert(tr, tr->data_offset + elem0 * esize, take * v->cols * esize,
-                                    dst, err);
+                                    row0, take, hash, dst, err);
             else
-                rc = panel_convert(tr, elem0, take, col0, ncols, dst, err);
+                rc = panel_convert(tr, elem0, row0, take, col0, ncols, hash, dst, err);
             if (rc != 0) return -1;
             dst += take * ncols;
             row0 += take;
@@ -290,7 +329,46 @@ static int tensor_read_tile(void *ctx, uint64_t row0, uint64_t nrows, uint64_t c
         }
         seg_row0 = seg_end;
     }
+    if (hash) {
+        if (full) tr->hashed_rows += want_rows;
+        else tr->hashed_cols += ncols;
+    }
     return 0;
+}
+
+int swan_tensor_reader_hash_all(swan_tensor_reader *tr, uint64_t *hash, swan_error *err) {
+    const swan_view2d *v = &tr->view;
+    size_t esize = swan_dtype_size(tr->dtype);
+    uint64_t row_bytes = v->cols * esize;
+    /* Windows of about 8 MiB (at least one row): bounded memory, few syscalls. */
+    uint64_t per_window = ((uint64_t)8 << 20) / row_bytes;
+    if (per_window < 1) per_window = 1;
+    tr->hash_sum = 0;
+    uint64_t row = 0;
+    for (uint32_t s = 0; s < v->nseg; s++)
+        for (uint64_t r = 0; r < v->seg[s].rows; r += per_window) {
+            uint64_t n = v->seg[s].rows - r < per_window ? v->seg[s].rows - r : per_window;
+            void *m;
+            size_t map_len;
+            const unsigned char *at;
+            uint64_t off = tr->data_offset + (v->seg[s].first_elem + r * v->cols) * esize;
+            if (map_window(tr, off, n * row_bytes, &m, &map_len, &at, err)) return -1;
+            hash_rows(tr, at, row, n, 0, v->cols);
+            munmap(m, map_len);
+            row += n;
+        }
+    tr->hashed_rows = v->rows;
+    tr->hashed_cols = 0;
+    *hash = tr->hash_sum + tr->scales_hash;
+    return 0;
+}
+
+int swan_tensor_reader_data_hash(swan_tensor_reader *tr, uint64_t *hash, swan_error *err) {
+    if (tr->hashed_rows == tr->view.rows || tr->hashed_cols == tr->view.cols) {
+        *hash = tr->hash_sum + tr->scales_hash;
+        return 0;
+    }
+    return swan_tensor_reader_hash_all(tr, hash, err);
 }
 
 void swan_tensor_reader_as_tiles(swan_tensor_reader *tr, swan_tile_reader *r) {

@@ -29,6 +29,13 @@ typedef struct swan_tensor_reader {
      * covering block_rows x block_cols of the [nelem/row_len, row_len] storage. */
     float *scales;
     uint64_t scale_rows, scale_cols, block_rows, block_cols, row_len;
+    /* Data checksum built during the first traversal (see swan_tensor_reader_data_hash):
+     * tiles are hashed only while they extend the covered prefix, so later passes
+     * that re-read tiles do not count twice. */
+    uint64_t hash_sum;
+    uint64_t hashed_rows;  /* full-width tiles: view rows [0, hashed_rows) hashed  */
+    uint64_t hashed_cols;  /* column panels: columns [0, hashed_cols) of every row */
+    uint64_t scales_hash;  /* FP8: XXH64 of the stored scale bytes, 0 otherwise     */
 } swan_tensor_reader;
 
 /* Reads through an fd the caller keeps open (a worker reuses one per shard across
@@ -52,6 +59,26 @@ int swan_tensor_reader_load_scales(swan_tensor_reader *tr, const char *scale_pat
                                    uint64_t scale_rows, uint64_t scale_cols, uint64_t block_rows,
                                    uint64_t block_cols, int ndim, const uint64_t *shape,
                                    swan_error *err);
+
+/* The tensor's data checksum (raw_metrics.data_hash): over the stored bytes of every
+ * row of the 2-D view, cut into groups of SWAN_HASH_GROUP_COLS columns (the last one
+ * of a row may be shorter), the sum mod 2^64 of XXH64(group bytes, seed = row *
+ * groups_per_row + group); for FP8 plus XXH64(stored scale grid bytes, seed
+ * 2^64-1). It does not depend on tiling or visiting order, so the worker computes it
+ * from the very tiles the metric kernels read (row blocks or 128-column-multiple
+ * panels: a group never straddles two tiles) and `swan verify` gets the same value
+ * reading row blocks of any size. It covers exactly the bytes the metrics saw: the
+ * whole tensor for 2-D and flattened ones, the sampled experts of packed 3-D ones (a
+ * change elsewhere cannot change the metrics). */
+#define SWAN_HASH_GROUP_COLS 128
+
+/* The checksum of the tiles read so far, when they covered the whole view; if they
+ * did not (a traversal cut short), reads the rest now. */
+int swan_tensor_reader_data_hash(swan_tensor_reader *tr, uint64_t *hash, swan_error *err);
+
+/* Reads the whole view in bounded windows and returns its data checksum without
+ * converting anything (swan verify). */
+int swan_tensor_reader_hash_all(swan_tensor_reader *tr, uint64_t *hash, swan_error *err);
 
 /* Fills *r with a reader that reads through tr (tr must outlive r). */
 void swan_tensor_reader_as_tiles(swan_tensor_reader *tr, swan_tile_reader *r);

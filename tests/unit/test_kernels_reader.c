@@ -4,8 +4,9 @@
  * (so tiles start at unaligned offsets inside pages), including a packed 3-D expert
  * tensor whose 2-D view has 4 segments, reads row blocks and column panels through
  * the tile interface, and compares with swan_convert_to_f32 of the expected rows.
- * Also: bounds checks at open, and metrics through the file equal metrics through
- * the in-memory reader. */
+ * Also: bounds checks at open, metrics through the file equal metrics through
+ * the in-memory reader, and the data checksum hashed during the metric pass equals
+ * the definition computed directly from the file, whatever the tiling. */
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -20,6 +21,7 @@
 
 #include "common/dtype.h"
 #include "common/formats/fp8.h"
+#include "common/hash.h"
 #include "common/prng.h"
 #include "common/view2d.h"
 #include "worker/metrics.h"
@@ -301,6 +303,95 @@ static void test_fp8_block_scales(void **state) {
     check_fp8(SWAN_DT_F8_E4M3, 64, 96, 1, 32);      /* odd block shapes */
 }
 
+/* The data checksum by its definition (tensor_reader.h), from the file bytes. */
+static uint64_t reference_hash(const fixture *f, const swan_view2d *v) {
+    size_t es = swan_dtype_size(f->dt);
+    FILE *fp = fopen(f->path, "rb");
+    assert_non_null(fp);
+    unsigned char *all = malloc(PREFIX + f->nelem * es);
+    assert_int_equal(fread(all, 1, PREFIX + f->nelem * es, fp), PREFIX + f->nelem * es);
+    fclose(fp);
+    uint64_t per_row = (v->cols + 127) / 128, sum = 0, row = 0;
+    for (uint32_t s = 0; s < v->nseg; s++)
+        for (uint64_t r = 0; r < v->seg[s].rows; r++, row++)
+            for (uint64_t g = 0; g < per_row; g++) {
+                uint64_t c0 = g * 128, n = v->cols - c0 < 128 ? v->cols - c0 : 128;
+                const unsigned char *p = all + PREFIX + (v->seg[s].first_elem + r * v->cols + c0) * es;
+                sum += swan_xxh64(p, (size_t)(n * es), row * per_row + g);
+            }
+    free(all);
+    return sum;
+}
+
+/* Metrics through the file with the given tile budget and spectral limit; returns
+ * the checksum the reader built during that pass. */
+static uint64_t hash_during_metrics(const fixture *f, const swan_view2d *v, size_t block,
+                                    uint32_t gram_max) {
+    swan_tensor_reader tr;
+    swan_error err = {{0}};
+    if (swan_tensor_reader_open(&tr, f->path, PREFIX, f->nelem * swan_dtype_size(f->dt), f->dt, v,
+                                &err) != 0)
+        fail_msg("%s", err.msg);
+    swan_tile_reader r;
+    swan_tensor_reader_as_tiles(&tr, &r);
+    swan_metrics_opts o;
+    swan_metrics_default_opts(&o);
+    o.max_block_bytes = block;
+    o.gram_max = gram_max;
+    o.top_rank = 8;
+    o.oversample = 4;
+    swan_raw_metrics m;
+    if (swan_metrics_compute(&r, &o, &m, &err) != 0) fail_msg("%s", err.msg);
+    /* Covered by the pass itself: no second read was needed. */
+    assert_true(tr.hashed_rows == v->rows || tr.hashed_cols == v->cols);
+    uint64_t h = 0;
+    assert_int_equal(swan_tensor_reader_data_hash(&tr, &h, &err), 0);
+    uint64_t again = 1;
+    assert_int_equal(swan_tensor_reader_hash_all(&tr, &again, &err), 0);
+    assert_true(again == h);
+    swan_tensor_reader_close(&tr);
+    return h;
+}
+
+static void test_data_hash(void **state) {
+    (void)state;
+    static const struct {
+        swan_dtype dt;
+        int ndim;
+        uint64_t shape[3];
+    } cases[] = {
+        {SWAN_DT_BF16, 2, {700, 330, 0}}, /* row blocks */
+        {SWAN_DT_F32, 2, {130, 700, 0}},  /* column panels, last group of a row short */
+        {SWAN_DT_F16, 3, {16, 40, 200}},  /* packed experts: 4 segments */
+    };
+    for (size_t k = 0; k < sizeof cases / sizeof *cases; k++) {
+        fixture f;
+        write_fixture(&f, cases[k].dt, cases[k].ndim, cases[k].shape);
+        swan_view2d v;
+        assert_int_equal(swan_view2d_make(f.ndim, f.shape, &v), SWAN_KIND_MATRIX);
+        uint64_t want = reference_hash(&f, &v);
+        /* Several tilings, exact Gram and the multi-pass randomized method. */
+        size_t blocks[] = {1, 64 * 1024, 300 * 1024, 64u << 20};
+        for (size_t b = 0; b < 4; b++) {
+            assert_true(hash_during_metrics(&f, &v, blocks[b], 4096) == want);
+            assert_true(hash_during_metrics(&f, &v, blocks[b], 16) == want);
+        }
+        /* One flipped bit anywhere in the view changes it. */
+        FILE *fp = fopen(f.path, "r+b");
+        assert_non_null(fp);
+        size_t es = swan_dtype_size(f.dt);
+        uint64_t at = PREFIX + (v.seg[v.nseg - 1].first_elem + v.cols * v.seg[v.nseg - 1].rows - 1) * es;
+        fseek(fp, (long)at, SEEK_SET);
+        int c = fgetc(fp);
+        fseek(fp, (long)at, SEEK_SET);
+        fputc(c ^ 0x10, fp);
+        fclose(fp);
+        assert_true(reference_hash(&f, &v) != want);
+        assert_true(hash_during_metrics(&f, &v, 64 * 1024, 4096) == reference_hash(&f, &v));
+        drop_fixture(&f);
+    }
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_fp8_block_scales),
@@ -308,6 +399,7 @@ int main(void) {
         cmocka_unit_test(test_experts_3d),
         cmocka_unit_test(test_open_checks),
         cmocka_unit_test(test_metrics_through_file),
+        cmocka_unit_test(test_data_hash),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

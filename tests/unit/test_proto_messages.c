@@ -173,6 +173,7 @@ static void make_result(swan_msg *m) {
     a->raw.nonfinite = UINT64_MAX - 2;
     a->raw.spectral_method = SWAN_SPECTRAL_RANDOMIZED;
     a->raw.spectral_rank = UINT32_MAX;
+    a->raw.data_hash = UINT64_MAX; /* the full 64-bit range survives the wire */
     a->raw.seconds = 1e-9;
 
     swan_result_item *b = &r->items[1];
@@ -194,6 +195,7 @@ static void make_result(swan_msg *m) {
     c->raw.nonfinite = 0;
     c->raw.spectral_method = SWAN_SPECTRAL_GRAM_EXACT;
     c->raw.spectral_rank = 64;
+    c->raw.data_hash = 0x0123456789abcdefull;
     c->raw.seconds = 0.5;
 }
 
@@ -227,6 +229,7 @@ static void assert_raw_equal(const swan_raw_metrics *a, const swan_raw_metrics *
     assert_true(a->nonfinite == b->nonfinite);
     assert_int_equal(a->spectral_method, b->spectral_method);
     assert_int_equal(a->spectral_rank, b->spectral_rank);
+    assert_true(a->data_hash == b->data_hash);
 }
 
 static void assert_task_equal(const swan_msg_task *a, const swan_msg_task *b) {
@@ -839,6 +842,7 @@ static const field result_fields[] = {
     {"items.2.raw.nonfinite", K_UINT, "nonfinite", 1},
     {"items.2.raw.spectral_method", K_UINT, "spectral_method", 1},
     {"items.2.raw.spectral_rank", K_UINT, "spectral_rank", 1},
+    {"items.2.raw.data_hash", K_UINT, "data_hash", 1},
     {"items.1.error", K_STR, "error", 1},
     {"items.1.ok", K_BOOL, "ok", 1},
 };
@@ -932,6 +936,11 @@ static void test_header_rules(void **state) {
     wire_open(&w, &m);
     wire_set(&w, "v", o_uint(0));
     wire_expect_fail(&w, "protocol version 0 received");
+    wire_close(&w);
+
+    wire_open(&w, &m); /* version 1 lacked the data checksum: refused */
+    wire_set(&w, "v", o_uint(1));
+    wire_expect_fail(&w, "protocol version 1 received");
     wire_close(&w);
 
     /* The version is checked before the type: a newer peer may send types we lack. */
