@@ -593,8 +593,14 @@ static int take_items(swan_sched *s, const worker *w, const swan_msg_result *r, 
 static void on_hello(swan_sched *s, worker *w, const unsigned char *id, size_t idlen,
                      const swan_msg_hello *h) {
     bool again = w != NULL;
-    if (w && w->state == W_LIVE) lose_worker(s, w, "reconnected", false, true);
-    else if (w) w->state = W_FREE; /* DROPPED: its work was re-queued already */
+    if (w && w->state == W_LIVE) {
+        lose_worker(s, w, "reconnected", false, true);
+    } else if (w) { /* DROPPED: its work was re-queued already */
+        char label[96];
+        worker_label(w, label, sizeof label);
+        peer_log(s, &s->comings, "%s reconnected", label);
+        w->state = W_FREE;
+    }
     w = add_worker(s, id, idlen);
     if (!w) {
         logf_(s, "out of memory registering a worker");
