@@ -14,7 +14,7 @@
 
 #include "common/checkpoint.h"
 #include "common/clock.h"
-#include "coordinator/inspect.h"
+#include "coordinator/model_info.h"
 #include "coordinator/journal/journal.h"
 #include "coordinator/outputs/manifest.h"
 #include "coordinator/plan/plan.h"

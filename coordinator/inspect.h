@@ -11,13 +11,4 @@
  * dtype totals, params and bytes, and how many tensors SWAN would analyze / keep. */
 void swan_inspect_print(const swan_checkpoint *ck, FILE *out);
 
-/* Folds the numeric components of a tensor name into a pattern: the number after
- * "layers." (or "h.", "blocks.", "layer.") becomes {N}, after "experts." becomes {E},
- * any other all-digit component becomes {#}; digits inside a word (fc1, w2) stay.
- * Writes at most size bytes (NUL-terminated). */
-void swan_name_pattern(const char *name, char *out, size_t size);
-
-/* Number of distinct layer indices ({N} above) among the checkpoint's tensors. */
-int swan_count_layers(const swan_checkpoint *ck);
-
 #endif

@@ -12,6 +12,7 @@
 #include <cmocka.h>
 
 #include "coordinator/inspect.h"
+#include "coordinator/model_info.h"
 
 static void expect_pattern(const char *name, const char *want) {
     char out[256];
@@ -105,6 +106,23 @@ static void test_count_layers(void **state) {
     fake_add(&f, "vision.blocks.40.x", SWAN_DT_BF16, 1, 4, 0, 0);
     fake_add(&f, "model.layers.5.y", SWAN_DT_BF16, 1, 4, 0, 0);
     assert_int_equal(swan_count_layers(&f.ck), 5);
+    fake_free(&f);
+}
+
+/* --protect's rule: ASCII case-insensitive substring of the tensor name. */
+static void test_count_names_containing(void **state) {
+    (void)state;
+    fake f;
+    fake_init(&f, 8);
+    fake_add(&f, "model.layers.0.self_attn.q_proj.weight", SWAN_DT_BF16, 2, 32, 16, 0);
+    fake_add(&f, "model.layers.1.self_attn.Q_PROJ.weight", SWAN_DT_BF16, 2, 32, 16, 0);
+    fake_add(&f, "lm_head.weight", SWAN_DT_BF16, 2, 32, 16, 0);
+    assert_int_equal(swan_count_names_containing(&f.ck, "q_proj"), 2);
+    assert_int_equal(swan_count_names_containing(&f.ck, "Q_Proj"), 2);
+    assert_int_equal(swan_count_names_containing(&f.ck, "LM_HEAD.weight"), 1);
+    assert_int_equal(swan_count_names_containing(&f.ck, "layers.0."), 1);
+    assert_int_equal(swan_count_names_containing(&f.ck, "k_proj"), 0);
+    assert_int_equal(swan_count_names_containing(&f.ck, "model.layers.*.q_proj"), 0); /* not a glob */
     fake_free(&f);
 }
 
@@ -260,6 +278,7 @@ int main(void) {
         cmocka_unit_test(test_patterns),
         cmocka_unit_test(test_pattern_truncates),
         cmocka_unit_test(test_count_layers),
+        cmocka_unit_test(test_count_names_containing),
         cmocka_unit_test(test_inspect_report),
         cmocka_unit_test(test_inspect_scales),
     };
