@@ -187,6 +187,23 @@ static int check_names(const swan_checkpoint *ck, swan_error *err) {
     return 0;
 }
 
+/* A --protect pattern that names no tensor is most likely a typo or a name from
+ * another architecture: say so (the run goes on; the pattern is harmless). The
+ * built-in patterns are not checked: most of them only exist in some models. */
+static void warn_unmatched_protect(run *r) {
+    swan_policy builtin;
+    swan_policy_default(&builtin);
+    const swan_policy *p = &r->o->policy;
+    for (size_t i = builtin.nprotect; i < p->nprotect; i++) {
+        if (swan_count_names_containing(&r->ck, p->protect[i]) > 0) continue;
+        char line[SWAN_ERROR_MAX];
+        snprintf(line, sizeof line,
+                 "warning: --protect '%.300s' matches no tensor name (case-insensitive substring)",
+                 p->protect[i]);
+        swan_progress_log(&r->progress, line);
+    }
+}
+
 /* Tells the user about tensors kept at 16 bits because their values are not all finite. */
 static void report_nonfinite(run *r) {
     size_t shown = 0, total = 0;
@@ -336,6 +353,7 @@ static int prepare(run *r, const char *dir, double *tp, swan_error *err) {
     /* Refusals happen here, before anything is created in the output folder. */
     if (swan_checkpoint_open(dir, &r->ck, err) || check_names(&r->ck, err))
         return SWAN_EXIT_REFUSED;
+    warn_unmatched_protect(r);
     phase(r, "validated the checkpoint", tp);
     if (swan_plan_init(&r->plan, &r->ck, err) || make_dirs(o->out_dir, err))
         return SWAN_EXIT_FAILED;

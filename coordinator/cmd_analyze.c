@@ -28,7 +28,11 @@ static const char help_text[] =
     "      --group-sizes LIST  quantization group size per width, each 32, 64 or 128\n"
     "                          (default 2:32,4:128,8:64)\n"
     "      --protect PATTERN   keep tensors whose name contains PATTERN (case-insensitive\n"
-    "                          substring) at 16 bits; repeatable, adds to the built-in list\n"
+    "                          substring, not a glob) at 16 bits; repeatable; warns if it\n"
+    "                          matches no tensor. Adds to the built-in list: embed_tokens,\n"
+    "                          lm_head, layernorm, layer_norm, norm.weight, router.weight,\n"
+    "                          vision_model, multi_modal_projector, positional_embedding,\n"
+    "                          class_embedding, patch_embedding\n"
     "      --listen ENDPOINT   also accept workers from other hosts, e.g. tcp://*:5555\n"
     "      --worker-timeout S  drop a busy worker silent for S seconds, 1..86400 (default 120)\n"
     "      --fresh             ignore OUT/journal.jsonl and start over\n"
@@ -39,7 +43,8 @@ static const char help_text[] =
     "                          workers, tasks done and throughput in the progress line\n"
     "  -h, --help              this help\n"
     "\n"
-    "Progress, warnings and the summary go to standard error; -q hides all but errors.\n"
+    "Progress, the summary, warnings and errors go to standard error; -q hides the\n"
+    "progress and the summary.\n"
     "An interrupted analyze resumes from OUT/journal.jsonl when run again.\n"
     "Exit status: 0 done, 1 failed, 2 input or flags refused, 130 interrupted.\n";
 

@@ -109,6 +109,11 @@ check "custom policy run succeeds" [ $? -eq 0 ]
 check "-q: nothing on stdout or stderr" [ ! -s "$T/q.out" ] && [ ! -s "$T/q.err" ]
 check "custom policy recorded in the manifest" grep -q '"q_proj"' "$T/custom/manifest.json"
 check "--protect keeps q_proj at 16 bits" bash -c "grep -A30 'self_attn.q_proj.weight\"' '$T/custom/manifest.json' | grep -q 'protected_pattern'"
+"$SWAN_BIN" analyze "$T/model" -o "$T/custom" -q --protect Q_PROJ --protect no_such_tensor_xyz 2>"$T/protect.err"
+check "--protect: a pattern that matches nothing still runs" [ $? -eq 0 ]
+check "--protect: ... with one warning naming it" [ "$(grep -c "warning: --protect 'no_such_tensor_xyz' matches no tensor" "$T/protect.err")" -eq 1 ]
+check "--protect: case-insensitive (Q_PROJ matches, no warning for it)" bash -c "! grep -q Q_PROJ '$T/protect.err'"
+check "--protect Q_PROJ keeps q_proj at 16 bits" bash -c "grep -A30 'self_attn.q_proj.weight\"' '$T/custom/manifest.json' | grep -q 'protected_pattern'"
 
 # Messages that are not errors (progress, summary) go to stderr; stdout stays empty.
 "$SWAN_BIN" analyze "$T/model" -o "$T/ref" >"$T/rerun.out" 2>"$T/rerun.err"

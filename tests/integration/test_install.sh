@@ -45,6 +45,16 @@ for c in $cmds; do
     done
 done
 
+# The built-in protected patterns (reduce.c) are listed alike in the man page, the
+# analyze help and the README.
+builtin=$(sed -n '/^\.SH PROTECTED TENSORS/,/^\.SH/p' "$MAN" | sed -n 's/^\.IR \([a-z_.]*\) *[,.]$/\1/p')
+check "man page lists built-in protected patterns" [ "$(echo "$builtin" | wc -w)" -ge 5 ]
+"$SWAN_BIN" analyze --help | tr -s ' \n' ' ' >"$T/ahelp"
+for b in $builtin; do
+    check "built-in pattern $b in analyze --help" grep -q -- "[ ,]$b[,. ]" "$T/ahelp"
+    check "built-in pattern $b in README" grep -q -- "\`$b\`" "$SRC/README.md"
+done
+
 # ---- bash completion ----------------------------------------------------------------
 mkdir -p "$T/cwd/somedir"
 complete_bash() { # complete_bash WORD... : what bash offers for the last word
