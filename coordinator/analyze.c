@@ -47,6 +47,7 @@ typedef struct run {
     int lock_fd;                 /* OUT/.swan.lock, held for the whole run        */
     char journal_path[PATH_MAX + 32];
     size_t loaded;               /* results taken from the journal                */
+    uint64_t params_loaded;      /* their parameters                              */
     size_t tensor_errors;
     uint32_t *failed;            /* tensors whose analysis failed, in order       */
     char **failed_why;           /* and what the workers that tried it said       */
@@ -331,6 +332,15 @@ static int write_outputs(run *r, double seconds, swan_error *err) {
                           .seed = o->seed,
                           .workers = (size_t)o->jobs,
                           .total_layers = swan_count_layers(&r->ck)};
+    size_t have = 0;
+    uint64_t params_have = 0;
+    for (size_t i = 0; i < r->plan.nrecs; i++)
+        if (r->plan.recs[i].have_raw) {
+            have++;
+            params_have += r->ck.tensors[i].nelem;
+        }
+    info.analyzed_now = have - r->loaded;
+    info.params_now = params_have - r->params_loaded;
     char path[PATH_MAX + 32];
     snprintf(path, sizeof path, "%s/manifest.json", o->out_dir);
     if (swan_manifest_write(path, &r->ck, &r->plan, &o->policy, NULL, &sum, &info, err))
@@ -338,8 +348,11 @@ static int write_outputs(run *r, double seconds, swan_error *err) {
     if (!o->quiet) {
         /* The summary is a message, not data: standard error, like the progress. */
         swan_summary_print(stderr, &sum, &info);
-        fprintf(stderr, "  peak memory: coordinator %.0f MB, largest worker %.0f MB\n",
-                peak_rss_mb(RUSAGE_SELF), peak_rss_mb(RUSAGE_CHILDREN));
+        if (info.analyzed_now > 0)
+            fprintf(stderr, "  peak memory: coordinator %.0f MB, largest worker %.0f MB\n",
+                    peak_rss_mb(RUSAGE_SELF), peak_rss_mb(RUSAGE_CHILDREN));
+        else /* no worker ran a task (they are not even reaped yet) */
+            fprintf(stderr, "  peak memory: coordinator %.0f MB\n", peak_rss_mb(RUSAGE_SELF));
         fprintf(stderr, "  manifest: %s\n", path);
     }
     return 0;
@@ -363,6 +376,8 @@ static int prepare(run *r, const char *dir, double *tp, swan_error *err) {
                           &r->ck, &r->plan, o->fresh, &r->loaded, err))
         return SWAN_EXIT_REFUSED;
     phase(r, "opened the journal", tp);
+    for (size_t i = 0; i < r->plan.nrecs; i++)
+        if (r->plan.recs[i].have_raw) r->params_loaded += r->ck.tensors[i].nelem;
     /* This run will write a manifest: one from an earlier run must not pass for it. */
     char path[PATH_MAX + 32];
     snprintf(path, sizeof path, "%s/manifest.json", o->out_dir);

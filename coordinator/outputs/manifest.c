@@ -224,12 +224,24 @@ static void human(double v, char *out, size_t size) {
 void swan_summary_print(FILE *out, const swan_summary *sum, const swan_run_info *info) {
     char total[32];
     human((double)sum->total_params, total, sizeof total);
-    double rate = info->analysis_seconds > 0 ? (double)sum->total_params / info->analysis_seconds : 0;
-    char rates[32];
-    human(rate, rates, sizeof rates);
-    fprintf(out, "%s: %zu tensors (%zu analyzed), %s params in %.1f s with %zu worker%s (%s params/s)\n",
-            info->model_name, sum->tensor_count, sum->analyzed, total, info->analysis_seconds,
-            info->workers, info->workers == 1 ? "" : "s", rates);
+    fprintf(out, "%s: %zu tensors (%zu analyzed), %s params\n", info->model_name, sum->tensor_count,
+            sum->analyzed, total);
+    if (info->analyzed_now == 0) {
+        /* A re-run over a finished journal: only the reduce ran, no worker did anything. */
+        fprintf(out, "  all results from the journal: only the reduce ran (%.1f s)\n",
+                info->analysis_seconds);
+    } else {
+        char now[32], rates[32];
+        human((double)info->params_now, now, sizeof now);
+        double rate = info->analysis_seconds > 0 ? (double)info->params_now / info->analysis_seconds : 0;
+        human(rate, rates, sizeof rates);
+        fprintf(out, "  analyzed %zu tensors (%s params) in %.1f s with %zu worker%s (%s params/s)",
+                info->analyzed_now, now, info->analysis_seconds, info->workers,
+                info->workers == 1 ? "" : "s", rates);
+        if (info->analyzed_now < sum->analyzed)
+            fprintf(out, "; %zu from the journal", sum->analyzed - info->analyzed_now);
+        fputc('\n', out);
+    }
     fprintf(out, "  bits  tensors      params   share\n");
     for (int b = 16; b >= 2; b /= 2) {
         char pp[32];
@@ -238,6 +250,11 @@ void swan_summary_print(FILE *out, const swan_summary *sum, const swan_run_info 
                 sum->total_params ? 100.0 * (double)sum->params_by_bits[b] / (double)sum->total_params
                                   : 0.0);
     }
-    fprintf(out, "  average %.2f bits per parameter, estimated size %.3f GB\n", sum->average_bits,
-            sum->estimated_size_gb);
+    /* MB below 1 GB: a small model must not read "0.000 GB". */
+    if (sum->estimated_size_gb >= 1.0)
+        fprintf(out, "  average %.2f bits per parameter, estimated size %.2f GB\n", sum->average_bits,
+                sum->estimated_size_gb);
+    else
+        fprintf(out, "  average %.2f bits per parameter, estimated size %.1f MB\n", sum->average_bits,
+                sum->estimated_size_gb * 1000.0);
 }

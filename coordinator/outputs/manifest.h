@@ -31,6 +31,8 @@ typedef struct swan_run_info {
     uint64_t seed;
     size_t workers;
     int total_layers;
+    size_t analyzed_now;     /* tensors whose metrics this run computed (not the journal) */
+    uint64_t params_now;     /* their parameters: the throughput of this run           */
 } swan_run_info;
 
 /* Decides every tensor (swan_decide) and sums up; the decisions are also stored in

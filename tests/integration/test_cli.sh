@@ -120,6 +120,13 @@ check "--protect Q_PROJ keeps q_proj at 16 bits" bash -c "grep -A30 'self_attn.q
 check "re-run: exit 0" [ $? -eq 0 ]
 check "re-run: nothing on stdout" [ ! -s "$T/rerun.out" ]
 check "re-run: the summary is on stderr" grep -q "bits per parameter" "$T/rerun.err"
+# A re-run over a finished journal does only the reduce: its summary says so, with no
+# throughput, no worker memory and no size rounded to "0.000 GB".
+check "re-run summary: says only the reduce ran" grep -q "all results from the journal: only the reduce ran" "$T/rerun.err"
+check "re-run summary: no params/s" bash -c "! grep -q 'params/s' '$T/rerun.err'"
+check "re-run summary: no worker memory" bash -c "! grep -q 'worker' '$T/rerun.err'"
+check "re-run summary: a small size in MB" grep -q "estimated size [0-9.]* MB" "$T/rerun.err"
+check "first run summary: the throughput of what it analyzed" grep -q "analyzed [0-9]* tensors (.* params) in .* s with .* workers\? (.* params/s)" "$T/demo.out"
 
 # Two runs into one output folder would interleave one journal: the second refuses.
 start_slow_run "$T/busy" /dev/null
