@@ -83,7 +83,8 @@ static const raw_double_field raw_doubles[] = {
     {"seconds", offsetof(swan_raw_metrics, seconds)},
 };
 #define RAW_DOUBLES (sizeof raw_doubles / sizeof raw_doubles[0])
-#define RAW_KEYS (RAW_DOUBLES + 6) /* + rows, cols, nonfinite, spectral_method/rank, data_hash */
+#define RAW_KEYS (RAW_DOUBLES + 7) /* + rows, cols, nonfinite, spectral_method/rank, data_hash, mlx_nrmse */
+#define MLX_CELLS (SWAN_MLX_NBITS * SWAN_MLX_NGROUPS) /* "mlx_nrmse": row-major bits x groups */
 
 static double *raw_double_at(swan_raw_metrics *r, size_t i) {
     return (double *)(void *)((char *)r + raw_doubles[i].offset);
@@ -99,6 +100,9 @@ static int check_raw(const swan_raw_metrics *r, const char *ctx, swan_error *err
     for (size_t i = 0; i < RAW_DOUBLES; i++)
         if (check_finite(raw_double_get(r, i), ctx, raw_doubles[i].key, err))
             return -1;
+    for (int i = 0; i < SWAN_MLX_NBITS; i++)
+        for (int j = 0; j < SWAN_MLX_NGROUPS; j++)
+            if (check_finite(r->mlx_nrmse[i][j], ctx, "mlx_nrmse", err)) return -1;
     if (r->spectral_method > SWAN_SPECTRAL_RANDOMIZED)
         return swan_error_set(err, "%s: field 'spectral_method' is %" PRIu32 ", not a known method",
                               ctx, r->spectral_method);
@@ -208,6 +212,14 @@ static int pk_task_item(msgpack_packer *pk, const swan_task_item *it) {
            pk_key_uint(pk, "block_cols", it->block_cols);
 }
 
+static int pk_mlx_nrmse(msgpack_packer *pk, const swan_raw_metrics *r) {
+    if (pk_cstr(pk, "mlx_nrmse") || msgpack_pack_array(pk, MLX_CELLS)) return -1;
+    for (int i = 0; i < SWAN_MLX_NBITS; i++)
+        for (int j = 0; j < SWAN_MLX_NGROUPS; j++)
+            if (msgpack_pack_double(pk, r->mlx_nrmse[i][j])) return -1;
+    return 0;
+}
+
 static int pk_raw(msgpack_packer *pk, const swan_raw_metrics *r) {
     if (msgpack_pack_map(pk, RAW_KEYS)) return -1;
     for (size_t i = 0; i < RAW_DOUBLES; i++)
@@ -218,7 +230,7 @@ static int pk_raw(msgpack_packer *pk, const swan_raw_metrics *r) {
            pk_key_uint(pk, "nonfinite", r->nonfinite) ||
            pk_key_uint(pk, "spectral_method", r->spectral_method) ||
            pk_key_uint(pk, "spectral_rank", r->spectral_rank) ||
-           pk_key_uint(pk, "data_hash", r->data_hash);
+           pk_key_uint(pk, "data_hash", r->data_hash) || pk_mlx_nrmse(pk, r);
 }
 
 /* A failed item carries "error" instead of "raw": its metrics do not exist. */
@@ -300,12 +312,12 @@ static int scan_be(const unsigned char *p, size_t len, size_t *pos, int n, uint6
  * msgpack-c itself stops at 32 but reports that as "out of memory". */
 #define SCAN_MAX_DEPTH 16
 
-/* Limit on the values (keys count too) in one message. A full RESULT item is 31
- * values and a TASK item at most 25, so 48 per item leaves room for new keys. The
- * point: msgpack-c spends ~24 bytes per value on its object tree, so without a limit a
- * frame of nothing but one-byte values would cost 24x its size; with it, at most
- * ~75 MB whatever frame size the transport allows. */
-#define SCAN_MAX_VALUES ((uint64_t)SWAN_MSG_MAX_ITEMS * 48 + 4096)
+/* Limit on the values (keys count too) in one message. A full RESULT item is 53
+ * values (the 18-value mlx_nrmse table included) and a TASK item at most 25, so 64 per
+ * item leaves room for new keys. The point: msgpack-c spends ~24 bytes per value on its
+ * object tree, so without a limit a frame of nothing but one-byte values would cost 24x
+ * its size; with it, at most ~100 MB whatever frame size the transport allows. */
+#define SCAN_MAX_VALUES ((uint64_t)SWAN_MSG_MAX_ITEMS * 64 + 4096)
 
 /* Walks one complete msgpack value spanning exactly len bytes, allocating nothing.
  * left[d] counts the values still to read in the container open at depth d; their
@@ -631,8 +643,26 @@ static int decode_raw(const msgpack_object_map *parent, swan_raw_metrics *r, con
         get_u64(m, "nonfinite", &r->nonfinite, ctx, err) ||
         get_u32(m, "spectral_method", SWAN_SPECTRAL_RANDOMIZED, &r->spectral_method, ctx, err) ||
         get_u32(m, "spectral_rank", UINT32_MAX, &r->spectral_rank, ctx, err) ||
-        get_u64(m, "data_hash", &r->data_hash, ctx, err))
+        get_u64(m, "data_hash", &r->data_hash, ctx, err) || need(m, "mlx_nrmse", &o, ctx, err))
         return -1;
+    if (o->type != MSGPACK_OBJECT_ARRAY) return wrong_type(o, ctx, "mlx_nrmse", "an array", err);
+    if (o->via.array.size != MLX_CELLS)
+        return swan_error_set(err, "%s: field 'mlx_nrmse' has %" PRIu32 " values, expected %d", ctx,
+                              o->via.array.size, MLX_CELLS);
+    for (int c = 0; c < MLX_CELLS; c++) {
+        const msgpack_object *v = &o->via.array.ptr[c];
+        double d;
+        if (v->type == MSGPACK_OBJECT_FLOAT32 || v->type == MSGPACK_OBJECT_FLOAT64)
+            d = v->via.f64;
+        else if (v->type == MSGPACK_OBJECT_POSITIVE_INTEGER)
+            d = (double)v->via.u64;
+        else if (v->type == MSGPACK_OBJECT_NEGATIVE_INTEGER)
+            d = (double)v->via.i64;
+        else
+            return wrong_type(v, ctx, "mlx_nrmse", "an array of numbers", err);
+        if (check_finite(d, ctx, "mlx_nrmse", err)) return -1;
+        r->mlx_nrmse[c / SWAN_MLX_NGROUPS][c % SWAN_MLX_NGROUPS] = d;
+    }
     return 0;
 }
 

@@ -3,6 +3,8 @@
  * swan_metrics_compute walks the 2-D view in tiles of at most opts.max_block_bytes
  * of float32 and feeds every tile to all kernels while it is hot:
  *   - stats.c: kurtosis moments (M2), RTN error (M4), min/max, non-finite count;
+ *   - common/mlx_affine.c: the error under MLX affine quantization for every width and
+ *     group size (spec section 7, raw.mlx_nrmse);
  *   - M3 (here): U X and W X for the probe matrix X, U the counter-based noise;
  *   - spectral.c: the Gram matrix of the small side (M1), or the first pass of the
  *     randomized subspace iteration when that side exceeds opts.gram_max (the
@@ -32,6 +34,7 @@
 
 #include "common/clock.h"
 #include "common/linalg.h"
+#include "common/mlx_affine.h"
 #include "common/prng.h"
 #include "worker/spectral.h"
 #include "worker/stats.h"
@@ -49,6 +52,7 @@ void swan_metrics_default_opts(swan_metrics_opts *o) {
     o->power_iters = 3;
     o->oversample = 32;
     o->max_block_bytes = (size_t)16 << 20;
+    o->dtype = SWAN_DT_F32;
 }
 
 typedef struct run {
@@ -63,6 +67,7 @@ typedef struct run {
     float *ux, *wx;      /* column panels: rows x p accumulators (column-major p x rows) */
     double ux2, wx2;     /* ||U X||^2 and ||W X||^2 when reduced tile by tile      */
     swan_stats st;
+    swan_mlx_err mlx;
     swan_gram gram;
     swan_rsvd rs;
 } run;
@@ -200,6 +205,7 @@ static void noise_panel(run *R, size_t c0, size_t cb) {
 static void row_block(run *R, size_t r0, size_t nrows) {
     swan_stats_add_tile(&R->st, R->tile, nrows, R->cols);
     if (R->st.nonfinite > 0) return; /* metrics will be skipped: only count */
+    swan_mlx_err_add_tile(&R->mlx, R->tile, nrows, R->cols);
     noise_rows(R, r0, nrows);
     if (R->randomized) {
         swan_blas_int p = (swan_blas_int)R->p, n = (swan_blas_int)R->cols,
@@ -217,6 +223,7 @@ static void row_block(run *R, size_t r0, size_t nrows) {
 static void column_panel(run *R, size_t c0, size_t cb) {
     swan_stats_add_tile(&R->st, R->tile, R->rows, cb);
     if (R->st.nonfinite > 0) return;
+    swan_mlx_err_add_tile(&R->mlx, R->tile, R->rows, cb);
     noise_panel(R, c0, cb);
     swan_blas_int p = (swan_blas_int)R->p, k = (swan_blas_int)cb, m = (swan_blas_int)R->rows;
     float one = 1.0f;
@@ -290,6 +297,7 @@ static int finish(run *R, swan_raw_metrics *out, swan_error *err) {
     out->kurtosis = swan_stats_kurtosis(&R->st);
     out->rtn_nrmse = swan_stats_rtn_nrmse(&R->st);
     out->output_delta = h * sqrt(R->ux2) / (wx + 1e-8);
+    swan_mlx_err_nrmse(&R->mlx, out->mlx_nrmse);
     return 0;
 }
 
@@ -297,6 +305,8 @@ int swan_metrics_compute(const swan_tile_reader *reader, const swan_metrics_opts
                          swan_raw_metrics *out, swan_error *err) {
     double t0 = swan_now_s();
     memset(out, 0, sizeof *out);
+    for (int i = 0; i < SWAN_MLX_NBITS; i++)
+        for (int j = 0; j < SWAN_MLX_NGROUPS; j++) out->mlx_nrmse[i][j] = -1.0;
     out->rows = reader->rows;
     out->cols = reader->cols;
     if (reader->rows == 0 || reader->cols == 0)
@@ -309,6 +319,7 @@ int swan_metrics_compute(const swan_tile_reader *reader, const swan_metrics_opts
     R.rows = (size_t)reader->rows;
     R.cols = (size_t)reader->cols;
     swan_stats_init(&R.st);
+    swan_mlx_err_init(&R.mlx, reader->cols, opts->dtype);
     int rc = run_setup(&R, err);
     if (rc == 0) rc = pass(&R, 1, err);
     if (rc == 0) {

@@ -12,6 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common/dtype.h"
 #include "common/error.h"
 #include "common/raw_metrics.h"
 #include "worker/tile_reader.h"
@@ -25,6 +26,8 @@ typedef struct swan_metrics_opts {
     uint32_t power_iters;     /* randomized method: subspace iterations; 3            */
     uint32_t oversample;      /* randomized method: extra sketch columns; 32          */
     size_t max_block_bytes;   /* float32 bytes of one row block / panel; 16 MiB       */
+    swan_dtype dtype;         /* stored dtype: MLX scales/biases are rounded to it (BF16,
+                                 F16; others keep float32); default F32                */
 } swan_metrics_opts;
 
 void swan_metrics_default_opts(swan_metrics_opts *o);

@@ -163,6 +163,7 @@ static void analyze_item(const swan_task_item *it, uint64_t seed, shard_cache *c
     swan_metrics_opts mo;
     swan_metrics_default_opts(&mo);
     mo.prng_key = swan_prng_key(seed, it->name);
+    mo.dtype = dt;
     int rc = swan_metrics_compute(&reader, &mo, &out->raw, &err);
     /* The checksum of the bytes the metrics just read (hashed in the same pass). */
     if (rc == 0) rc = swan_tensor_reader_data_hash(&tr, &out->raw.data_hash, &err);

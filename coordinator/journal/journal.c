@@ -124,6 +124,27 @@ static void format_hexfloat(double v, char *out) {
 }
 
 
+/* "mlx_nrmse": an array of SWAN_MLX_NBITS x SWAN_MLX_NGROUPS numbers, row-major. */
+static bool get_mlx_table(const cJSON *o, swan_raw_metrics *raw) {
+    const cJSON *a = cJSON_GetObjectItemCaseSensitive(o, "mlx_nrmse");
+    if (!cJSON_IsArray(a) || cJSON_GetArraySize(a) != SWAN_MLX_NBITS * SWAN_MLX_NGROUPS)
+        return false;
+    int c = 0;
+    for (const cJSON *v = a->child; v; v = v->next, c++) {
+        double d;
+        char *end;
+        if (cJSON_IsNumber(v))
+            d = v->valuedouble;
+        else if (cJSON_IsString(v)) {
+            d = strtod(v->valuestring, &end);
+            if (end == v->valuestring || *end != '\0') return false;
+        } else
+            return false;
+        raw->mlx_nrmse[c / SWAN_MLX_NGROUPS][c % SWAN_MLX_NGROUPS] = d;
+    }
+    return true;
+}
+
 /* Parses one record line into raw; false if it is not a complete valid record. */
 static bool parse_record(const char *line, const char **name_out, cJSON **root,
                          swan_raw_metrics *raw) {
@@ -139,7 +160,8 @@ static bool parse_record(const char *line, const char **name_out, cJSON **root,
         !get_num(*root, "w_min", &raw->w_min) || !get_num(*root, "w_max", &raw->w_max) ||
         !get_num(*root, "rows", &rows) || !get_num(*root, "cols", &cols) ||
         !get_num(*root, "nonfinite", &nf) || !get_num(*root, "spectral_method", &sm) ||
-        !get_num(*root, "spectral_rank", &sr) || !get_num(*root, "seconds", &raw->seconds))
+        !get_num(*root, "spectral_rank", &sr) || !get_num(*root, "seconds", &raw->seconds) ||
+        !get_mlx_table(*root, raw))
         return false;
     raw->rows = (uint64_t)rows;
     raw->cols = (uint64_t)cols;
@@ -263,7 +285,7 @@ fail:
  * sharing the cores with the workers, so this is on the hot path. Names that need
  * JSON escaping (rare) go through the general writer instead. */
 typedef struct rec_buf {
-    char b[768];
+    char b[1600]; /* 400-byte name + 12 fields + 18 table values, each <= 26 bytes */
     size_t n;
 } rec_buf;
 
@@ -318,7 +340,13 @@ static void write_record_fields(rec_buf *r, const swan_raw_metrics *raw) {
     rb_u64(r, raw->spectral_rank);
     RB_LIT(r, ",\"seconds\":");
     rb_hex(r, raw->seconds);
-    RB_LIT(r, "}\n");
+    RB_LIT(r, ",\"mlx_nrmse\":[");
+    for (int i = 0; i < SWAN_MLX_NBITS; i++)
+        for (int g = 0; g < SWAN_MLX_NGROUPS; g++) {
+            if (i || g) r->b[r->n++] = ',';
+            rb_hex(r, raw->mlx_nrmse[i][g]);
+        }
+    RB_LIT(r, "]}\n");
 }
 
 int swan_journal_append(swan_journal *j, const char *name, const swan_raw_metrics *raw,

@@ -22,7 +22,7 @@
 #include "coordinator/plan/plan.h"
 
 /* Bump when a change to the metric kernels changes raw values. */
-#define SWAN_METRICS_VERSION 2
+#define SWAN_METRICS_VERSION 3 /* 3: records gain mlx_nrmse (spec section 7) */
 
 typedef struct swan_journal {
     FILE *f;

@@ -50,6 +50,25 @@ static const char *method_name(uint32_t m) {
     }
 }
 
+/* raw.mlx_nrmse = {"<bits>": {"<group size>": e, ...}, ...}: only the group sizes
+ * that divide the columns (the others are negative in raw); {} when none does. */
+static void write_mlx_nrmse(swan_jw *w, const swan_raw_metrics *raw) {
+    static const char *const bit_keys[SWAN_MLX_NBITS] = {"2", "3", "4", "5", "6", "8"};
+    static const char *const group_keys[SWAN_MLX_NGROUPS] = {"32", "64", "128"};
+    bool any = false;
+    for (int g = 0; g < SWAN_MLX_NGROUPS; g++) any = any || raw->mlx_nrmse[0][g] >= 0;
+    swan_jw_key(w, "mlx_nrmse");
+    swan_jw_object_begin(w);
+    for (int i = 0; any && i < SWAN_MLX_NBITS; i++) {
+        swan_jw_key(w, bit_keys[i]);
+        swan_jw_object_begin(w);
+        for (int g = 0; g < SWAN_MLX_NGROUPS; g++)
+            if (raw->mlx_nrmse[i][g] >= 0) swan_jw_key_double(w, group_keys[g], raw->mlx_nrmse[i][g]);
+        swan_jw_object_end(w);
+    }
+    swan_jw_object_end(w);
+}
+
 static void write_raw(swan_jw *w, const swan_raw_metrics *raw) {
     swan_jw_key(w, "raw");
     swan_jw_object_begin(w);
@@ -67,6 +86,7 @@ static void write_raw(swan_jw *w, const swan_raw_metrics *raw) {
     swan_jw_key_string(w, "spectral_method", method_name(raw->spectral_method));
     swan_jw_key_uint(w, "spectral_rank", raw->spectral_rank);
     swan_jw_key_double(w, "seconds", raw->seconds);
+    write_mlx_nrmse(w, raw);
     swan_jw_object_end(w);
 }
 

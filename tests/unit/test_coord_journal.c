@@ -110,6 +110,9 @@ static swan_raw_metrics raw_for(uint64_t rows, uint64_t cols, double seed) {
     r.spectral_method = SWAN_SPECTRAL_GRAM_EXACT;
     r.spectral_rank = (uint32_t)(rows < cols ? rows : cols);
     r.seconds = 0.001 * seed;
+    for (int i = 0; i < SWAN_MLX_NBITS; i++)
+        for (int j = 0; j < SWAN_MLX_NGROUPS; j++)
+            r.mlx_nrmse[i][j] = cols % (uint64_t)swan_mlx_groups[j] ? -1.0 : (0.3 + seed) / (3 * i + j + 1);
     return r;
 }
 
@@ -130,6 +133,9 @@ static void expect_raw_equal(const swan_raw_metrics *a, const swan_raw_metrics *
     assert_int_equal(a->nonfinite, b->nonfinite);
     assert_int_equal(a->spectral_method, b->spectral_method);
     assert_int_equal(a->spectral_rank, b->spectral_rank);
+    for (int i = 0; i < SWAN_MLX_NBITS; i++)
+        for (int j = 0; j < SWAN_MLX_NGROUPS; j++)
+            expect_same_bits(a->mlx_nrmse[i][j], b->mlx_nrmse[i][j], "mlx_nrmse");
 }
 
 static void plan_new(env *e, swan_plan *plan) {
@@ -295,14 +301,20 @@ static void test_torn_last_line(void **state) {
 
     /* a complete record that lost its newline is torn too (the write may not have
      * finished: the newline is the commit mark) */
-    char line[512];
+    char line[1024];
     swan_raw_metrics rp = raw_for(128, 64, 5);
-    snprintf(line, sizeof line,
+    int len = snprintf(line, sizeof line,
              "{\"tensor\":\"%s\",\"kurtosis\":%.17g,\"rtn_nrmse\":%.17g,\"svd_concentration\":%.17g,"
              "\"output_delta\":%.17g,\"w_min\":%.17g,\"w_max\":%.17g,\"rows\":128,\"cols\":64,"
-             "\"nonfinite\":0,\"spectral_method\":1,\"spectral_rank\":64,\"seconds\":%.17g}",
+             "\"nonfinite\":0,\"spectral_method\":1,\"spectral_rank\":64,\"seconds\":%.17g,"
+             "\"mlx_nrmse\":[",
              NAME_P, rp.kurtosis, rp.rtn_nrmse, rp.svd_concentration, rp.output_delta, rp.w_min,
              rp.w_max, rp.seconds);
+    for (int i = 0; i < SWAN_MLX_NBITS; i++)
+        for (int j = 0; j < SWAN_MLX_NGROUPS; j++)
+            len += snprintf(line + len, sizeof line - (size_t)len, "%s%.17g", i || j ? "," : "",
+                            rp.mlx_nrmse[i][j]);
+    snprintf(line + len, sizeof line - (size_t)len, "]}");
     append_text(e->path, line);
     assert_int_equal(open_count(e, &plan, fp, false), 2);
     swan_plan_free(&plan);

@@ -141,6 +141,10 @@ static int setup(void **state) {
         r->raw.spectral_method = SWAN_SPECTRAL_GRAM_EXACT;
         r->raw.spectral_rank = 64;
         r->raw.seconds = 0.002;
+        for (int b = 0; b < SWAN_MLX_NBITS; b++)
+            for (int g = 0; g < SWAN_MLX_NGROUPS; g++)
+                r->raw.mlx_nrmse[b][g] =
+                    r->cols % (uint64_t)swan_mlx_groups[g] ? -1.0 : 0.5 / (b + 1) + 0.01 * g;
     }
     swan_policy_default(&e->pol);
     swan_reduce_all(ck, &e->plan, &e->pol, e->dec, &e->sum);
@@ -300,6 +304,29 @@ static void test_manifest_schema(void **state) {
                 assert_near(num(raw, "kurtosis"), W[i].k, 0);
                 assert_near(num(raw, "output_delta"), W[i].d, 0);
                 assert_near(num(raw, "rtn_nrmse_4b_g128"), W[i].e, 0);
+                /* raw.mlx_nrmse: {"<bits>": {"<group>": e}} for the group sizes that
+                 * divide the columns only */
+                const cJSON *mx = get(raw, "mlx_nrmse");
+                const swan_tensor_rec *rec = &e->plan.recs[i];
+                bool any = rec->cols % 32 == 0;
+                assert_int_equal(cJSON_GetArraySize(mx), any ? SWAN_MLX_NBITS : 0);
+                for (int b = 0; any && b < SWAN_MLX_NBITS; b++) {
+                    char key[8];
+                    snprintf(key, sizeof key, "%d", swan_mlx_bits[b]);
+                    const cJSON *row = get(mx, key);
+                    int n = 0;
+                    for (int g = 0; g < SWAN_MLX_NGROUPS; g++) {
+                        snprintf(key, sizeof key, "%d", swan_mlx_groups[g]);
+                        const cJSON *v = cJSON_GetObjectItemCaseSensitive(row, key);
+                        if (rec->cols % (uint64_t)swan_mlx_groups[g]) {
+                            assert_null(v);
+                            continue;
+                        }
+                        n++;
+                        assert_near(num(row, key), 0.5 / (b + 1) + 0.01 * g, 1e-9);
+                    }
+                    assert_int_equal(cJSON_GetArraySize(row), n);
+                }
             } else {
                 assert_null(raw);
             }

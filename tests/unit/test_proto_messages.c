@@ -175,6 +175,9 @@ static void make_result(swan_msg *m) {
     a->raw.spectral_rank = UINT32_MAX;
     a->raw.data_hash = UINT64_MAX; /* the full 64-bit range survives the wire */
     a->raw.seconds = 1e-9;
+    for (int i = 0; i < SWAN_MLX_NBITS; i++)
+        for (int j = 0; j < SWAN_MLX_NGROUPS; j++)
+            a->raw.mlx_nrmse[i][j] = j == 2 ? -1.0 : 0.5 / (1 << i) + j * 1e-17;
 
     swan_result_item *b = &r->items[1];
     b->tensor_id = 7;
@@ -197,6 +200,8 @@ static void make_result(swan_msg *m) {
     c->raw.spectral_rank = 64;
     c->raw.data_hash = 0x0123456789abcdefull;
     c->raw.seconds = 0.5;
+    for (int i = 0; i < SWAN_MLX_NBITS; i++)
+        for (int j = 0; j < SWAN_MLX_NGROUPS; j++) c->raw.mlx_nrmse[i][j] = 0.3 - 0.01 * (3 * i + j);
 }
 
 static void make_heartbeat(swan_msg *m, uint64_t task_id) {
@@ -230,6 +235,8 @@ static void assert_raw_equal(const swan_raw_metrics *a, const swan_raw_metrics *
     assert_int_equal(a->spectral_method, b->spectral_method);
     assert_int_equal(a->spectral_rank, b->spectral_rank);
     assert_true(a->data_hash == b->data_hash);
+    for (int i = 0; i < SWAN_MLX_NBITS; i++)
+        for (int j = 0; j < SWAN_MLX_NGROUPS; j++) assert_same_double(a->mlx_nrmse[i][j], b->mlx_nrmse[i][j]);
 }
 
 static void assert_task_equal(const swan_msg_task *a, const swan_msg_task *b) {
@@ -843,6 +850,8 @@ static const field result_fields[] = {
     {"items.2.raw.spectral_method", K_UINT, "spectral_method", 1},
     {"items.2.raw.spectral_rank", K_UINT, "spectral_rank", 1},
     {"items.2.raw.data_hash", K_UINT, "data_hash", 1},
+    {"items.2.raw.mlx_nrmse", K_ARRAY, "mlx_nrmse", 1},
+    {"items.2.raw.mlx_nrmse.4", K_NUM, "mlx_nrmse", 0},
     {"items.1.error", K_STR, "error", 1},
     {"items.1.ok", K_BOOL, "ok", 1},
 };
@@ -1002,7 +1011,7 @@ static void test_hand_packed(void **state) {
     assert_fails_with(reserved, 4, "invalid msgpack byte 0xc1 at offset 3");
 
     /* Millions of one-byte values: refused before msgpack-c builds a tree for them. */
-    size_t nvals = 4u << 20;
+    size_t nvals = 5u << 20; /* above the limit of 64 per item */
     char *flat = malloc(nvals + 32);
     assert_non_null(flat);
     size_t n = 0;
@@ -1211,6 +1220,16 @@ static void test_result_item_rules(void **state) {
     wire_open(&w, &m);
     wire_set(&w, "items.0.raw.seconds", o_f32(-INFINITY));
     wire_expect_fail(&w, "field 'seconds' is not finite");
+    wire_close(&w);
+
+    wire_open(&w, &m);
+    wire_set(&w, "items.2.raw.mlx_nrmse.17", o_f64(NAN));
+    wire_expect_fail(&w, "result: item 2: field 'mlx_nrmse' is not finite");
+    wire_close(&w);
+
+    wire_open(&w, &m);
+    wire_set(&w, "items.2.raw.mlx_nrmse", o_uint(1));
+    wire_expect_fail(&w, "field 'mlx_nrmse' is ");
     wire_close(&w);
 
     wire_open(&w, &m);
