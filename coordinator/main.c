@@ -14,6 +14,7 @@ int swan_cmd_analyze(int argc, char **argv); /* cmd_analyze.c */
 int swan_cmd_inspect(int argc, char **argv); /* cmd_inspect.c */
 int swan_cmd_worker(int argc, char **argv);  /* cmd_worker.c  */
 int swan_cmd_demo(int argc, char **argv);    /* cmd_demo.c    */
+int swan_cmd_quantize(int argc, char **argv); /* cmd_quantize.c */
 
 typedef struct command {
     const char *name;
@@ -25,6 +26,7 @@ static const command commands[] = {
     {"analyze", swan_cmd_analyze, "analyze MODEL_DIR [options]   analyze a checkpoint, write OUT/manifest.json"},
     {"inspect", swan_cmd_inspect, "inspect MODEL_DIR             list what the checkpoint holds"},
     {"worker", swan_cmd_worker, "worker --connect ENDPOINT     run a worker for a coordinator (other hosts)"},
+    {"quantize", swan_cmd_quantize, "quantize MODEL_DIR -o DIR ...  write the quantized MLX model (--from OUT or --bits B)"},
     {"demo", swan_cmd_demo, "demo [DIR [OUT]]              write the built-in demo checkpoint and analyze it"},
 };
 #define NCOMMANDS (sizeof commands / sizeof *commands)

@@ -1,0 +1,227 @@
+/* cmd_quantize.c: `swan quantize MODEL -o DIR (--from OUT | --bits B --group-size G)`:
+ * writes the quantized MLX model folder (SWAN-METRICS.md section 8) that mlx_lm loads,
+ * with no Python. The decisions come from a finished analysis (OUT/manifest.json:
+ * decision.bits and decision.group_size per tensor) or are one uniform width. The
+ * layout (names, stacks, shards, config) is coordinator/quantize/mlx_layout.c; the bytes
+ * are written by coordinator/quantize/mlx_writer.c with worker/quantize.c's kernel. */
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/checkpoint.h"
+#include "common/mlx_affine.h"
+#include "coordinator/cli.h"
+#include "coordinator/quantize/mlx_layout.h"
+#include "coordinator/quantize/mlx_writer.h"
+
+int swan_cmd_quantize(int argc, char **argv);
+
+static const char help_text[] =
+    "usage: swan quantize MODEL_DIR -o DIR (--from OUT | --bits B [--group-size G]) [-j N]\n"
+    "\n"
+    "Write the MLX model itself: packed uint32 weights, scales and biases exactly as MLX's\n"
+    "affine quantization computes them, kept tensors unchanged, per-expert tensors stacked\n"
+    "under mlx_lm's module paths (switch_mlp), tied lm_head dropped, config.json with the\n"
+    "`quantization` block, shards of at most 5 GB with model.safetensors.index.json,\n"
+    "tokenizer and generation files copied. The folder is complete when its index exists.\n"
+    "Architectures: llama, mistral, qwen2, qwen3, qwen3_moe, mixtral, deepseek_v3.\n"
+    "\n"
+    "options:\n"
+    "  -o, --output DIR     the MLX model folder to write (required)\n"
+    "  -j, --jobs N         threads (default: online cores); the bytes do not depend on N\n"
+    "      --from OUT       use the decisions of a finished `swan analyze ... -o OUT`\n"
+    "      --bits B         instead: every matrix at B bits (2, 3, 4, 5, 6, 8)\n"
+    "      --group-size G   with --bits: group size 32, 64 or 128 (default 64)\n"
+    "  -h, --help           this help\n"
+    "\n"
+    "Exit status: 0 done, 1 failed, 2 input or flags refused.\n";
+
+/* Sorted (name, index) pairs of the checkpoint's tensors. */
+typedef struct name_ix {
+    const char *name;
+    size_t idx;
+} name_ix;
+static int by_name(const void *a, const void *b) {
+    return strcmp(((const name_ix *)a)->name, ((const name_ix *)b)->name);
+}
+
+static char *slurp(const char *path, swan_error *err) {
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        swan_error_set(err, "%s: %s", path, strerror(errno));
+        return NULL;
+    }
+    size_t cap = 1 << 16, n = 0;
+    char *buf = malloc(cap);
+    size_t r;
+    while (buf && (r = fread(buf + n, 1, cap - n - 1, f)) > 0) {
+        n += r;
+        if (n + 1 == cap) {
+            char *nb = realloc(buf, cap * 2);
+            if (!nb) {
+                free(buf);
+                buf = NULL;
+                break;
+            }
+            buf = nb;
+            cap *= 2;
+        }
+    }
+    fclose(f);
+    if (!buf) swan_error_set(err, "%s: out of memory", path);
+    else buf[n] = '\0';
+    return buf;
+}
+
+/* Decisions from OUT/manifest.json; every tensor of the checkpoint must be listed. */
+static int choices_from_manifest(const swan_checkpoint *ck, const char *out_dir,
+                                 swan_qchoice *choice, swan_error *err) {
+    char path[4200];
+    snprintf(path, sizeof path, "%s/manifest.json", out_dir);
+    char *text = slurp(path, err);
+    if (!text) return -1;
+    cJSON *root = cJSON_Parse(text);
+    free(text);
+    const cJSON *shards = root ? cJSON_GetObjectItemCaseSensitive(root, "shards") : NULL;
+    if (!cJSON_IsObject(shards)) {
+        cJSON_Delete(root);
+        return swan_error_set(err, "%s is not a swan manifest", path);
+    }
+    name_ix *ix = malloc((ck->ntensors ? ck->ntensors : 1) * sizeof *ix);
+    char *seen = calloc(ck->ntensors ? ck->ntensors : 1, 1);
+    int rc = 0;
+    if (!ix || !seen) rc = swan_error_set(err, "out of memory");
+    for (size_t i = 0; rc == 0 && i < ck->ntensors; i++) ix[i] = (name_ix){ck->tensors[i].name, i};
+    if (rc == 0) qsort(ix, ck->ntensors, sizeof *ix, by_name);
+    const cJSON *sh;
+    cJSON_ArrayForEach(sh, shards) {
+        const cJSON *tensors = cJSON_GetObjectItemCaseSensitive(sh, "tensors"), *t;
+        cJSON_ArrayForEach(t, tensors) {
+            if (rc) break;
+            name_ix key = {t->string, 0};
+            name_ix *hit = bsearch(&key, ix, ck->ntensors, sizeof *ix, by_name);
+            const cJSON *d = cJSON_GetObjectItemCaseSensitive(t, "decision");
+            const cJSON *b = cJSON_GetObjectItemCaseSensitive(d, "bits");
+            const cJSON *g = cJSON_GetObjectItemCaseSensitive(d, "group_size");
+            if (!hit) {
+                rc = swan_error_set(err, "%s lists '%s', which this checkpoint does not hold", path, t->string);
+                break;
+            }
+            if (!cJSON_IsNumber(b)) {
+                rc = swan_error_set(err, "%s: '%s' has no decision.bits", path, t->string);
+                break;
+            }
+            int bits = (int)b->valuedouble, group = cJSON_IsNumber(g) ? (int)g->valuedouble : 0;
+            if (bits < 16 && (swan_mlx_bits_index(bits) < 0 || swan_mlx_group_index(group) < 0)) {
+                rc = swan_error_set(err, "%s: '%s': %d bits with group size %d is not an MLX width",
+                                    path, t->string, bits, group);
+                break;
+            }
+            choice[hit->idx] = (swan_qchoice){bits >= 16 ? 16 : bits, group};
+            seen[hit->idx] = 1;
+        }
+    }
+    for (size_t i = 0; rc == 0 && i < ck->ntensors; i++)
+        if (!seen[i])
+            rc = swan_error_set(err, "%s does not list '%s': it was written for another checkpoint",
+                                path, ck->tensors[i].name);
+    free(ix);
+    free(seen);
+    cJSON_Delete(root);
+    return rc;
+}
+
+int swan_cmd_quantize(int argc, char **argv) {
+    static const struct option longopts[] = {
+        {"output", required_argument, 0, 'o'}, {"from", required_argument, 0, 'F'},
+        {"bits", required_argument, 0, 'b'},   {"group-size", required_argument, 0, 'g'},
+        {"jobs", required_argument, 0, 'j'},   {"help", no_argument, 0, 'h'},
+        {0, 0, 0, 0}};
+    const char *model = NULL, *out = NULL, *from = NULL;
+    int bits = 0, group = 0, c, jobs = 0;
+    while ((c = swan_cli_next("quantize", argc, argv, "ho:j:", longopts)) != -1) {
+        switch (c) {
+        case SWAN_CLI_BAD: return SWAN_EXIT_REFUSED;
+        case 'h': return swan_cli_print(help_text);
+        case 'o': out = optarg; break;
+        case 'F': from = optarg; break;
+        case 'j':
+            if (swan_cli_flag_int("quantize", "--jobs", optarg, 1, 64, &jobs)) return SWAN_EXIT_REFUSED;
+            break;
+        case 'b':
+            if (swan_cli_flag_int("quantize", "--bits", optarg, 2, 8, &bits)) return SWAN_EXIT_REFUSED;
+            if (swan_mlx_bits_index(bits) < 0)
+                return swan_cli_bad_value("quantize", "--bits", "2, 3, 4, 5, 6 or 8", optarg);
+            break;
+        case 'g':
+            if (swan_cli_flag_int("quantize", "--group-size", optarg, 32, 128, &group))
+                return SWAN_EXIT_REFUSED;
+            if (swan_mlx_group_index(group) < 0)
+                return swan_cli_bad_value("quantize", "--group-size", "32, 64 or 128", optarg);
+            break;
+        case SWAN_CLI_POSITIONAL:
+            if (model) return swan_cli_refuse("quantize", "unexpected argument '%s' (one MODEL_DIR only)", optarg);
+            model = optarg;
+            break;
+        default: return SWAN_EXIT_REFUSED;
+        }
+    }
+    for (; optind < argc; optind++) {
+        if (model) return swan_cli_refuse("quantize", "unexpected argument '%s' (one MODEL_DIR only)", argv[optind]);
+        model = argv[optind];
+    }
+    if (!model) return swan_cli_refuse("quantize", "expected a MODEL_DIR");
+    if (!out || !*out) return swan_cli_refuse("quantize", "-o DIR is required");
+    if (!from == !bits) return swan_cli_refuse("quantize", "give exactly one of --from OUT and --bits B");
+    if (group && !bits) return swan_cli_refuse("quantize", "--group-size goes with --bits");
+    if (!group) group = 64;
+    if (!jobs) {
+        long n = sysconf(_SC_NPROCESSORS_ONLN);
+        jobs = n < 1 ? 1 : n > 64 ? 64 : (int)n;
+    }
+    char idx[4200];
+    snprintf(idx, sizeof idx, "%s/model.safetensors.index.json", out);
+    if (access(idx, F_OK) == 0)
+        return swan_cli_refuse("quantize", "%s already holds a complete model; remove it or pick another -o", out);
+
+    swan_checkpoint ck;
+    swan_error err = {{0}};
+    if (swan_checkpoint_open(model, &ck, &err)) {
+        fprintf(stderr, "swan quantize: %s\n", err.msg);
+        return SWAN_EXIT_REFUSED;
+    }
+    int status = SWAN_EXIT_OK;
+    swan_qchoice *choice = calloc(ck.ntensors ? ck.ntensors : 1, sizeof *choice);
+    swan_qlayout lay;
+    memset(&lay, 0, sizeof lay);
+    if (!choice) {
+        fprintf(stderr, "swan quantize: out of memory\n");
+        status = SWAN_EXIT_FAILED;
+    } else if (from) {
+        if (choices_from_manifest(&ck, from, choice, &err)) {
+            fprintf(stderr, "swan quantize: %s\n", err.msg);
+            status = SWAN_EXIT_REFUSED;
+        }
+    } else {
+        for (size_t i = 0; i < ck.ntensors; i++) choice[i] = (swan_qchoice){bits, group};
+    }
+    if (status == SWAN_EXIT_OK && swan_qlayout_build(&ck, choice, &lay, &err)) {
+        fprintf(stderr, "swan quantize: %s\n", err.msg);
+        status = SWAN_EXIT_REFUSED;
+    }
+    if (status == SWAN_EXIT_OK && swan_mlx_write(&ck, &lay, out, (size_t)16 << 20, jobs, &err)) {
+        fprintf(stderr, "swan quantize: %s\n", err.msg);
+        status = SWAN_EXIT_FAILED;
+    }
+    if (status == SWAN_EXIT_OK)
+        fprintf(stderr, "swan quantize: wrote %s (%s, %zu tensors in %u shards, %.2f GB; %llu params quantized, %llu kept)\n",
+                out, lay.arch, lay.n, lay.nshards, (double)lay.total_bytes / 1e9,
+                (unsigned long long)lay.quantized_params, (unsigned long long)lay.kept_params);
+    swan_qlayout_free(&lay);
+    free(choice);
+    swan_checkpoint_free(&ck);
+    return status;
+}

@@ -1,0 +1,420 @@
+/* mlx_layout.c: output tensors, names, shards and the quantization block of a
+ * quantized MLX model (see mlx_layout.h).
+ *
+ * Names follow the `sanitize` methods of mlx_lm's model files (ml-explore/mlx-lm,
+ * mlx_lm/models/<arch>.py, read for this): qwen3_moe and deepseek_v3 stack
+ * `<layer>.mlp.experts.<e>.<proj>.weight` into `<layer>.mlp.switch_mlp.<proj>.weight`;
+ * mixtral stacks `<layer>.block_sparse_moe.experts.<e>.w1/w2/w3.weight` into
+ * `<layer>.block_sparse_moe.switch_mlp.gate_proj/down_proj/up_proj.weight`; all pop
+ * `lm_head.weight` when `tie_word_embeddings` is set, llama-family models drop
+ * `rotary_emb.inv_freq`, deepseek_v3 drops its multi-token-prediction layers (index
+ * >= num_hidden_layers). qwen3_moe's `quant_predicate` keeps routers (`mlp.gate`) at
+ * 8 bits with group size 64. */
+#include "coordinator/quantize/mlx_layout.h"
+
+#include <cjson/cJSON.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/mlx_affine.h"
+
+static const char *const known_archs[] = {"llama",     "mistral", "qwen2",      "qwen3",
+                                          "qwen3_moe", "mixtral", "deepseek_v3"};
+#define NARCHS (sizeof known_archs / sizeof known_archs[0])
+
+typedef struct cfg {
+    char arch[64];
+    bool tied;
+    long layers;
+} cfg;
+
+static int read_config(const swan_checkpoint *ck, cfg *c, swan_error *err) {
+    memset(c, 0, sizeof *c);
+    c->layers = -1;
+    cJSON *root = ck->config_json ? cJSON_Parse(ck->config_json) : NULL;
+    const cJSON *mt = root ? cJSON_GetObjectItemCaseSensitive(root, "model_type") : NULL;
+    if (!cJSON_IsString(mt) || strlen(mt->valuestring) >= sizeof c->arch) {
+        cJSON_Delete(root);
+        return swan_error_set(err, "config.json has no model_type: cannot name the MLX modules "
+                                   "(known: llama, mistral, qwen2, qwen3, qwen3_moe, mixtral, deepseek_v3)");
+    }
+    strcpy(c->arch, mt->valuestring);
+    const cJSON *tie = cJSON_GetObjectItemCaseSensitive(root, "tie_word_embeddings");
+    c->tied = cJSON_IsTrue(tie);
+    const cJSON *nl = cJSON_GetObjectItemCaseSensitive(root, "num_hidden_layers");
+    if (cJSON_IsNumber(nl)) c->layers = (long)nl->valuedouble;
+    cJSON_Delete(root);
+    for (size_t i = 0; i < NARCHS; i++)
+        if (strcmp(c->arch, known_archs[i]) == 0) return 0;
+    return swan_error_set(err, "model_type '%s' is not supported for writing an MLX model (known: "
+                               "llama, mistral, qwen2, qwen3, qwen3_moe, mixtral, deepseek_v3)",
+                          c->arch);
+}
+
+static bool ends_with(const char *s, const char *suf) {
+    size_t a = strlen(s), b = strlen(suf);
+    return a >= b && strcmp(s + a - b, suf) == 0;
+}
+
+/* Layer index of "model.layers.<N>." names, or -1. */
+static long layer_of(const char *name) {
+    const char *p = strstr(name, "model.layers.");
+    if (!p) return -1;
+    p += strlen("model.layers.");
+    if (*p < '0' || *p > '9') return -1;
+    return strtol(p, NULL, 10);
+}
+
+static bool dropped(const cfg *c, const char *name) {
+    if (strstr(name, "rotary_emb.inv_freq")) return true;
+    if (c->tied && strcmp(name, "lm_head.weight") == 0) return true;
+    if (strcmp(c->arch, "deepseek_v3") == 0 && c->layers >= 0 && layer_of(name) >= c->layers)
+        return true;
+    return false;
+}
+
+/* An expert tensor of a stack: fills the stacked module path and the expert index. */
+static bool match_expert(const cfg *c, const char *name, char *key, size_t cap, long *expert) {
+    const char *mid, *proj_out = NULL;
+    static const char *const std_proj[] = {"gate_proj", "up_proj", "down_proj"};
+    static const char *const mix_in[] = {"w1", "w2", "w3"};
+    static const char *const mix_out[] = {"gate_proj", "down_proj", "up_proj"};
+    bool mixtral = strcmp(c->arch, "mixtral") == 0;
+    if (!mixtral && strcmp(c->arch, "qwen3_moe") && strcmp(c->arch, "deepseek_v3")) return false;
+    mid = strstr(name, mixtral ? ".block_sparse_moe.experts." : ".mlp.experts.");
+    if (!mid || !ends_with(name, ".weight")) return false;
+    const char *p = mid + strlen(mixtral ? ".block_sparse_moe.experts." : ".mlp.experts.");
+    if (*p < '0' || *p > '9') return false;
+    char *end;
+    long e = strtol(p, &end, 10);
+    if (*end != '.') return false;
+    char proj[32];
+    size_t plen = strlen(end + 1) - strlen(".weight");
+    if (plen == 0 || plen >= sizeof proj) return false;
+    memcpy(proj, end + 1, plen);
+    proj[plen] = '\0';
+    for (int i = 0; i < 3; i++) {
+        if (!mixtral && strcmp(proj, std_proj[i]) == 0) proj_out = std_proj[i];
+        if (mixtral && strcmp(proj, mix_in[i]) == 0) proj_out = mix_out[i];
+    }
+    if (!proj_out) return false;
+    int n = snprintf(key, cap, "%.*s.%s.switch_mlp.%s", (int)(mid - name), name,
+                     mixtral ? "block_sparse_moe" : "mlp", proj_out);
+    if (n < 0 || (size_t)n >= cap) return false;
+    *expert = e;
+    return true;
+}
+
+/* A module before it becomes output tensors: a path and its sources. */
+typedef struct module {
+    char *path;      /* module path (for quantized modules) or full output name */
+    bool has_weight; /* path + ".weight" is the tensor name                     */
+    uint32_t *src;
+    long *expert;
+    uint32_t nsrc, cap;
+    int bits, group; /* 16: kept                                                */
+} module;
+
+static int by_path(const void *a, const void *b) {
+    return strcmp(((const module *)a)->path, ((const module *)b)->path);
+}
+
+static int add_src(module *m, uint32_t t, long e) {
+    if (m->nsrc == m->cap) {
+        uint32_t nc = m->cap ? 2 * m->cap : 4;
+        uint32_t *s = realloc(m->src, nc * sizeof *s);
+        if (!s) return -1;
+        m->src = s;
+        long *x = realloc(m->expert, nc * sizeof *x);
+        if (!x) return -1;
+        m->expert = x;
+        m->cap = nc;
+    }
+    m->src[m->nsrc] = t;
+    m->expert[m->nsrc++] = e;
+    return 0;
+}
+
+static bool quantizable_dtype(swan_dtype d) {
+    return d == SWAN_DT_BF16 || d == SWAN_DT_F16 || d == SWAN_DT_F32;
+}
+
+static void modules_free(module *m, size_t n) {
+    for (size_t i = 0; i < n; i++) {
+        free(m[i].path);
+        free(m[i].src);
+        free(m[i].expert);
+    }
+    free(m);
+}
+
+/* Orders a stack's sources by expert index and checks 0..E-1 appear once, same shape. */
+static int check_stack(const swan_checkpoint *ck, module *m, swan_error *err) {
+    for (uint32_t i = 1; i < m->nsrc; i++) /* insertion sort: E is small */
+        for (uint32_t j = i; j > 0 && m->expert[j - 1] > m->expert[j]; j--) {
+            long e = m->expert[j];
+            m->expert[j] = m->expert[j - 1];
+            m->expert[j - 1] = e;
+            uint32_t s = m->src[j];
+            m->src[j] = m->src[j - 1];
+            m->src[j - 1] = s;
+        }
+    const swan_tensor *t0 = &ck->tensors[m->src[0]];
+    for (uint32_t i = 0; i < m->nsrc; i++) {
+        const swan_tensor *t = &ck->tensors[m->src[i]];
+        if (m->expert[i] != (long)i)
+            return swan_error_set(err, "%s: the experts of the stack are not 0..%u (expert %ld %s)",
+                                  m->path, m->nsrc - 1, m->expert[i],
+                                  i && m->expert[i] == m->expert[i - 1] ? "appears twice" : "is unexpected");
+        if (t->ndim != 2 || t->dtype != t0->dtype || t->shape[0] != t0->shape[0] ||
+            t->shape[1] != t0->shape[1])
+            return swan_error_set(err, "%s: expert tensors %s and %s differ in shape or dtype",
+                                  m->path, t0->name, t->name);
+    }
+    return 0;
+}
+
+static void choose(const swan_checkpoint *ck, const cfg *c, const swan_qchoice *choice, module *m) {
+    int bits = 0, group = 0;
+    for (uint32_t i = 0; i < m->nsrc; i++) {
+        const swan_qchoice *q = &choice[m->src[i]];
+        int b = q->bits >= 16 ? 16 : q->bits;
+        if (b > bits || (b == bits && q->group < group)) bits = b, group = q->group;
+    }
+    const swan_tensor *t = &ck->tensors[m->src[0]];
+    if (bits < 16 && strcmp(c->arch, "qwen3_moe") == 0 && ends_with(m->path, "mlp.gate") && bits < 8)
+        bits = 8, group = 64;
+    bool ok = bits < 16 && m->has_weight && quantizable_dtype(t->dtype) && t->ndim == 2 &&
+              swan_mlx_bits_index(bits) >= 0 && swan_mlx_group_index(group) >= 0 &&
+              t->shape[1] % (uint64_t)group == 0;
+    m->bits = ok ? bits : 16;
+    m->group = ok ? group : 0;
+}
+
+static int push(swan_qlayout *l, size_t *cap, const swan_qtensor *t) {
+    if (l->n == *cap) {
+        size_t nc = *cap ? 2 * *cap : 64;
+        swan_qtensor *n = realloc(l->t, nc * sizeof *n);
+        if (!n) return -1;
+        l->t = n;
+        *cap = nc;
+    }
+    l->t[l->n++] = *t;
+    return 0;
+}
+
+static char *join(const char *a, const char *b) {
+    size_t n = strlen(a), k = strlen(b);
+    char *s = malloc(n + k + 1);
+    if (s) {
+        memcpy(s, a, n);
+        memcpy(s + n, b, k + 1);
+    }
+    return s;
+}
+
+static uint32_t *dup_src(const module *m) {
+    uint32_t *s = malloc(m->nsrc * sizeof *s);
+    if (s) memcpy(s, m->src, m->nsrc * sizeof *s);
+    return s;
+}
+
+/* The output tensors of one module, appended in name order (.biases, .scales, .weight). */
+static int emit(const swan_checkpoint *ck, const module *m, swan_qlayout *l, size_t *cap) {
+    const swan_tensor *t = &ck->tensors[m->src[0]];
+    bool stacked = m->nsrc > 1 || strstr(m->path, "switch_mlp") != NULL;
+    swan_qtensor q;
+    memset(&q, 0, sizeof q);
+    q.nsrc = m->nsrc;
+    int lead = stacked ? 1 : 0;
+    if (m->bits >= 16) {
+        q.name = m->has_weight ? join(m->path, ".weight") : join(m->path, "");
+        q.src = dup_src(m);
+        q.kind = SWAN_QOUT_COPY;
+        q.dtype = t->dtype;
+        q.ndim = t->ndim + lead;
+        if (lead) q.shape[0] = m->nsrc;
+        for (int d = 0; d < t->ndim; d++) q.shape[d + lead] = t->shape[d];
+        q.nbytes = t->nbytes * m->nsrc;
+        l->kept_params += t->nelem * m->nsrc;
+        return q.name && q.src ? push(l, cap, &q) : -1;
+    }
+    uint64_t rows = t->shape[0], cols = t->shape[1], E = m->nsrc;
+    uint64_t sb = swan_dtype_size(t->dtype);
+    size_t base = l->n;
+    static const char *const suffix[3] = {".biases", ".scales", ".weight"};
+    static const swan_qkind kinds[3] = {SWAN_QOUT_BIASES, SWAN_QOUT_SCALES, SWAN_QOUT_WEIGHT};
+    for (int k = 0; k < 3; k++) {
+        memset(&q, 0, sizeof q);
+        q.name = join(m->path, suffix[k]);
+        q.kind = kinds[k];
+        q.bits = m->bits;
+        q.group = m->group;
+        q.nsrc = m->nsrc;
+        q.src = dup_src(m);
+        q.ndim = 2 + lead;
+        if (lead) q.shape[0] = E;
+        q.shape[lead] = rows;
+        if (q.kind == SWAN_QOUT_WEIGHT) {
+            q.dtype = SWAN_DT_U32;
+            q.shape[lead + 1] = cols * (uint64_t)m->bits / 32;
+            q.nbytes = E * rows * q.shape[lead + 1] * 4;
+            q.biases = (uint32_t)base;
+            q.scales = (uint32_t)base + 1;
+        } else {
+            q.dtype = t->dtype;
+            q.shape[lead + 1] = cols / (uint64_t)m->group;
+            q.nbytes = E * rows * q.shape[lead + 1] * sb;
+        }
+        if (!q.name || !q.src || push(l, cap, &q)) return -1;
+    }
+    l->quantized_params += t->nelem * m->nsrc;
+    return 0;
+}
+
+static char *quant_block(const swan_qlayout *l, const module *mods, size_t nmods,
+                         const swan_checkpoint *ck) {
+    /* defaults: the (bits, group) holding the most parameters */
+    uint64_t weight[9][3];
+    memset(weight, 0, sizeof weight);
+    for (size_t i = 0; i < nmods; i++)
+        if (mods[i].bits < 16)
+            weight[mods[i].bits][swan_mlx_group_index(mods[i].group)] +=
+                ck->tensors[mods[i].src[0]].nelem * mods[i].nsrc;
+    int b0 = 4, g0 = 64;
+    uint64_t best = 0;
+    for (int b = 2; b <= 8; b++)
+        for (int g = 0; g < 3; g++)
+            if (weight[b][g] > best) best = weight[b][g], b0 = b, g0 = swan_mlx_groups[g];
+    cJSON *q = cJSON_CreateObject();
+    if (!q) return NULL;
+    cJSON_AddNumberToObject(q, "group_size", g0);
+    cJSON_AddNumberToObject(q, "bits", b0);
+    cJSON_AddStringToObject(q, "mode", "affine");
+    for (size_t i = 0; i < nmods; i++) {
+        const module *m = &mods[i];
+        const swan_tensor *t = &ck->tensors[m->src[0]];
+        if (!m->has_weight || t->ndim + (m->nsrc > 1) < 2) continue; /* norms: no module to quantize */
+        if (m->bits >= 16) {
+            cJSON_AddFalseToObject(q, m->path);
+        } else {
+            cJSON *e = cJSON_AddObjectToObject(q, m->path);
+            if (e) {
+                cJSON_AddNumberToObject(e, "group_size", m->group);
+                cJSON_AddNumberToObject(e, "bits", m->bits);
+            }
+        }
+    }
+    (void)l;
+    char *s = cJSON_PrintUnformatted(q);
+    cJSON_Delete(q);
+    return s;
+}
+
+int swan_qlayout_build(const swan_checkpoint *ck, const swan_qchoice *choice, swan_qlayout *out,
+                       swan_error *err) {
+    memset(out, 0, sizeof *out);
+    cfg c;
+    if (read_config(ck, &c, err)) return -1;
+    strcpy(out->arch, c.arch);
+    module *mods = calloc(ck->ntensors ? ck->ntensors : 1, sizeof *mods);
+    size_t nmods = 0, cap = 0;
+    if (!mods) return swan_error_set(err, "out of memory planning %zu tensors", ck->ntensors);
+    int rc = 0;
+    /* 1. one module per kept name; experts grouped under their stack's path */
+    for (size_t i = 0; i < ck->ntensors && rc == 0; i++) {
+        const char *name = ck->tensors[i].name;
+        if (dropped(&c, name)) continue;
+        char key[1024];
+        long e = -1;
+        module *m = NULL;
+        if (match_expert(&c, name, key, sizeof key, &e)) {
+            for (size_t k = 0; k < nmods; k++) /* linear: only stacks are searched */
+                if (mods[k].nsrc && mods[k].expert[0] >= 0 && strcmp(mods[k].path, key) == 0) {
+                    m = &mods[k];
+                    break;
+                }
+            if (!m) {
+                m = &mods[nmods++];
+                m->path = strdup(key);
+                m->has_weight = true;
+            }
+        } else {
+            m = &mods[nmods++];
+            bool w = ends_with(name, ".weight");
+            m->path = w ? strndup(name, strlen(name) - strlen(".weight")) : strdup(name);
+            m->has_weight = w;
+        }
+        if (!m->path || add_src(m, (uint32_t)i, e))
+            rc = swan_error_set(err, "out of memory planning the MLX layout");
+    }
+    if (rc) goto done;
+    qsort(mods, nmods, sizeof *mods, by_path);
+    for (size_t i = 0; i + 1 < nmods; i++)
+        if (strcmp(mods[i].path, mods[i + 1].path) == 0 && mods[i].has_weight == mods[i + 1].has_weight) {
+            rc = swan_error_set(err, "two source tensors map to the MLX name %s", mods[i].path);
+            goto done;
+        }
+    /* 2. decisions, checks, output tensors */
+    for (size_t i = 0; i < nmods && rc == 0; i++) {
+        if (mods[i].expert[0] >= 0 && check_stack(ck, &mods[i], err)) {
+            rc = -1;
+            break;
+        }
+        choose(ck, &c, choice, &mods[i]);
+        if (emit(ck, &mods[i], out, &cap)) rc = swan_error_set(err, "out of memory planning the MLX layout");
+    }
+    if (rc) goto done;
+    out->quant_json = quant_block(out, mods, nmods, ck);
+    if (!out->quant_json) {
+        rc = swan_error_set(err, "out of memory writing the quantization block");
+        goto done;
+    }
+    /* 3. shards, in output order */
+    out->shard_bytes = calloc(out->n + 1, sizeof *out->shard_bytes);
+    if (!out->shard_bytes) {
+        rc = swan_error_set(err, "out of memory planning shards");
+        goto done;
+    }
+    /* A quantized module's biases, scales and weight (consecutive) share a shard:
+     * the writer fills all three from one read of the source. */
+    uint32_t s = 0;
+    for (size_t i = 0; i < out->n;) {
+        size_t k = out->t[i].kind == SWAN_QOUT_BIASES ? 3 : 1;
+        uint64_t need = 0;
+        for (size_t j = i; j < i + k; j++) need += out->t[j].nbytes;
+        if (out->shard_bytes[s] > 0 && out->shard_bytes[s] + need > SWAN_MLX_SHARD_LIMIT) s++;
+        for (size_t j = i; j < i + k; j++) {
+            swan_qtensor *t = &out->t[j];
+            t->shard = s;
+            t->offset = out->shard_bytes[s];
+            out->shard_bytes[s] += t->nbytes;
+            out->total_bytes += t->nbytes;
+        }
+        i += k;
+    }
+    out->nshards = out->n ? s + 1 : 0;
+done:
+    modules_free(mods, nmods);
+    if (rc) swan_qlayout_free(out);
+    return rc;
+}
+
+void swan_qlayout_free(swan_qlayout *l) {
+    for (size_t i = 0; i < l->n; i++) {
+        free(l->t[i].name);
+        free(l->t[i].src);
+    }
+    free(l->t);
+    free(l->shard_bytes);
+    free(l->quant_json);
+    l->t = NULL;
+    l->n = 0;
+    l->shard_bytes = NULL;
+    l->quant_json = NULL;
+}
+
+void swan_qlayout_shard_name(const swan_qlayout *l, uint32_t k, char *out, size_t cap) {
+    snprintf(out, cap, "model-%05u-of-%05u.safetensors", k + 1, l->nshards);
+}

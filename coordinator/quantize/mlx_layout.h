@@ -1,0 +1,77 @@
+/* mlx_layout.h: what a quantized MLX model folder holds, decided before any byte is
+ * written (SWAN-METRICS.md section 8).
+ *
+ * From the checkpoint, the architecture (config.json model_type) and one (bits, group
+ * size) decision per source tensor, this builds the list of output tensors under the
+ * names mlx_lm's `sanitize` produces: per-expert tensors of a layer stacked into one
+ * `switch_mlp.<proj>` tensor with the expert index first, tied `lm_head.weight` and
+ * rotary `inv_freq` buffers dropped; every quantized module P becomes P.weight (U32,
+ * packed), P.scales and P.biases (the source dtype). Each output tensor gets its shard
+ * (at most 5 GiB of data each) and offset, so the writer can place bytes anywhere in
+ * any order and the folder is the same whatever order the work finished in. Also
+ * builds config.json's `quantization` block. Architectures are the ones whose mlx_lm
+ * model files were read (llama, mistral, qwen2, qwen3, qwen3_moe, mixtral,
+ * deepseek_v3); anything else is refused with that list. */
+#ifndef SWAN_MLX_LAYOUT_H
+#define SWAN_MLX_LAYOUT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/checkpoint.h"
+#include "common/error.h"
+
+#define SWAN_MLX_SHARD_LIMIT ((uint64_t)5 << 30) /* mlx_lm's max_file_size_gb = 5 */
+
+typedef enum swan_qkind {
+    SWAN_QOUT_COPY = 0, /* source bytes unchanged (stacked: concatenated)       */
+    SWAN_QOUT_WEIGHT,   /* packed uint32 words of a quantized module            */
+    SWAN_QOUT_SCALES,
+    SWAN_QOUT_BIASES
+} swan_qkind;
+
+typedef struct swan_qtensor {
+    char *name;               /* output tensor name                               */
+    swan_qkind kind;
+    swan_dtype dtype;         /* output dtype (U32 for packed words)              */
+    int ndim;
+    uint64_t shape[SWAN_MAX_DIMS];
+    uint64_t nbytes;
+    uint32_t *src;            /* source tensor indexes (experts in order)         */
+    uint32_t nsrc;
+    int bits, group;          /* quantized modules                                */
+    uint32_t scales, biases;  /* SWAN_QOUT_WEIGHT: indexes of its sibling tensors */
+    uint32_t shard;           /* 0-based                                          */
+    uint64_t offset;          /* in the shard's data section                      */
+} swan_qtensor;
+
+typedef struct swan_qlayout {
+    swan_qtensor *t;
+    size_t n;
+    uint32_t nshards;
+    uint64_t *shard_bytes;    /* data bytes per shard                             */
+    char *quant_json;         /* the "quantization" object, compact JSON          */
+    char arch[64];
+    uint64_t total_bytes;
+    uint64_t quantized_params, kept_params;
+} swan_qlayout;
+
+/* Per source tensor: bits 2..8 (an MLX width) with a group size, or 16 to keep it. */
+typedef struct swan_qchoice {
+    int bits, group;
+} swan_qchoice;
+
+/* Builds the layout. choice has ck->ntensors entries. A stack of experts takes the
+ * widest choice of its members (16 if any member is kept) and, among those, the
+ * smallest group size; a module whose columns the group size does not divide is kept.
+ * Architecture floors of mlx_lm are applied (qwen3_moe: mlp.gate at >= 8 bits, group
+ * 64). Refuses an unknown architecture, an incomplete or inconsistent expert stack. */
+int swan_qlayout_build(const swan_checkpoint *ck, const swan_qchoice *choice,
+                       swan_qlayout *out, swan_error *err);
+void swan_qlayout_free(swan_qlayout *l);
+
+/* "model-0000K-of-0000N.safetensors" for 0-based shard k. */
+void swan_qlayout_shard_name(const swan_qlayout *l, uint32_t k, char *out, size_t cap);
+
+#endif

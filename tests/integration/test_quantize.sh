@@ -1,0 +1,71 @@
+# swan quantize: the MLX model folder it writes equals, byte for byte, an independent
+# numpy re-implementation of MLX's affine quantization and packing (mlx_quant_ref.py):
+# all six widths and three group sizes on the per-expert MoE fixture (F16, stacked
+# experts under switch_mlp, router floor at 8 bits), every width on the dense BF16
+# fixture, a tied-embedding variant (lm_head dropped), --from a finished analysis;
+# plus the refusals (unknown architecture, bad flags, an existing complete folder).
+. "$(dirname "$0")/lib.sh"
+need_shared
+NPY=""
+for p in /usr/bin/python3 python3; do "$p" -c 'import numpy' 2>/dev/null && { NPY=$p; break; }; done
+if [ -z "$NPY" ]; then echo "skipped: needs python3 with numpy (python3-numpy)"; exit 77; fi
+REF="$(dirname "$0")/mlx_quant_ref.py"
+FX="$SWAN_SHARED/fixtures"
+
+ref_check() { # ref_check SRC BITS GROUP
+    local out="$T/q-$(basename "$1")-$2-$3"
+    "$SWAN_BIN" quantize "$1" -o "$out" --bits "$2" --group-size "$3" 2>"$out.err" &&
+        "$NPY" "$REF" "$1" "$out" "$2" "$3" >"$out.cmp" 2>&1
+}
+
+for b in 2 3 4 5 6 8; do
+    for g in 32 64 128; do
+        check "MoE F16 (stacked experts) $b bits group $g byte-identical to the reference" \
+            ref_check "$FX/fx-moe-f16-sharded" "$b" "$g"
+    done
+done
+for b in 2 3 4 5 6 8; do
+    g=$((b % 3 == 0 ? 32 : (b % 3 == 1 ? 64 : 128)))
+    check "dense BF16 $b bits group $g byte-identical to the reference" ref_check "$FX/fx-dense-bf16" "$b" "$g"
+done
+
+# tied embeddings: lm_head.weight is dropped as mlx_lm's sanitize drops it
+mkdir -p "$T/tied"
+ln -s "$FX/fx-dense-bf16/model.safetensors" "$T/tied/model.safetensors"
+"$NPY" -c 'import json,sys; c=json.load(open(sys.argv[1])); c["tie_word_embeddings"]=True; json.dump(c,open(sys.argv[2],"w"))' \
+    "$FX/fx-dense-bf16/config.json" "$T/tied/config.json"
+check "tied embeddings: byte-identical, lm_head dropped" ref_check "$T/tied" 4 64
+check "tied embeddings: no lm_head in the index" \
+    bash -c "! grep -q '\"lm_head' '$T/q-tied-4-64/model.safetensors.index.json'"
+
+# --from a finished analysis: each tensor gets its manifest decision
+"$SWAN_BIN" analyze "$FX/fx-dense-bf16" -o "$T/an" -j 2 -q 2>"$T/an.err"
+check "--from OUT writes the folder" "$SWAN_BIN" quantize "$FX/fx-dense-bf16" -o "$T/from" --from "$T/an"
+check "--from: config matches the manifest decisions" "$NPY" - "$T/an/manifest.json" "$T/from/config.json" <<'PYEOF'
+import json, sys
+m = json.load(open(sys.argv[1])); q = json.load(open(sys.argv[2]))["quantization"]
+n = 0
+for sh in m["shards"].values():
+    for name, t in sh["tensors"].items():
+        d = t["decision"]
+        if not name.endswith(".weight") or len(t["shape"]) != 2:
+            continue
+        path = name[:-7]
+        want = {"group_size": d["group_size"], "bits": d["bits"]} if d["bits"] < 16 else False
+        assert q.get(path) == want, (path, q.get(path), want)
+        n += 1
+assert n > 0
+PYEOF
+
+# refusals
+mkdir -p "$T/unknown"
+ln -s "$FX/fx-dense-bf16/model.safetensors" "$T/unknown/model.safetensors"
+echo '{"model_type": "gpt_bigcode"}' >"$T/unknown/config.json"
+"$SWAN_BIN" quantize "$T/unknown" -o "$T/u-out" --bits 4 2>"$T/u.err"
+check "unknown architecture refused (exit 2) with the list" \
+    bash -c "[ $? -eq 2 ] && grep -q 'qwen3_moe' '$T/u.err' && [ ! -e '$T/u-out/model.safetensors.index.json' ]"
+"$SWAN_BIN" quantize "$FX/fx-dense-bf16" -o "$T/x" --bits 7 2>"$T/b.err"
+check "--bits 7 refused (exit 2, one line + hint)" bash -c "[ $? -eq 2 ] && [ \$(wc -l <'$T/b.err') -eq 2 ]"
+"$SWAN_BIN" quantize "$FX/fx-dense-bf16" -o "$T/from" --bits 4 2>"$T/c.err"
+check "a complete output folder is not overwritten (exit 2)" bash -c "[ $? -eq 2 ] && grep -q 'already holds' '$T/c.err'"
+finish

@@ -1,0 +1,127 @@
+/* quantize.c: MLX-packed quantization of one matrix, row block by row block (see
+ * quantize.h). The per-group arithmetic is common/mlx_affine.c's, the one the error
+ * measurement of the metric pass uses, so what swan measures is what it writes. */
+#include "worker/quantize.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/mlx_affine.h"
+
+uint64_t swan_quant_weight_bytes(uint64_t rows, uint64_t cols, int bits) {
+    return rows * (cols * (uint64_t)bits / 32) * 4;
+}
+
+uint64_t swan_quant_scale_bytes(uint64_t rows, uint64_t cols, int group, swan_dtype dt) {
+    return rows * (cols / (uint64_t)group) * (dt == SWAN_DT_F32 ? 4 : 2);
+}
+
+static int pwrite_all(int fd, const void *buf, size_t n, uint64_t off, swan_error *err) {
+    const char *p = buf;
+    while (n > 0) {
+        ssize_t w = pwrite(fd, p, n, (off_t)off);
+        if (w < 0) {
+            if (errno == EINTR) continue;
+            return swan_error_set(err, "write failed: %s", strerror(errno));
+        }
+        p += w;
+        n -= (size_t)w;
+        off += (uint64_t)w;
+    }
+    return 0;
+}
+
+static uint64_t fnv(uint64_t h, const void *p, size_t n) {
+    const unsigned char *b = p;
+    for (size_t i = 0; i < n; i++) {
+        h ^= b[i];
+        h *= 0x100000001b3ull;
+    }
+    return h;
+}
+
+/* Stores x as dt, little-endian, at out; returns the byte count. */
+static size_t store_dtype(swan_dtype dt, float x, unsigned char *out) {
+    if (dt == SWAN_DT_F32) {
+        uint32_t u;
+        memcpy(&u, &x, 4);
+        for (int k = 0; k < 4; k++) out[k] = (unsigned char)(u >> (8 * k));
+        return 4;
+    }
+    uint16_t h = dt == SWAN_DT_F16 ? swan_f32_to_f16_bits(x) : swan_f32_to_bf16_bits(x);
+    out[0] = (unsigned char)h;
+    out[1] = (unsigned char)(h >> 8);
+    return 2;
+}
+
+int swan_quantize_matrix(const swan_tile_reader *rd, int bits, int group, swan_dtype dt,
+                         const swan_qdest *dst, size_t max_block_bytes, uint64_t *hash,
+                         swan_error *err) {
+    uint64_t rows = rd->rows, cols = rd->cols;
+    if (swan_mlx_bits_index(bits) < 0 || swan_mlx_group_index(group) < 0)
+        return swan_error_set(err, "quantize: %d bits with group size %d is not an MLX width", bits,
+                              group);
+    if (cols == 0 || cols % (uint64_t)group)
+        return swan_error_set(err, "quantize: %llu columns are not a multiple of the group size %d",
+                              (unsigned long long)cols, group);
+    if (dt != SWAN_DT_BF16 && dt != SWAN_DT_F16 && dt != SWAN_DT_F32)
+        return swan_error_set(err, "quantize: scales cannot be stored as %s", swan_dtype_name(dt));
+    size_t block = max_block_bytes / (size_t)(cols * sizeof(float));
+    if (block < 1) block = 1;
+    if (block > rows) block = (size_t)rows;
+    size_t wrow = (size_t)swan_quant_weight_bytes(1, cols, bits);
+    size_t srow = (size_t)swan_quant_scale_bytes(1, cols, group, dt);
+    float *tile = malloc(block * (size_t)cols * sizeof *tile);
+    unsigned char *wbuf = malloc(block * wrow), *sbuf = malloc(block * srow),
+                  *bbuf = malloc(block * srow);
+    int rc = 0;
+    if (!tile || !wbuf || !sbuf || !bbuf) {
+        rc = swan_error_set(err, "quantize: out of memory for a %zu-row block", block);
+        goto done;
+    }
+    uint64_t h = hash ? *hash : 0;
+    for (uint64_t r0 = 0; r0 < rows && rc == 0; r0 += block) {
+        size_t nr = (size_t)(rows - r0 < block ? rows - r0 : block);
+        if (rd->read_tile(rd->ctx, r0, nr, 0, cols, tile, err) != 0) {
+            rc = -1;
+            break;
+        }
+        unsigned char *wp = wbuf, *sp = sbuf, *bp = bbuf;
+        for (size_t i = 0; i < nr * (size_t)cols; i += (size_t)group) {
+            uint8_t q[SWAN_MLX_MAX_GROUP];
+            float s, b;
+            for (int k = 0; k < group; k++)
+                if (!isfinite(tile[i + (size_t)k])) {
+                    rc = swan_error_set(err, "quantize: row %llu holds a non-finite value",
+                                        (unsigned long long)(r0 + i / (size_t)cols));
+                    goto done;
+                }
+            swan_mlx_quantize_group(tile + i, group, bits, q, &s, &b);
+            swan_mlx_pack(q, (size_t)group, bits, wp);
+            wp += (size_t)group * (size_t)bits / 8;
+            sp += store_dtype(dt, s, sp);
+            bp += store_dtype(dt, b, bp);
+        }
+        if (pwrite_all(dst->fd, wbuf, nr * wrow, dst->w_off + r0 * wrow, err) ||
+            pwrite_all(dst->fd, sbuf, nr * srow, dst->s_off + r0 * srow, err) ||
+            pwrite_all(dst->fd, bbuf, nr * srow, dst->b_off + r0 * srow, err)) {
+            rc = -1;
+            break;
+        }
+        if (hash) {
+            h = fnv(h, wbuf, nr * wrow);
+            h = fnv(h, sbuf, nr * srow);
+            h = fnv(h, bbuf, nr * srow);
+        }
+    }
+    if (hash && rc == 0) *hash = h;
+done:
+    free(tile);
+    free(wbuf);
+    free(sbuf);
+    free(bbuf);
+    return rc;
+}
