@@ -14,6 +14,7 @@
 #           next to the same run on its BF16 upcast (2 GiB), measured in the same run.
 #   gguf    the 1 GiB BF16 tensor of `memory` as a GGUF file (same name, same bytes): peak
 #           RSS of the worker and wall time next to the safetensors run, same raw metrics.
+#   quantize  swan quantize q06 --from its analysis: wall and CPU at -j 1 and -j JOBS.
 #   moe     a per-expert MoE checkpoint with ~100,000 small tensors: the share of wall time
 #           the workers spend outside the metric kernels (dispatch and bookkeeping).
 #
@@ -300,13 +301,37 @@ print(f"  CPU: coordinator {phases.get('coordinator CPU time', '?')} s;"
 PYEOF
 }
 
+# swan quantize on q06 from its finished analysis (issue 11 target: <= 5 s wall on 2
+# cores): wall, CPU and peak RSS at -j 1 and -j JOBS, and that both wrote the same bytes.
+bench_quantize() {
+    local model="$BENCH_DIR/q06" out="$BENCH_DIR/out-q06"
+    [ -f "$out/manifest.json" ] || bench_q06
+    echo "== quantize: q06 --from its analysis"
+    local j
+    for j in 1 "$JOBS"; do
+        rm -rf "$BENCH_DIR/q06-mlx-j$j"
+        local t0 t1 rss
+        t0=$(now)
+        rss=$( { /usr/bin/time -p "$SWAN" quantize "$model" -o "$BENCH_DIR/q06-mlx-j$j" --from "$out" -j "$j" 2>&1 >/dev/null; } | awk '/^user|^sys/ {s += $2} END {print s}')
+        t1=$(now)
+        echo "  -j $j: wall $(awk -v a="$t0" -v b="$t1" 'BEGIN{printf "%.2f", b-a}') s, CPU (user+sys) $rss s"
+    done
+    if cmp -s "$BENCH_DIR/q06-mlx-j1/model-00001-of-00001.safetensors" "$BENCH_DIR/q06-mlx-j$JOBS/model-00001-of-00001.safetensors"; then
+        echo "  -j 1 and -j $JOBS outputs identical"
+    else
+        echo "  -j 1 and -j $JOBS outputs DIFFER" >&2
+        exit 1
+    fi
+}
+
 build
 case "${1:-all}" in
 q06) bench_q06 ;;
+quantize) bench_quantize ;;
 memory) bench_memory ;;
 fp8) bench_fp8 ;;
 gguf) bench_gguf ;;
 moe) bench_moe ;;
-all) bench_q06; bench_memory; bench_fp8; bench_gguf; bench_moe ;;
-*) echo "usage: bench/run.sh [q06|memory|moe|all]" >&2; exit 2 ;;
+all) bench_q06; bench_quantize; bench_memory; bench_fp8; bench_gguf; bench_moe ;;
+*) echo "usage: bench/run.sh [q06|quantize|memory|fp8|gguf|moe|all]" >&2; exit 2 ;;
 esac

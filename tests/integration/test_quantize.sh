@@ -3,7 +3,8 @@
 # all six widths and three group sizes on the per-expert MoE fixture (F16, stacked
 # experts under switch_mlp, router floor at 8 bits), every width on the dense BF16
 # fixture, a tied-embedding variant (lm_head dropped), --from a finished analysis;
-# plus the refusals (unknown architecture, bad flags, an existing complete folder).
+# -j 1 and -j 2 byte-identical; plus the refusals (unknown architecture, bad flags, an
+# existing complete folder).
 . "$(dirname "$0")/lib.sh"
 need_shared
 NPY=""
@@ -56,6 +57,12 @@ for sh in m["shards"].values():
         n += 1
 assert n > 0
 PYEOF
+
+# -j 1 and -j 2 write the same bytes (threads fill fixed offsets)
+"$SWAN_BIN" quantize "$FX/fx-moe-f16-sharded" -o "$T/j1" --bits 5 --group-size 32 -j 1 2>/dev/null
+"$SWAN_BIN" quantize "$FX/fx-moe-f16-sharded" -o "$T/j2" --bits 5 --group-size 32 -j 2 2>/dev/null
+check "-j 1 and -j 2 folders are byte-identical" diff -r "$T/j1" "$T/j2"
+check "no temporary file is left behind" bash -c "! ls '$T/j2' | grep -q tmp"
 
 # refusals
 mkdir -p "$T/unknown"
