@@ -319,8 +319,13 @@ int swan_qlayout_build(const swan_checkpoint *ck, const swan_qchoice *choice, sw
     if (read_config(ck, &c, err)) return -1;
     strcpy(out->arch, c.arch);
     module *mods = calloc(ck->ntensors ? ck->ntensors : 1, sizeof *mods);
-    size_t nmods = 0, cap = 0;
-    if (!mods) return swan_error_set(err, "out of memory planning %zu tensors", ck->ntensors);
+    size_t *stacks = calloc(ck->ntensors ? ck->ntensors : 1, sizeof *stacks);
+    size_t nmods = 0, cap = 0, nstacks = 0;
+    if (!mods || !stacks) {
+        free(mods);
+        free(stacks);
+        return swan_error_set(err, "out of memory planning %zu tensors", ck->ntensors);
+    }
     int rc = 0;
     /* 1. one module per kept name; experts grouped under their stack's path */
     for (size_t i = 0; i < ck->ntensors && rc == 0; i++) {
@@ -330,12 +335,12 @@ int swan_qlayout_build(const swan_checkpoint *ck, const swan_qchoice *choice, sw
         long e = -1;
         module *m = NULL;
         if (match_expert(&c, name, key, sizeof key, &e)) {
-            for (size_t k = 0; k < nmods; k++) /* linear: only stacks are searched */
-                if (mods[k].nsrc && mods[k].expert[0] >= 0 && strcmp(mods[k].path, key) == 0) {
-                    m = &mods[k];
-                    break;
-                }
+            /* a model has a few stacks per layer: search only those, latest first
+             * (the experts of one stack are usually listed together) */
+            for (size_t k = nstacks; k-- > 0 && !m;)
+                if (strcmp(mods[stacks[k]].path, key) == 0) m = &mods[stacks[k]];
             if (!m) {
+                stacks[nstacks++] = nmods;
                 m = &mods[nmods++];
                 m->path = strdup(key);
                 m->has_weight = true;
@@ -396,6 +401,7 @@ int swan_qlayout_build(const swan_checkpoint *ck, const swan_qchoice *choice, sw
     }
     out->nshards = out->n ? s + 1 : 0;
 done:
+    free(stacks);
     modules_free(mods, nmods);
     if (rc) swan_qlayout_free(out);
     return rc;
