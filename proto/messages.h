@@ -16,7 +16,7 @@
 #include "common/raw_metrics.h"
 #include "common/view2d.h"
 
-#define SWAN_PROTO_VERSION 3 /* 2: FP8 scale fields in TASK items; 3: RESULT raw gains mlx_nrmse */
+#define SWAN_PROTO_VERSION 3 /* 2: data_hash, FP8 scale fields; 3: RESULT raw gains mlx_nrmse */
 #define SWAN_MSG_MAX_ITEMS 65536      /* items per TASK/RESULT                */
 #define SWAN_MSG_MAX_STRING 4096      /* bytes in any string field            */
 
