@@ -83,6 +83,9 @@ check "analyze help says -q hides the summary too" grep -q "neither progress nor
 check "analyze help says --protect is a case-insensitive substring" grep -q "case-insensitive" "$T/h.out"
 (cd "$T" && "$SWAN_BIN" demo --help >/dev/null && "$SWAN_BIN" demo -h >/dev/null)
 check "demo --help / -h are flags, not folder names" [ ! -e "$T/--help" ] && [ ! -e "$T/-h" ] && [ ! -e "$T/swan-demo-model" ]
+"$SWAN_BIN" demo -q "$T/model" "$T/demo-q" >"$T/dq.out" 2>"$T/dq.err"
+check "demo -q: runs with nothing printed" [ $? -eq 0 ] && [ ! -s "$T/dq.out" ] && [ ! -s "$T/dq.err" ]
+check "demo -q: the manifest is written" [ -s "$T/demo-q/manifest.json" ]
 for v in --version -V; do
     "$SWAN_BIN" $v >"$T/v.out" 2>"$T/v.err"
     st=$?
