@@ -30,6 +30,7 @@
 #include "common/formats/fp8.h"
 #include "common/formats/gguf.h"
 #include "common/formats/safetensors.h"
+#include "common/regular_file.h"
 
 #define INDEX_NAME "model.safetensors.index.json"
 #define CONFIG_NAME "config.json"
@@ -60,16 +61,12 @@ static char *join_path(const char *dir, const char *name) {
 static int read_text_file(const char *path, size_t max, char **out, size_t *out_len,
                           swan_error *err) {
     *out = NULL;
-    int fd = open(path, O_RDONLY);
-    if (fd < 0) return swan_error_set(err, "%s: cannot open: %s", path, strerror(errno));
-    struct stat st;
+    struct stat st; /* never blocks on a FIFO; regular files only (links followed) */
+    int fd = swan_open_regular(path, &st, err);
+    if (fd < 0) return -1;
     int rc = 0;
     char *buf = NULL;
-    if (fstat(fd, &st) != 0) {
-        rc = swan_error_set(err, "%s: cannot stat: %s", path, strerror(errno));
-    } else if (!S_ISREG(st.st_mode)) {
-        rc = swan_error_set(err, "%s: not a regular file", path);
-    } else if ((uint64_t)st.st_size > max) {
+    if ((uint64_t)st.st_size > max) {
         rc = swan_error_set(err, "%s: %" PRIu64 " bytes, larger than the %zu-byte limit", path,
                             (uint64_t)st.st_size, max);
     } else if (!(buf = malloc((size_t)st.st_size + 1))) {
@@ -306,6 +303,12 @@ static int add_tensor(swan_checkpoint *ck, size_t *cap, uint32_t shard, swan_st_
 /* Reads shard `i`'s header into s->size/data_start. Errors already name the file. */
 static int read_shard(swan_checkpoint *ck, uint32_t i, swan_st_header *h, swan_error *err) {
     swan_shard *s = &ck->shards[i];
+    /* Size and mtime before the header is parsed; stamp_shards compares them with the
+     * stamp taken after, so a file changed in between cannot pass for the table read. */
+    struct stat before;
+    if (stat(s->path, &before) != 0)
+        return swan_error_set(err, "%s: cannot stat: %s", s->path, strerror(errno));
+    swan_stamp_from_stat(&before, &s->stamp);
     if (swan_st_read_file(s->path, h, &s->size, err) != 0) return -1;
     s->data_start = h->data_start;
     return 0;
@@ -601,6 +604,24 @@ static int open_dir(swan_checkpoint *ck, swan_error *err) {
     return rc;
 }
 
+/* Stamps every shard (size, mtime, hash of the bytes before data_start): what a
+ * resume and the end of a run compare against. Where read_shard noted the size and
+ * mtime before parsing, they must still hold. */
+static int stamp_shards(swan_checkpoint *ck, swan_error *err) {
+    for (size_t i = 0; i < ck->nshards; i++) {
+        swan_shard *s = &ck->shards[i];
+        swan_shard_stamp now;
+        if (swan_shard_stamp_read(s->path, s->data_start, &now, err) != 0) return -1;
+        bool noted = s->stamp.mtime_ns != 0 || s->stamp.size != 0;
+        if (now.size != s->size ||
+            (noted && (now.size != s->stamp.size || now.mtime_ns != s->stamp.mtime_ns)))
+            return swan_error_set(err, "%s: the file changed while its header was being read",
+                                  s->path);
+        s->stamp = now;
+    }
+    return 0;
+}
+
 int swan_checkpoint_open(const char *path, swan_checkpoint *out, swan_error *err) {
     memset(out, 0, sizeof *out);
     swan_checkpoint ck = {0};
@@ -625,6 +646,7 @@ int swan_checkpoint_open(const char *path, swan_checkpoint *out, swan_error *err
     if (rc == 0 && ck.format == SWAN_FORMAT_SAFETENSORS) rc = load_config(&ck, err);
     if (rc == 0) qsort(ck.tensors, ck.ntensors, sizeof *ck.tensors, cmp_tensor_place);
     if (rc == 0) rc = pair_fp8_scales(&ck, err);
+    if (rc == 0) rc = stamp_shards(&ck, err);
     if (rc != 0) {
         swan_checkpoint_free(&ck);
         return -1;

@@ -21,6 +21,7 @@
 #include "common/dtype.h"
 #include "common/error.h"
 #include "common/formats/gguf.h"
+#include "common/shard_stamp.h"
 #include "common/view2d.h"
 
 typedef enum swan_format {
@@ -36,6 +37,8 @@ typedef struct swan_shard {
     uint64_t size;       /* file size in bytes                               */
     uint64_t data_start; /* where tensor offsets count from (safetensors: 8 +
                             header length; GGUF: the aligned data section)    */
+    swan_shard_stamp stamp; /* size, mtime and hash of [0, data_start) when the
+                               checkpoint was opened (common/shard_stamp.h)      */
 } swan_shard;
 
 typedef struct swan_tensor {

@@ -358,6 +358,70 @@ static int write_outputs(run *r, double seconds, swan_error *err) {
     return 0;
 }
 
+/* Output files that must be files: a folder (or anything but a regular file) in their
+ * place would only be found when writing them, after the whole analysis. */
+static int check_output_paths(const char *out_dir, swan_error *err) {
+    static const char *const files[] = {"manifest.json", "journal.jsonl"};
+    for (size_t i = 0; i < sizeof files / sizeof *files; i++) {
+        char path[PATH_MAX + 32];
+        snprintf(path, sizeof path, "%s/%s", out_dir, files[i]);
+        struct stat st;
+        if (lstat(path, &st) == 0 && !S_ISREG(st.st_mode))
+            return swan_error_set(err, "%s is %s, not a file: move it away or choose another -o "
+                                       "folder",
+                                  path, S_ISDIR(st.st_mode) ? "a folder" : "not a regular file");
+    }
+    if (access(out_dir, W_OK | X_OK) != 0)
+        return swan_error_set(err, "cannot write in %s: %s", out_dir, strerror(errno));
+    return 0;
+}
+
+/* Tells the user what loading the journal had to cut or drop. */
+static void report_journal(run *r, const swan_journal_info *ji) {
+    char line[SWAN_ERROR_MAX + 256];
+    if (ji->torn_line) {
+        snprintf(line, sizeof line, "warning: %.300s: line %zu was torn (the previous run stopped "
+                                    "mid-write); cut off, its tensor will be analyzed again",
+                 r->journal_path, ji->torn_line);
+        swan_progress_log(&r->progress, line);
+    }
+    if (ji->started_over) {
+        snprintf(line, sizeof line, "warning: %.300s: the header is damaged; --repair starts the "
+                                    "journal over",
+                 r->journal_path);
+        swan_progress_log(&r->progress, line);
+    }
+    if (ji->dropped) {
+        snprintf(line, sizeof line, "warning: %.300s: --repair dropped %zu damaged record%s (first: "
+                                    "line %zu, %s); those tensors will be analyzed again",
+                 r->journal_path, ji->dropped, ji->dropped == 1 ? "" : "s",
+                 ji->first_dropped_line, ji->first_dropped_reason);
+        swan_progress_log(&r->progress, line);
+    }
+}
+
+/* Every shard must still be what the run started from: a file rewritten during the
+ * run would give a manifest mixing old and new data. */
+static int check_shards_unchanged(const swan_checkpoint *ck, const char *journal_path,
+                                  swan_error *err) {
+    for (size_t i = 0; i < ck->nshards; i++) {
+        const swan_shard *s = &ck->shards[i];
+        swan_shard_stamp now;
+        const char *what;
+        if (swan_shard_stamp_read(s->path, s->data_start, &now, err) != 0)
+            return swan_error_prefix(err, "a shard changed during the run, no manifest written "
+                                          "(the journal %s is kept)",
+                                     journal_path);
+        if (!swan_shard_stamp_equal(&s->stamp, &now, &what))
+            return swan_error_set(err, "%s changed during the run (its %s differs): results "
+                                       "may mix old and new data, so no manifest was written; the "
+                                       "journal %s is kept: run again with --fresh to analyze the "
+                                       "new file",
+                                  s->path, what, journal_path);
+    }
+    return 0;
+}
+
 /* Validation, output folder, journal and plan: everything before the first task.
  * Returns SWAN_EXIT_OK or the status to exit with. */
 static int prepare(run *r, const char *dir, double *tp, swan_error *err) {
@@ -368,13 +432,22 @@ static int prepare(run *r, const char *dir, double *tp, swan_error *err) {
         return SWAN_EXIT_REFUSED;
     warn_unmatched_protect(r);
     phase(r, "validated the checkpoint", tp);
-    if (swan_plan_init(&r->plan, &r->ck, err) || make_dirs(o->out_dir, err))
-        return SWAN_EXIT_FAILED;
-    if (lock_out_dir(r, err)) return SWAN_EXIT_REFUSED;
-    snprintf(r->journal_path, sizeof r->journal_path, "%s/journal.jsonl", o->out_dir);
-    if (swan_journal_open(&r->journal, r->journal_path, swan_journal_fingerprint(&r->ck, o->seed),
-                          &r->ck, &r->plan, o->fresh, &r->loaded, err))
+    if (swan_plan_init(&r->plan, &r->ck, err)) return SWAN_EXIT_FAILED;
+    /* An output folder we cannot create or write, or a folder where an output file
+     * must go, is bad input: refused before any analysis. */
+    if (make_dirs(o->out_dir, err) || check_output_paths(o->out_dir, err) || lock_out_dir(r, err))
         return SWAN_EXIT_REFUSED;
+    snprintf(r->journal_path, sizeof r->journal_path, "%s/journal.jsonl", o->out_dir);
+    swan_journal_open_opts jo = {.fresh = o->fresh, .repair = o->repair, .check_stamps = true,
+                                 .seed = o->seed};
+    swan_journal_info ji;
+    int jrc = swan_journal_open(&r->journal, r->journal_path,
+                                swan_journal_fingerprint(&r->ck, o->seed), &r->ck, &r->plan, &jo,
+                                &ji, err);
+    free(ji.stamps);
+    if (jrc) return SWAN_EXIT_REFUSED;
+    r->loaded = ji.loaded;
+    report_journal(r, &ji);
     phase(r, "opened the journal", tp);
     for (size_t i = 0; i < r->plan.nrecs; i++)
         if (r->plan.recs[i].have_raw) r->params_loaded += r->ck.tensors[i].nelem;
@@ -439,6 +512,8 @@ int swan_analyze(const swan_analyze_opts *o, volatile sig_atomic_t *stop, swan_e
                        failed == 1 ? "it" : "them");
         status = SWAN_EXIT_FAILED;
     }
+    if (status == SWAN_EXIT_OK && check_shards_unchanged(&r.ck, r.journal_path, err))
+        status = SWAN_EXIT_FAILED;
     if (status == SWAN_EXIT_OK) {
         report_nonfinite(&r);
         status = write_outputs(&r, swan_now_s() - t0, err) ? SWAN_EXIT_FAILED : SWAN_EXIT_OK;

@@ -24,6 +24,7 @@ typedef struct swan_analyze_opts {
     int threads;               /* BLAS threads per local worker                  */
     uint64_t seed;
     bool quiet, fresh;
+    bool repair;        /* drop damaged journal records and recompute them */
     bool verbose;              /* log the time of each phase, hosts in progress  */
     bool keep_failed;          /* write the manifest even if tensors failed:
                                   them at 16 bits, reason analysis_failed        */

@@ -36,6 +36,8 @@ static const char help_text[] =
     "      --listen ENDPOINT   also accept workers from other hosts, e.g. tcp://*:5555\n"
     "      --worker-timeout S  drop a busy worker silent for S seconds, 1..86400 (default 120)\n"
     "      --fresh             ignore OUT/journal.jsonl and start over\n"
+    "      --repair            drop damaged journal records and analyze those tensors again\n"
+    "                          (default: refuse, naming the damaged line)\n"
     "      --keep-failed       if tensors fail on 3 workers, still write the manifest with\n"
     "                          them at 16 bits (reason analysis_failed); exit status stays 1\n"
     "  -q, --quiet             print neither progress nor the summary (errors still show)\n"
@@ -50,7 +52,7 @@ static const char help_text[] =
 
 enum {
     OPT_THREADS = 1000, OPT_SEED, OPT_WEIGHTS, OPT_THRESHOLDS, OPT_GROUPS, OPT_PROTECT,
-    OPT_LISTEN, OPT_TIMEOUT, OPT_FRESH, OPT_KEEP_FAILED
+    OPT_LISTEN, OPT_TIMEOUT, OPT_FRESH, OPT_KEEP_FAILED, OPT_REPAIR
 };
 
 /* One flag's value into o; -1 after printing the refusal. */
@@ -74,6 +76,7 @@ static int apply_flag(swan_analyze_opts *o, int c, const char *arg, bool *jobs_s
     case OPT_TIMEOUT:
         return swan_cli_flag_double("analyze", "--worker-timeout", arg, 1, 86400, &o->worker_timeout);
     case OPT_FRESH: o->fresh = true; return 0;
+    case OPT_REPAIR: o->repair = true; return 0;
     case OPT_KEEP_FAILED: o->keep_failed = true; return 0;
     default: return -1;
     }
@@ -95,7 +98,8 @@ int swan_cmd_analyze(int argc, char **argv) {
         {"protect", required_argument, 0, OPT_PROTECT},
         {"listen", required_argument, 0, OPT_LISTEN},
         {"worker-timeout", required_argument, 0, OPT_TIMEOUT},
-        {"fresh", no_argument, 0, OPT_FRESH},       {"help", no_argument, 0, 'h'},
+        {"fresh", no_argument, 0, OPT_FRESH},       {"repair", no_argument, 0, OPT_REPAIR},
+        {"help", no_argument, 0, 'h'},
         {"verbose", no_argument, 0, 'v'},
         {"keep-failed", no_argument, 0, OPT_KEEP_FAILED},
         {0, 0, 0, 0}};

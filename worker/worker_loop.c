@@ -20,6 +20,7 @@
 #include "common/view2d.h"
 #include "proto/messages.h"
 #include "worker/metrics.h"
+#include "common/regular_file.h"
 #include "worker/tensor_reader.h"
 
 #ifdef SWAN_HAVE_OPENBLAS_SET_THREADS
@@ -93,15 +94,13 @@ static void shard_cache_drop(shard_cache *c) {
 static int shard_cache_get(shard_cache *c, const char *path, swan_error *err) {
     if (c->path && strcmp(c->path, path) == 0) return 0;
     shard_cache_drop(c);
-    int fd = open(path, O_RDONLY);
-    if (fd < 0) return swan_error_set(err, "%s: cannot open: %s", path, strerror(errno));
-    struct stat st;
+    struct stat st; /* a path from the network: never block on a FIFO or a device */
+    int fd = swan_open_regular(path, &st, err);
+    if (fd < 0) return -1;
     char *copy = strdup(path);
-    if (fstat(fd, &st) != 0 || !copy) {
-        int e = errno;
+    if (!copy) {
         close(fd);
-        free(copy);
-        return swan_error_set(err, "%s: cannot stat: %s", path, strerror(e));
+        return swan_error_set(err, "%s: out of memory", path);
     }
     c->path = copy;
     c->fd = fd;

@@ -7,6 +7,7 @@
  * few keys swan uses (alignment, architecture, block count, file type, split); all
  * others are type-checked and skipped. */
 #include "common/formats/gguf.h"
+#include "common/regular_file.h"
 
 #include "common/formats/checkpoint_build.h"
 
@@ -518,16 +519,12 @@ int swan_gguf_parse(const unsigned char *buf, size_t len, uint64_t file_size,
 int swan_gguf_read_file(const char *path, swan_gguf_header *out, uint64_t *file_size,
                         swan_error *err) {
     memset(out, 0, sizeof *out);
-    int fd = open(path, O_RDONLY);
-    if (fd < 0) return swan_error_set(err, "%s: cannot open: %s", path, strerror(errno));
-    struct stat st;
+    struct stat st; /* never blocks on a FIFO; regular files only (links followed) */
+    int fd = swan_open_regular(path, &st, err);
+    if (fd < 0) return -1;
     int rc;
     cursor c = {.fd = fd};
-    if (fstat(fd, &st) != 0) {
-        rc = swan_error_set(err, "cannot stat: %s", strerror(errno));
-    } else if (!S_ISREG(st.st_mode)) {
-        rc = swan_error_set(err, "not a regular file");
-    } else if (!(c.buf = malloc(BUF_SIZE))) {
+    if (!(c.buf = malloc(BUF_SIZE))) {
         rc = swan_error_set(err, "out of memory");
     } else {
         c.size = (uint64_t)st.st_size;

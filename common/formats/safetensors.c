@@ -7,6 +7,7 @@
  * integers, products are overflow-checked, and duplicate keys (which cJSON keeps) are
  * refused. Only the header bytes are read; tensor data is never touched. */
 #include "common/formats/safetensors.h"
+#include "common/regular_file.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>
@@ -314,19 +315,13 @@ static int read_header(int fd, uint64_t size, swan_st_header *out, swan_error *e
 int swan_st_read_file(const char *path, swan_st_header *out, uint64_t *file_size,
                       swan_error *err) {
     memset(out, 0, sizeof *out);
-    int fd = open(path, O_RDONLY);
-    if (fd < 0) return swan_error_set(err, "%s: cannot open: %s", path, strerror(errno));
+    /* Never blocks on a FIFO; refuses anything but a regular file (links followed). */
     struct stat st;
-    int rc;
-    if (fstat(fd, &st) != 0) {
-        rc = swan_error_set(err, "cannot stat: %s", strerror(errno));
-    } else if (!S_ISREG(st.st_mode)) {
-        rc = swan_error_set(err, "not a regular file");
-    } else {
-        errno = 0;
-        rc = read_header(fd, (uint64_t)st.st_size, out, err);
-        if (rc == 0 && file_size) *file_size = (uint64_t)st.st_size;
-    }
+    int fd = swan_open_regular(path, &st, err);
+    if (fd < 0) return -1;
+    errno = 0;
+    int rc = read_header(fd, (uint64_t)st.st_size, out, err);
+    if (rc == 0 && file_size) *file_size = (uint64_t)st.st_size;
     close(fd);
     if (rc != 0) swan_error_prefix(err, "%s", path);
     return rc;

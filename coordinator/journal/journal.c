@@ -1,17 +1,27 @@
-/* journal.c: append-only JSON-lines journal of raw results (see journal.h). */
+/* journal.c: append-only, checksummed JSON-lines journal of raw results (see journal.h
+ * and docs/journal.md for the format). */
 #include "coordinator/journal/journal.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "common/atomic_file.h"
 #include "common/clock.h"
+#include "common/crc32c.h"
 #include "common/fmt.h"
-#include "common/json_writer.h"
+#include "common/regular_file.h"
+
+/* Every line ends with this suffix: ,"crc":"xxxxxxxx"} where the 8 hex digits are
+ * the CRC-32C of all the bytes before it. Fixed length, so a reader finds it without
+ * parsing, and fields added later go before it and are covered too. */
+#define CRC_KEY ",\"crc\":\""
+#define CRC_KEY_LEN 8
+#define CRC_SUFFIX_LEN (CRC_KEY_LEN + 8 + 2)
 
 static uint64_t fnv(uint64_t h, const void *p, size_t n) {
     const unsigned char *b = p;
@@ -19,23 +29,6 @@ static uint64_t fnv(uint64_t h, const void *p, size_t n) {
         h ^= b[i];
         h *= 0x100000001b3ull;
     }
-    return h;
-}
-
-/* Hashes up to 4 KiB of tensor data at the start, middle and end of a shard's data
- * section: a fine-tune of the same architecture has an identical tensor table, and
- * must not inherit the base model's journal. */
-static uint64_t hash_data_samples(uint64_t h, const swan_shard *sh) {
-    int fd = open(sh->path, O_RDONLY);
-    if (fd < 0) return h;
-    uint64_t data = sh->size > sh->data_start ? sh->size - sh->data_start : 0;
-    uint64_t at[3] = {0, data / 2, data > 4096 ? data - 4096 : 0};
-    unsigned char buf[4096];
-    for (int k = 0; k < 3; k++) {
-        ssize_t n = pread(fd, buf, sizeof buf, (off_t)(sh->data_start + at[k]));
-        if (n > 0) h = fnv(h, buf, (size_t)n);
-    }
-    close(fd);
     return h;
 }
 
@@ -51,15 +44,309 @@ uint64_t swan_journal_fingerprint(const swan_checkpoint *ck, uint64_t seed) {
         h = fnv(h, meta, sizeof meta);
         h = fnv(h, t->shape, sizeof(uint64_t) * (size_t)t->ndim);
     }
-    for (size_t s = 0; s < ck->nshards; s++) {
+    for (size_t s = 0; s < ck->nshards; s++)
         h = fnv(h, ck->shards[s].file, strlen(ck->shards[s].file) + 1);
-        h = fnv(h, &ck->shards[s].size, sizeof ck->shards[s].size);
-        h = hash_data_samples(h, &ck->shards[s]);
-    }
     return h;
 }
 
-/* Sorted (name, index) pairs for matching journal records to tensors in O(log n). */
+/* ---- building lines ------------------------------------------------------------- */
+
+static int buf_reserve(swan_journal *j, size_t need, swan_error *err) {
+    if (need <= j->cap) return 0;
+    size_t cap = j->cap ? j->cap : 1024;
+    while (cap < need) cap *= 2;
+    char *b = realloc(j->buf, cap);
+    if (!b) return swan_error_set(err, "%s: out of memory", j->path);
+    j->buf = b;
+    j->cap = cap;
+    return 0;
+}
+
+typedef struct line {
+    char *b;
+    size_t n;
+} line;
+
+static void put(line *l, const char *s, size_t len) {
+    memcpy(l->b + l->n, s, len);
+    l->n += len;
+}
+#define PUT(l, s) put((l), (s), sizeof(s) - 1)
+
+static void put_u64(line *l, uint64_t v) { l->n += swan_fmt_u64(l->b + l->n, v); }
+
+static void put_hex(line *l, uint64_t v, int digits) {
+    for (int i = digits - 1; i >= 0; i--) l->b[l->n++] = "0123456789abcdef"[(v >> (4 * i)) & 0xf];
+}
+
+/* A JSON string of arbitrary bytes: '"', '\' and control bytes escaped, everything
+ * else (UTF-8 or not) kept as is, so every name reads back byte for byte. At most
+ * 6 bytes out per byte in, plus the quotes. */
+static void put_string(line *l, const char *s) {
+    l->b[l->n++] = '"';
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        if (*p == '"' || *p == '\\') {
+            l->b[l->n++] = '\\';
+            l->b[l->n++] = (char)*p;
+        } else if (*p < 0x20 || *p == 0x7f) {
+            PUT(l, "\\u00");
+            put_hex(l, *p, 2);
+        } else {
+            l->b[l->n++] = (char)*p;
+        }
+    }
+    l->b[l->n++] = '"';
+}
+
+/* C99 "%a" form of a finite double, written by hand (glibc's printf path for it is
+ * slow): [-]0x1.<hex digits>p<exp> for normals, [-]0x0.<hex digits>p-1022 for
+ * subnormals, 0x0p+0 for zero; strtod reads every form back exactly. Metric values
+ * are stored this way in strings: exact like %.17g, and several times faster both
+ * ways, which matters because the coordinator journals every result while sharing
+ * the cores with the workers. */
+static void put_hexfloat(line *l, double v) {
+    uint64_t u;
+    memcpy(&u, &v, sizeof u);
+    l->b[l->n++] = '"';
+    if (u >> 63) l->b[l->n++] = '-';
+    int exp = (int)((u >> 52) & 0x7ff);
+    uint64_t man = u & 0xfffffffffffffull;
+    PUT(l, "0x");
+    if (exp == 0 && man == 0) {
+        PUT(l, "0p+0\"");
+        return;
+    }
+    l->b[l->n++] = exp ? '1' : '0';
+    int e2 = exp ? exp - 1023 : -1022;
+    if (man) {
+        l->b[l->n++] = '.';
+        int digits = 13;
+        while ((man & 0xf) == 0) {
+            man >>= 4;
+            digits--;
+        }
+        put_hex(l, man, digits);
+    }
+    l->b[l->n++] = 'p';
+    l->b[l->n++] = e2 < 0 ? '-' : '+';
+    put_u64(l, (uint64_t)(e2 < 0 ? -e2 : e2));
+    l->b[l->n++] = '"';
+}
+
+/* Closes a line: the CRC of everything so far, then "}\n". */
+static void put_crc(line *l) {
+    uint32_t crc = swan_crc32c(l->b, l->n, 0);
+    PUT(l, CRC_KEY);
+    put_hex(l, crc, 8);
+    PUT(l, "\"}\n");
+}
+
+/* Metric fields of a record, in a fixed order (new fields: add here and in
+ * parse_record; the checksum covers them whatever they are). */
+static void put_metrics(line *l, const swan_raw_metrics *raw) {
+    PUT(l, ",\"kurtosis\":");
+    put_hexfloat(l, raw->kurtosis);
+    PUT(l, ",\"rtn_nrmse\":");
+    put_hexfloat(l, raw->rtn_nrmse);
+    PUT(l, ",\"svd_concentration\":");
+    put_hexfloat(l, raw->svd_concentration);
+    PUT(l, ",\"output_delta\":");
+    put_hexfloat(l, raw->output_delta);
+    PUT(l, ",\"w_min\":");
+    put_hexfloat(l, raw->w_min);
+    PUT(l, ",\"w_max\":");
+    put_hexfloat(l, raw->w_max);
+    PUT(l, ",\"rows\":");
+    put_u64(l, raw->rows);
+    PUT(l, ",\"cols\":");
+    put_u64(l, raw->cols);
+    PUT(l, ",\"nonfinite\":");
+    put_u64(l, raw->nonfinite);
+    PUT(l, ",\"spectral_method\":");
+    put_u64(l, raw->spectral_method);
+    PUT(l, ",\"spectral_rank\":");
+    put_u64(l, raw->spectral_rank);
+    PUT(l, ",\"seconds\":");
+    put_hexfloat(l, raw->seconds);
+    PUT(l, ",\"mlx_nrmse\":[");
+    for (int i = 0; i < SWAN_MLX_NBITS; i++)
+        for (int g = 0; g < SWAN_MLX_NGROUPS; g++) {
+            if (i || g) l->b[l->n++] = ',';
+            put_hexfloat(l, raw->mlx_nrmse[i][g]);
+        }
+    l->b[l->n++] = ']';
+    PUT(l, ",\"data_hash\":\"");
+    put_hex(l, raw->data_hash, 16);
+    l->b[l->n++] = '"';
+}
+#define METRICS_MAX 2048 /* bytes put_metrics can write, with room for later fields */
+
+int swan_journal_append(swan_journal *j, const char *name, const swan_raw_metrics *raw,
+                        swan_error *err) {
+    if (buf_reserve(j, 16 + 6 * strlen(name) + METRICS_MAX + CRC_SUFFIX_LEN, err)) return -1;
+    line l = {j->buf, 0};
+    PUT(&l, "{\"tensor\":");
+    put_string(&l, name);
+    put_metrics(&l, raw);
+    put_crc(&l);
+    if (fwrite(l.b, 1, l.n, j->f) != l.n || ferror(j->f))
+        return swan_error_set(err, "cannot append to %s: %s", j->path, strerror(errno));
+    return 0;
+}
+
+static int write_header(swan_journal *j, uint64_t fingerprint, uint64_t seed,
+                        const swan_checkpoint *ck, swan_error *err) {
+    size_t need = 256;
+    for (size_t s = 0; s < ck->nshards; s++) need += 128 + 6 * strlen(ck->shards[s].file);
+    if (buf_reserve(j, need, err)) return -1;
+    line l = {j->buf, 0};
+    PUT(&l, "{\"swan_journal\":");
+    put_u64(&l, SWAN_JOURNAL_FORMAT);
+    PUT(&l, ",\"fingerprint\":\"");
+    put_hex(&l, fingerprint, 16);
+    PUT(&l, "\",\"metrics_version\":");
+    put_u64(&l, SWAN_METRICS_VERSION);
+    PUT(&l, ",\"seed\":\"");
+    put_u64(&l, seed);
+    PUT(&l, "\",\"tensors\":");
+    put_u64(&l, ck->ntensors);
+    PUT(&l, ",\"shards\":[");
+    for (size_t s = 0; s < ck->nshards; s++) {
+        const swan_shard_stamp *st = &ck->shards[s].stamp;
+        if (s) l.b[l.n++] = ',';
+        PUT(&l, "{\"file\":");
+        put_string(&l, ck->shards[s].file);
+        PUT(&l, ",\"size\":\"");
+        put_u64(&l, st->size);
+        PUT(&l, "\",\"mtime_ns\":\"");
+        if (st->mtime_ns < 0) l.b[l.n++] = '-';
+        put_u64(&l, st->mtime_ns < 0 ? (uint64_t)0 - (uint64_t)st->mtime_ns : (uint64_t)st->mtime_ns);
+        PUT(&l, "\",\"header_hash\":\"");
+        put_hex(&l, st->header_hash, 16);
+        PUT(&l, "\"}");
+    }
+    l.b[l.n++] = ']';
+    put_crc(&l);
+    if (fwrite(l.b, 1, l.n, j->f) != l.n || fflush(j->f) != 0)
+        return swan_error_set(err, "%s: %s", j->path, strerror(errno));
+    return 0;
+}
+
+/* ---- reading lines ---------------------------------------------------------------- */
+
+/* Verifies and strips the CRC suffix in place; false if it is missing or wrong. */
+static bool check_crc(char *s, size_t n) {
+    if (n < CRC_SUFFIX_LEN + 2) return false;
+    char *suffix = s + n - CRC_SUFFIX_LEN;
+    if (memcmp(suffix, CRC_KEY, CRC_KEY_LEN) != 0 || suffix[CRC_SUFFIX_LEN - 2] != '"' ||
+        suffix[CRC_SUFFIX_LEN - 1] != '}')
+        return false;
+    uint32_t want = 0;
+    for (int i = 0; i < 8; i++) {
+        char c = suffix[CRC_KEY_LEN + i];
+        int d = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+        if (d < 0) return false;
+        want = want << 4 | (uint32_t)d;
+    }
+    if (swan_crc32c(s, (size_t)(suffix - s), 0) != want) return false;
+    suffix[0] = '}'; /* what remains is the object without its crc field */
+    suffix[1] = '\0';
+    return true;
+}
+
+static bool get_hexfloat(const cJSON *o, const char *key, double *out) {
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+    if (!cJSON_IsString(v)) return false;
+    char *end;
+    *out = strtod(v->valuestring, &end);
+    return end != v->valuestring && *end == '\0';
+}
+
+static bool get_uint(const cJSON *o, const char *key, uint64_t max, uint64_t *out) {
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+    if (!cJSON_IsNumber(v) || !(v->valuedouble >= 0) || v->valuedouble > 9007199254740992.0 ||
+        (double)(uint64_t)v->valuedouble != v->valuedouble || (uint64_t)v->valuedouble > max)
+        return false;
+    *out = (uint64_t)v->valuedouble;
+    return true;
+}
+
+/* A string of decimal digits (64-bit values do not fit a JSON double), optionally
+ * negative when neg is allowed. */
+static bool get_dec(const cJSON *o, const char *key, uint64_t *out, bool *neg) {
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+    if (!cJSON_IsString(v)) return false;
+    const char *p = v->valuestring;
+    *neg = false;
+    if (*p == '-' && neg) {
+        *neg = true;
+        p++;
+    }
+    if (*p < '0' || *p > '9') return false;
+    uint64_t x = 0;
+    for (; *p >= '0' && *p <= '9'; p++) {
+        if (x > (UINT64_MAX - (uint64_t)(*p - '0')) / 10) return false;
+        x = x * 10 + (uint64_t)(*p - '0');
+    }
+    *out = x;
+    return *p == '\0';
+}
+
+static bool get_hex64(const cJSON *o, const char *key, uint64_t *out) {
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+    if (!cJSON_IsString(v) || strlen(v->valuestring) != 16) return false;
+    uint64_t x = 0;
+    for (const char *p = v->valuestring; *p; p++) {
+        int d = *p >= '0' && *p <= '9' ? *p - '0' : *p >= 'a' && *p <= 'f' ? *p - 'a' + 10 : -1;
+        if (d < 0) return false;
+        x = x << 4 | (uint64_t)d;
+    }
+    *out = x;
+    return true;
+}
+
+/* "mlx_nrmse": an array of SWAN_MLX_NBITS x SWAN_MLX_NGROUPS hex floats, row-major. */
+static bool get_mlx_table(const cJSON *o, swan_raw_metrics *raw) {
+    const cJSON *a = cJSON_GetObjectItemCaseSensitive(o, "mlx_nrmse");
+    if (!cJSON_IsArray(a) || cJSON_GetArraySize(a) != SWAN_MLX_NBITS * SWAN_MLX_NGROUPS)
+        return false;
+    int c = 0;
+    for (const cJSON *v = a->child; v; v = v->next, c++) {
+        char *end;
+        if (!cJSON_IsString(v)) return false;
+        double d = strtod(v->valuestring, &end);
+        if (end == v->valuestring || *end != '\0') return false;
+        raw->mlx_nrmse[c / SWAN_MLX_NGROUPS][c % SWAN_MLX_NGROUPS] = d;
+    }
+    return true;
+}
+
+/* Parses one verified record; false (with why) if a field is missing or malformed. */
+static bool parse_record(const cJSON *o, const char **name, swan_raw_metrics *raw,
+                         const char **why) {
+    const cJSON *n = cJSON_GetObjectItemCaseSensitive(o, "tensor");
+    uint64_t sm, sr;
+    memset(raw, 0, sizeof *raw);
+    *why = "a field is missing or malformed";
+    if (!cJSON_IsString(n) || !get_hexfloat(o, "kurtosis", &raw->kurtosis) ||
+        !get_hexfloat(o, "rtn_nrmse", &raw->rtn_nrmse) ||
+        !get_hexfloat(o, "svd_concentration", &raw->svd_concentration) ||
+        !get_hexfloat(o, "output_delta", &raw->output_delta) ||
+        !get_hexfloat(o, "w_min", &raw->w_min) || !get_hexfloat(o, "w_max", &raw->w_max) ||
+        !get_uint(o, "rows", UINT64_MAX, &raw->rows) || !get_uint(o, "cols", UINT64_MAX, &raw->cols) ||
+        !get_uint(o, "nonfinite", UINT64_MAX, &raw->nonfinite) ||
+        !get_uint(o, "spectral_method", SWAN_SPECTRAL_RANDOMIZED, &sm) ||
+        !get_uint(o, "spectral_rank", UINT32_MAX, &sr) ||
+        !get_hexfloat(o, "seconds", &raw->seconds) || !get_mlx_table(o, raw) ||
+        !get_hex64(o, "data_hash", &raw->data_hash))
+        return false;
+    raw->spectral_method = (uint32_t)sm;
+    raw->spectral_rank = (uint32_t)sr;
+    *name = n->valuestring;
+    return true;
+}
+
+/* Sorted (name, index) pairs for matching records to tensors in O(log n). */
 typedef struct {
     const char *name;
     uint32_t idx;
@@ -69,201 +356,233 @@ static int by_name(const void *a, const void *b) {
     return strcmp(((const name_entry *)a)->name, ((const name_entry *)b)->name);
 }
 
-static long find_tensor(const name_entry *ix, size_t n, const char *name) {
-    name_entry key = {name, 0};
-    const name_entry *e = bsearch(&key, ix, n, sizeof *ix, by_name);
-    return e ? (long)e->idx : -1;
+/* Everything one load needs. */
+typedef struct loader {
+    const char *path;
+    uint64_t fingerprint;
+    const swan_checkpoint *ck;
+    swan_plan *plan;
+    const swan_journal_open_opts *o;
+    swan_journal_info *info;
+    FILE *f;
+    char *buf;
+    size_t cap;
+    size_t lineno;
+    bool at_eof;
+    name_entry *ix;
+} loader;
+
+/* The next line without its newline, NULL at the end. A last line without a
+ * newline (the writer stopped mid-record) is reported once as torn and not returned. */
+static char *next_line(loader *L, size_t *len) {
+    ssize_t n = getline(&L->buf, &L->cap, L->f);
+    if (n <= 0) return NULL;
+    L->lineno++;
+    if (L->buf[n - 1] != '\n') {
+        L->info->torn_line = L->lineno;
+        return NULL;
+    }
+    L->buf[n - 1] = '\0';
+    *len = (size_t)n - 1;
+    return L->buf;
 }
 
-/* Metric values are stored as C99 hexadecimal floats in strings ("0x1.8p-3"): exact
- * like %.17g, but printed and parsed several times faster, which matters because the
- * coordinator journals every result while sharing the cores with the workers. */
-static bool get_num(const cJSON *o, const char *key, double *out) {
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
-    if (cJSON_IsNumber(v)) {
-        *out = v->valuedouble;
-        return true;
-    }
-    if (!cJSON_IsString(v)) return false;
-    char *end;
-    *out = strtod(v->valuestring, &end);
-    return end != v->valuestring && *end == '\0';
-}
+static const char *DAMAGED_HINT =
+    "the journal is kept as it is: run with --repair to drop damaged records and recompute "
+    "those tensors, or --fresh to start over";
 
-/* C99 "%a" form of a finite double, written by hand (glibc's printf path for it is
- * slow): [-]0x1.<hex digits>p<exp> for normals, [-]0x0.<hex digits>p-1022 for
- * subnormals, 0x0p+0 for zero; strtod reads every form back exactly. */
-static void format_hexfloat(double v, char *out) {
-    uint64_t u;
-    memcpy(&u, &v, sizeof u);
-    char *p = out;
-    if (u >> 63) *p++ = '-';
-    int exp = (int)((u >> 52) & 0x7ff);
-    uint64_t man = u & 0xfffffffffffffull;
-    *p++ = '0';
-    *p++ = 'x';
-    if (exp == 0 && man == 0) {
-        memcpy(p, "0p+0", 5);
-        return;
+/* A damaged record: refused, or dropped and counted under repair. */
+static int damaged(loader *L, const char *why, swan_error *err) {
+    if (!L->o->repair)
+        return swan_error_set(err, "%s: line %zu: %s; %s", L->path, L->lineno, why, DAMAGED_HINT);
+    if (L->info->dropped++ == 0) {
+        L->info->first_dropped_line = L->lineno;
+        snprintf(L->info->first_dropped_reason, sizeof L->info->first_dropped_reason, "%s", why);
     }
-    *p++ = exp ? '1' : '0';
-    int e2 = exp ? exp - 1023 : -1022;
-    if (man) {
-        *p++ = '.';
-        int digits = 13;
-        while ((man & 0xf) == 0) {
-            man >>= 4;
-            digits--;
-        }
-        for (int i = digits - 1; i >= 0; i--) p[i] = "0123456789abcdef"[(man >> (4 * (digits - 1 - i))) & 0xf];
-        p += digits;
-    }
-    *p++ = 'p';
-    *p++ = e2 < 0 ? '-' : '+';
-    swan_fmt_u64(p, (uint64_t)(e2 < 0 ? -e2 : e2));
-}
-
-
-/* "mlx_nrmse": an array of SWAN_MLX_NBITS x SWAN_MLX_NGROUPS numbers, row-major. */
-static bool get_mlx_table(const cJSON *o, swan_raw_metrics *raw) {
-    const cJSON *a = cJSON_GetObjectItemCaseSensitive(o, "mlx_nrmse");
-    if (!cJSON_IsArray(a) || cJSON_GetArraySize(a) != SWAN_MLX_NBITS * SWAN_MLX_NGROUPS)
-        return false;
-    int c = 0;
-    for (const cJSON *v = a->child; v; v = v->next, c++) {
-        double d;
-        char *end;
-        if (cJSON_IsNumber(v))
-            d = v->valuedouble;
-        else if (cJSON_IsString(v)) {
-            d = strtod(v->valuestring, &end);
-            if (end == v->valuestring || *end != '\0') return false;
-        } else
-            return false;
-        raw->mlx_nrmse[c / SWAN_MLX_NGROUPS][c % SWAN_MLX_NGROUPS] = d;
-    }
-    return true;
-}
-
-/* Parses one record line into raw; false if it is not a complete valid record. */
-static bool parse_record(const char *line, const char **name_out, cJSON **root,
-                         swan_raw_metrics *raw) {
-    *root = cJSON_Parse(line);
-    if (!*root) return false;
-    const cJSON *name = cJSON_GetObjectItemCaseSensitive(*root, "tensor");
-    double rows, cols, nf, sm, sr;
-    memset(raw, 0, sizeof *raw);
-    if (!cJSON_IsString(name) || !get_num(*root, "kurtosis", &raw->kurtosis) ||
-        !get_num(*root, "rtn_nrmse", &raw->rtn_nrmse) ||
-        !get_num(*root, "svd_concentration", &raw->svd_concentration) ||
-        !get_num(*root, "output_delta", &raw->output_delta) ||
-        !get_num(*root, "w_min", &raw->w_min) || !get_num(*root, "w_max", &raw->w_max) ||
-        !get_num(*root, "rows", &rows) || !get_num(*root, "cols", &cols) ||
-        !get_num(*root, "nonfinite", &nf) || !get_num(*root, "spectral_method", &sm) ||
-        !get_num(*root, "spectral_rank", &sr) || !get_num(*root, "seconds", &raw->seconds) ||
-        !get_mlx_table(*root, raw))
-        return false;
-    raw->rows = (uint64_t)rows;
-    raw->cols = (uint64_t)cols;
-    raw->nonfinite = (uint64_t)nf;
-    raw->spectral_method = (uint32_t)sm;
-    raw->spectral_rank = (uint32_t)sr;
-    *name_out = name->valuestring;
-    return true;
-}
-
-/* Reads one line of any length into *buf; NULL at the end or for a torn last
- * line (no newline: the writer crashed mid-record). */
-static char *read_line(FILE *f, char **buf, size_t *cap) {
-    ssize_t n = getline(buf, cap, f);
-    if (n <= 0 || (*buf)[n - 1] != '\n') return NULL;
-    (*buf)[n - 1] = '\0';
-    return *buf;
-}
-
-static int load_existing(FILE *f, const char *path, uint64_t fingerprint, const swan_checkpoint *ck,
-                         swan_plan *plan, bool *mismatch, size_t *loaded, swan_error *err) {
-    char *buf = NULL;
-    size_t cap = 0;
-    *mismatch = false;
-    char *line = read_line(f, &buf, &cap);
-    if (!line) { /* empty or torn header: treat as a new journal */
-        free(buf);
-        return 0;
-    }
-    cJSON *hdr = cJSON_Parse(line);
-    const cJSON *fp = hdr ? cJSON_GetObjectItemCaseSensitive(hdr, "fingerprint") : NULL;
-    char want[32];
-    snprintf(want, sizeof want, "%016llx", (unsigned long long)fingerprint);
-    if (!cJSON_IsString(fp) || strcmp(fp->valuestring, want) != 0) {
-        *mismatch = true;
-        cJSON_Delete(hdr);
-        free(buf);
-        return 0;
-    }
-    cJSON_Delete(hdr);
-    name_entry *ix = malloc((ck->ntensors ? ck->ntensors : 1) * sizeof *ix);
-    if (!ix) {
-        free(buf);
-        return swan_error_set(err, "%s: out of memory", path);
-    }
-    for (size_t i = 0; i < ck->ntensors; i++) ix[i] = (name_entry){ck->tensors[i].name, (uint32_t)i};
-    qsort(ix, ck->ntensors, sizeof *ix, by_name);
-    while ((line = read_line(f, &buf, &cap))) {
-        const char *name;
-        cJSON *root;
-        swan_raw_metrics raw;
-        if (parse_record(line, &name, &root, &raw)) {
-            long t = find_tensor(ix, ck->ntensors, name);
-            if (t >= 0 && plan->recs[t].kind == SWAN_KIND_MATRIX &&
-                (raw.nonfinite > 0 ||
-                 (raw.rows == plan->recs[t].rows && raw.cols == plan->recs[t].cols))) {
-                if (!plan->recs[t].have_raw) (*loaded)++;
-                plan->recs[t].raw = raw;
-                plan->recs[t].have_raw = true;
-            }
-        }
-        cJSON_Delete(root);
-    }
-    free(ix);
-    free(buf);
     return 0;
 }
 
-static int write_header(swan_journal *j, uint64_t fingerprint, const swan_checkpoint *ck,
-                        swan_error *err) {
-    fprintf(j->f, "{\"swan_journal\":1,\"fingerprint\":\"%016llx\",\"metrics_version\":%d,"
-                  "\"tensors\":%zu}\n",
-            (unsigned long long)fingerprint, SWAN_METRICS_VERSION, ck->ntensors);
-    if (fflush(j->f) != 0) return swan_error_set(err, "%s: %s", j->path, strerror(errno));
+/* Header checks: checksum, format, fingerprint, shards. *have_header false: nothing
+ * to load (an empty or torn header, or under repair a damaged one: start over). */
+static int load_header(loader *L, bool *have_header, swan_error *err) {
+    size_t len;
+    *have_header = false;
+    char *s = next_line(L, &len);
+    if (!s) { /* empty, or a header torn before its newline: nothing was recorded */
+        L->info->torn_line = 0;
+        return 0;
+    }
+    if (!check_crc(s, len)) {
+        if (L->o->repair) {
+            L->info->started_over = true;
+            return 0;
+        }
+        cJSON *o = cJSON_Parse(s); /* a journal of the first format has no checksums */
+        bool old = o && cJSON_IsNumber(cJSON_GetObjectItemCaseSensitive(o, "swan_journal"));
+        cJSON_Delete(o);
+        if (old)
+            return swan_error_set(err, "%s was written by an older swan (journal format 1, no "
+                                       "checksums); use --fresh to start over",
+                                  L->path);
+        return swan_error_set(err, "%s: line 1: the journal header is damaged (checksum "
+                                   "mismatch); the journal is kept as it is: --repair or --fresh "
+                                   "starts it over",
+                              L->path);
+    }
+    cJSON *h = cJSON_Parse(s);
+    const cJSON *fmt = h ? cJSON_GetObjectItemCaseSensitive(h, "swan_journal") : NULL;
+    const cJSON *fp = h ? cJSON_GetObjectItemCaseSensitive(h, "fingerprint") : NULL;
+    const cJSON *shards = h ? cJSON_GetObjectItemCaseSensitive(h, "shards") : NULL;
+    char want[17];
+    line l = {want, 0};
+    put_hex(&l, L->fingerprint, 16);
+    want[16] = '\0';
+    int rc = 0;
+    if (!cJSON_IsNumber(fmt) || fmt->valuedouble != SWAN_JOURNAL_FORMAT) {
+        rc = swan_error_set(err, "%s is not a journal of this swan (format %g); use --fresh to "
+                                 "start over or another -o folder",
+                            L->path, cJSON_IsNumber(fmt) ? fmt->valuedouble : 0.0);
+    } else if (!cJSON_IsString(fp) || strcmp(fp->valuestring, want) != 0 ||
+               cJSON_GetArraySize(shards) != (int)L->ck->nshards) {
+        rc = swan_error_set(err, "%s belongs to another checkpoint or seed; use --fresh to start "
+                                 "over or another -o folder",
+                            L->path);
+    }
+    if (rc == 0 && !(L->info->stamps = calloc(L->ck->nshards + 1, sizeof *L->info->stamps)))
+        rc = swan_error_set(err, "%s: out of memory", L->path);
+    size_t i = 0;
+    for (const cJSON *sh = shards ? shards->child : NULL; sh && rc == 0; sh = sh->next, i++) {
+        const swan_shard *ks = &L->ck->shards[i];
+        const cJSON *file = cJSON_GetObjectItemCaseSensitive(sh, "file");
+        swan_shard_stamp *st = &L->info->stamps[i];
+        uint64_t mt;
+        bool neg, n2;
+        if (!cJSON_IsString(file) || strcmp(file->valuestring, ks->file) != 0 ||
+            !get_dec(sh, "size", &st->size, &n2) || n2 || !get_dec(sh, "mtime_ns", &mt, &neg) ||
+            !get_hex64(sh, "header_hash", &st->header_hash)) {
+            rc = swan_error_set(err, "%s belongs to another checkpoint; use --fresh to start over "
+                                     "or another -o folder",
+                                L->path);
+            break;
+        }
+        st->mtime_ns = neg ? -(int64_t)mt : (int64_t)mt;
+        const char *what;
+        if (L->o->check_stamps && !swan_shard_stamp_equal(st, &ks->stamp, &what))
+            rc = swan_error_set(err, "%s changed since %s was written (its %s differs): the "
+                                     "results in it cannot be trusted for the new file; use "
+                                     "--fresh to start over",
+                                ks->path, L->path, what);
+    }
+    cJSON_Delete(h);
+    if (rc == 0) *have_header = true;
+    return rc;
+}
+
+/* One record line: checksum, fields, and its place in the tensor table. */
+static int load_record(loader *L, char *s, size_t len, swan_error *err) {
+    if (!check_crc(s, len)) return damaged(L, "damaged record (checksum mismatch)", err);
+    cJSON *o = cJSON_Parse(s);
+    const char *name, *why = "damaged record (not a JSON object)";
+    swan_raw_metrics raw;
+    if (!o || !parse_record(o, &name, &raw, &why)) {
+        cJSON_Delete(o);
+        return damaged(L, why, err);
+    }
+    name_entry key = {name, 0};
+    const name_entry *e = bsearch(&key, L->ix, L->ck->ntensors, sizeof *L->ix, by_name);
+    const swan_tensor_rec *rec = e ? &L->plan->recs[e->idx] : NULL;
+    int rc = 0;
+    if (!rec || rec->kind != SWAN_KIND_MATRIX)
+        rc = damaged(L, "record for a tensor this checkpoint does not analyze", err);
+    else if (raw.nonfinite == 0 && (raw.rows != rec->rows || raw.cols != rec->cols))
+        rc = damaged(L, "record whose shape does not match its tensor", err);
+    else {
+        if (!rec->have_raw) L->info->loaded++;
+        L->plan->recs[e->idx].raw = raw; /* a later record for a tensor wins */
+        L->plan->recs[e->idx].have_raw = true;
+    }
+    cJSON_Delete(o);
+    return rc;
+}
+
+static int load(loader *L, swan_error *err) {
+    bool have_header;
+    if (load_header(L, &have_header, err) != 0) return -1;
+    if (!have_header) return 0; /* nothing recorded, or a damaged header under repair */
+    L->ix = malloc((L->ck->ntensors ? L->ck->ntensors : 1) * sizeof *L->ix);
+    if (!L->ix) return swan_error_set(err, "%s: out of memory", L->path);
+    for (size_t i = 0; i < L->ck->ntensors; i++)
+        L->ix[i] = (name_entry){L->ck->tensors[i].name, (uint32_t)i};
+    qsort(L->ix, L->ck->ntensors, sizeof *L->ix, by_name);
+    size_t len;
+    char *s;
+    while ((s = next_line(L, &len)))
+        if (load_record(L, s, len, err) != 0) return -1;
+    return 0;
+}
+
+/* Loads path (if it exists) into plan; *exists says whether there was a file. */
+static int load_file(const char *path, uint64_t fingerprint, const swan_checkpoint *ck,
+                     swan_plan *plan, const swan_journal_open_opts *o, swan_journal_info *info,
+                     bool *exists, swan_error *err) {
+    *exists = false;
+    struct stat st;
+    if (stat(path, &st) != 0) {
+        if (errno == ENOENT) return 0;
+        return swan_error_set(err, "%s: cannot stat: %s", path, strerror(errno));
+    }
+    int fd = swan_open_regular(path, NULL, err); /* never blocks on a FIFO */
+    if (fd < 0) return -1;
+    loader L = {.path = path, .fingerprint = fingerprint, .ck = ck, .plan = plan, .o = o,
+                .info = info};
+    L.f = fdopen(fd, "r");
+    if (!L.f) {
+        close(fd);
+        return swan_error_set(err, "%s: %s", path, strerror(errno));
+    }
+    *exists = true;
+    int rc = load(&L, err);
+    fclose(L.f);
+    free(L.buf);
+    free(L.ix);
+    return rc;
+}
+
+int swan_journal_read(const char *path, uint64_t fingerprint, const swan_checkpoint *ck,
+                      swan_plan *plan, swan_journal_info *info, swan_error *err) {
+    memset(info, 0, sizeof *info);
+    swan_journal_open_opts o = {.check_stamps = false};
+    bool exists;
+    if (load_file(path, fingerprint, ck, plan, &o, info, &exists, err) != 0) return -1;
+    if (!exists) return swan_error_set(err, "%s: no such file", path);
+    if (!info->stamps)
+        return swan_error_set(err, "%s holds no results (empty or torn header)", path);
     return 0;
 }
 
 int swan_journal_open(swan_journal *j, const char *path, uint64_t fingerprint,
-                      const swan_checkpoint *ck, swan_plan *plan, bool fresh, size_t *loaded,
+                      const swan_checkpoint *ck, swan_plan *plan,
+                      const swan_journal_open_opts *opts, swan_journal_info *info_out,
                       swan_error *err) {
     memset(j, 0, sizeof *j);
-    *loaded = 0;
+    swan_journal_info local;
+    swan_journal_info *info = info_out ? info_out : &local;
+    memset(info, 0, sizeof *info);
     if (strlen(path) >= sizeof j->path) return swan_error_set(err, "journal path too long");
     strcpy(j->path, path);
-    bool mismatch = false, exists = false;
-    FILE *old = fresh ? NULL : fopen(path, "r");
-    if (old) {
-        exists = true;
-        int rc = load_existing(old, path, fingerprint, ck, plan, &mismatch, loaded, err);
-        fclose(old);
-        if (rc) return -1;
-        if (mismatch)
-            return swan_error_set(err,
-                                  "%s belongs to another checkpoint or seed; use --fresh to start "
-                                  "over or another -o folder",
-                                  path);
+    bool exists = false;
+    if (!opts->fresh && load_file(path, fingerprint, ck, plan, opts, info, &exists, err) != 0) {
+        for (size_t i = 0; i < plan->nrecs; i++) plan->recs[i].have_raw = false;
+        info->loaded = 0;
+        goto fail_early;
     }
-    /* Rewrite the journal compactly when resuming: drops torn or duplicate lines. */
+    if (info->started_over) /* nothing loaded: the header could not be trusted */
+        for (size_t i = 0; i < plan->nrecs; i++) plan->recs[i].have_raw = false;
+    /* Rewrite the journal compactly: fresh checksums, torn or dropped lines gone. */
     swan_atomic_file af;
-    if (swan_atomic_open(&af, path, err) != 0) return -1;
+    if (swan_atomic_open(&af, path, err) != 0) goto fail_early;
     j->f = af.f;
-    if (write_header(j, fingerprint, ck, err)) goto fail;
+    if (write_header(j, fingerprint, opts->seed, ck, err)) goto fail;
     if (exists)
         for (size_t i = 0; i < ck->ntensors; i++)
             if (plan->recs[i].have_raw &&
@@ -271,105 +590,19 @@ int swan_journal_open(swan_journal *j, const char *path, uint64_t fingerprint,
                 goto fail;
     /* Published complete and synced; appends then go to the renamed file. */
     j->f = NULL;
-    if (swan_atomic_commit_keep_open(&af, err) != 0) return -1;
+    if (swan_atomic_commit_keep_open(&af, err) != 0) goto fail_early;
     j->f = af.f;
     j->last_sync = swan_now_s();
+    if (!info_out) free(local.stamps);
     return 0;
 fail:
     swan_atomic_abort(&af);
     j->f = NULL;
+fail_early:
+    free(j->buf);
+    j->buf = NULL;
+    if (!info_out) free(local.stamps);
     return -1;
-}
-
-/* A record built by hand into one buffer: the coordinator journals every result while
- * sharing the cores with the workers, so this is on the hot path. Names that need
- * JSON escaping (rare) go through the general writer instead. */
-typedef struct rec_buf {
-    char b[1600]; /* 400-byte name + 12 fields + 18 table values, each <= 26 bytes */
-    size_t n;
-} rec_buf;
-
-static void rb_lit(rec_buf *r, const char *s, size_t len) {
-    memcpy(r->b + r->n, s, len);
-    r->n += len;
-}
-#define RB_LIT(r, s) rb_lit((r), (s), sizeof(s) - 1)
-
-static void rb_hex(rec_buf *r, double v) {
-    r->b[r->n++] = '"';
-    format_hexfloat(v, r->b + r->n);
-    r->n += strlen(r->b + r->n);
-    r->b[r->n++] = '"';
-}
-
-static void rb_u64(rec_buf *r, uint64_t v) {
-    r->n += swan_fmt_u64(r->b + r->n, v);
-}
-
-static bool plain_name(const char *s, size_t len) {
-    if (len > 400) return false;
-    for (size_t i = 0; i < len; i++) {
-        unsigned char c = (unsigned char)s[i];
-        if (c < 0x20 || c >= 0x7f || c == '"' || c == '\\') return false;
-    }
-    return true;
-}
-
-static void write_record_fields(rec_buf *r, const swan_raw_metrics *raw) {
-    RB_LIT(r, ",\"kurtosis\":");
-    rb_hex(r, raw->kurtosis);
-    RB_LIT(r, ",\"rtn_nrmse\":");
-    rb_hex(r, raw->rtn_nrmse);
-    RB_LIT(r, ",\"svd_concentration\":");
-    rb_hex(r, raw->svd_concentration);
-    RB_LIT(r, ",\"output_delta\":");
-    rb_hex(r, raw->output_delta);
-    RB_LIT(r, ",\"w_min\":");
-    rb_hex(r, raw->w_min);
-    RB_LIT(r, ",\"w_max\":");
-    rb_hex(r, raw->w_max);
-    RB_LIT(r, ",\"rows\":");
-    rb_u64(r, raw->rows);
-    RB_LIT(r, ",\"cols\":");
-    rb_u64(r, raw->cols);
-    RB_LIT(r, ",\"nonfinite\":");
-    rb_u64(r, raw->nonfinite);
-    RB_LIT(r, ",\"spectral_method\":");
-    rb_u64(r, raw->spectral_method);
-    RB_LIT(r, ",\"spectral_rank\":");
-    rb_u64(r, raw->spectral_rank);
-    RB_LIT(r, ",\"seconds\":");
-    rb_hex(r, raw->seconds);
-    RB_LIT(r, ",\"mlx_nrmse\":[");
-    for (int i = 0; i < SWAN_MLX_NBITS; i++)
-        for (int g = 0; g < SWAN_MLX_NGROUPS; g++) {
-            if (i || g) r->b[r->n++] = ',';
-            rb_hex(r, raw->mlx_nrmse[i][g]);
-        }
-    RB_LIT(r, "]}\n");
-}
-
-int swan_journal_append(swan_journal *j, const char *name, const swan_raw_metrics *raw,
-                        swan_error *err) {
-    size_t len = strlen(name);
-    rec_buf r;
-    r.n = 0;
-    if (plain_name(name, len)) {
-        RB_LIT(&r, "{\"tensor\":\"");
-        rb_lit(&r, name, len);
-        r.b[r.n++] = '"';
-    } else { /* escape through the general writer: {"tensor":"..." then our fields */
-        swan_jw w;
-        swan_jw_init(&w, j->f, 0);
-        fputs("{\"tensor\":", j->f);
-        swan_jw_string(&w, name);
-        if (swan_jw_error(&w))
-            return swan_error_set(err, "cannot append to %s: %s", j->path, strerror(errno));
-    }
-    write_record_fields(&r, raw);
-    if (fwrite(r.b, 1, r.n, j->f) != r.n || ferror(j->f))
-        return swan_error_set(err, "cannot append to %s: %s", j->path, strerror(errno));
-    return 0;
 }
 
 int swan_journal_flush(swan_journal *j, swan_error *err) {
@@ -390,4 +623,7 @@ void swan_journal_close(swan_journal *j) {
         fclose(j->f);
     }
     j->f = NULL;
+    free(j->buf);
+    j->buf = NULL;
+    j->cap = 0;
 }

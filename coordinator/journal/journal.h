@@ -1,14 +1,22 @@
-/* journal.h: the resume journal, OUT/journal.jsonl.
+/* journal.h: the resume journal, OUT/journal.jsonl (format: docs/journal.md).
  *
  * Every raw result is appended (and flushed) the moment it arrives, so an
  * interrupted run loses nothing that was finished: running the same command again
  * reads the journal, skips the tensors it holds and analyzes only the rest. Doubles
- * are written with 17 significant digits, so a resumed run reduces exactly the same
- * numbers and writes an identical manifest. The first line identifies the checkpoint
- * and the settings that affect raw metrics (seed, metric version); a journal for
- * something else is refused rather than mixed in. Allocation settings do not affect
- * raw metrics, so a finished journal also lets a user re-run the reduce with other
- * weights or thresholds in a second. A torn last line (crash mid-write) is ignored. */
+ * are stored exactly, so a resumed run reduces exactly the same numbers and writes an
+ * identical manifest. Allocation settings do not affect raw metrics, so a finished
+ * journal also lets a user re-run the reduce with other settings in a second.
+ *
+ * Corruption is detected, never propagated. Every line ends with a CRC-32C of the
+ * line's other bytes. The first line identifies the tensor table, the seed and the
+ * metric version (a fingerprint) and binds the journal to each shard file's size,
+ * modification time and header hash; a resume re-checks them and refuses, naming the
+ * file, when one changed. Each record carries the checksum of the tensor bytes the
+ * worker read (raw_metrics.data_hash, for `swan verify`) and must fit the tensor
+ * table (a known analyzed tensor with the same 2-D view). A damaged record in the
+ * middle refuses the resume with its line number, the journal left untouched, unless
+ * the caller asks to repair (drop it and recompute the tensor); a torn last record
+ * (no newline: the writer stopped mid-line) is cut off with a warning. */
 #ifndef SWAN_JOURNAL_H
 #define SWAN_JOURNAL_H
 
@@ -24,22 +32,55 @@
 /* Bump when a change to the metric kernels changes raw values. */
 #define SWAN_METRICS_VERSION 3 /* 3: records gain mlx_nrmse (spec section 7) */
 
+/* Bump when the line format changes incompatibly (1: no checksums). */
+#define SWAN_JOURNAL_FORMAT 2
+
 typedef struct swan_journal {
     FILE *f;
     char path[4096];
     double last_sync;
+    char *buf;   /* one record being built (grown as needed) */
+    size_t cap;
 } swan_journal;
 
-/* Identifies the checkpoint (tensor names, dtypes, shapes, offsets; shard names and
- * sizes; samples of each shard's data) together with the seed and metric version. */
+typedef struct swan_journal_open_opts {
+    bool fresh;        /* ignore what is there and start over                         */
+    bool repair;       /* drop damaged records (or a damaged header) instead of refusing */
+    bool check_stamps; /* refuse when a shard's size, mtime or header changed         */
+    uint64_t seed;     /* written into the header for people (the fingerprint binds it) */
+} swan_journal_open_opts;
+
+/* What loading found, for the caller to report. */
+typedef struct swan_journal_info {
+    size_t loaded;             /* tensors whose results were taken                  */
+    size_t torn_line;          /* > 0: this last line was torn and cut off          */
+    size_t dropped;            /* damaged records dropped (repair)                  */
+    size_t first_dropped_line;
+    char first_dropped_reason[160];
+    bool started_over;         /* repair: the header itself was damaged             */
+    /* Shard stamps recorded in the header (one per checkpoint shard, same order),
+     * when the header matched; owned by the caller (free()). */
+    swan_shard_stamp *stamps;
+} swan_journal_info;
+
+/* Identifies the checkpoint's tensor table (names, dtypes, shapes, offsets, shard
+ * names) together with the seed and the metric version. */
 uint64_t swan_journal_fingerprint(const swan_checkpoint *ck, uint64_t seed);
 
 /* Opens (creating if needed) path. Existing records for this fingerprint are loaded
- * into plan->recs (have_raw); *loaded says how many. A journal with another
- * fingerprint is an error unless fresh, which starts it over. */
+ * into plan->recs (have_raw) and the file is rewritten compactly (new checksums,
+ * torn or dropped lines gone). A journal with another fingerprint, a changed shard
+ * (opts->check_stamps) or a damaged record (unless opts->repair) is an error that
+ * leaves the file untouched; opts->fresh starts over. info may be NULL. */
 int swan_journal_open(swan_journal *j, const char *path, uint64_t fingerprint,
-                      const swan_checkpoint *ck, swan_plan *plan, bool fresh, size_t *loaded,
+                      const swan_checkpoint *ck, swan_plan *plan,
+                      const swan_journal_open_opts *opts, swan_journal_info *info,
                       swan_error *err);
+
+/* Reads path into plan->recs like swan_journal_open but never writes anything (swan
+ * verify). Shard stamps are not compared; info->stamps returns them. */
+int swan_journal_read(const char *path, uint64_t fingerprint, const swan_checkpoint *ck,
+                      swan_plan *plan, swan_journal_info *info, swan_error *err);
 
 /* Appends one result (buffered: call swan_journal_flush once per batch). */
 int swan_journal_append(swan_journal *j, const char *name, const swan_raw_metrics *raw,

@@ -136,7 +136,21 @@ static void expect_raw_equal(const swan_raw_metrics *a, const swan_raw_metrics *
     for (int i = 0; i < SWAN_MLX_NBITS; i++)
         for (int j = 0; j < SWAN_MLX_NGROUPS; j++)
             expect_same_bits(a->mlx_nrmse[i][j], b->mlx_nrmse[i][j], "mlx_nrmse");
+    assert_true(a->data_hash == b->data_hash);
 }
+
+/* swan_journal_open with the options analyze uses; *loaded from its info. */
+static int jopen_opts(swan_journal *j, const char *path, uint64_t fp, const swan_checkpoint *ck,
+                      swan_plan *plan, bool fresh, bool repair, size_t *loaded, swan_error *err) {
+    swan_journal_open_opts o = {.fresh = fresh, .repair = repair, .check_stamps = true};
+    swan_journal_info info;
+    int rc = swan_journal_open(j, path, fp, ck, plan, &o, &info, err);
+    *loaded = info.loaded;
+    free(info.stamps);
+    return rc;
+}
+#define jopen(j, path, fp, ck, plan, fresh, loaded, err) \
+    jopen_opts(j, path, fp, ck, plan, fresh, false, loaded, err)
 
 static void plan_new(env *e, swan_plan *plan) {
     swan_error err = {{0}};
@@ -148,7 +162,7 @@ static size_t open_count(env *e, swan_plan *plan, uint64_t fp, bool fresh) {
     swan_error err = {{0}};
     size_t loaded = 99;
     plan_new(e, plan);
-    if (swan_journal_open(&j, e->path, fp, &e->f.ck, plan, fresh, &loaded, &err) != 0)
+    if (jopen(&j, e->path, fp, &e->f.ck, plan, fresh, &loaded, &err) != 0)
         fail_msg("journal open: %s", err.msg);
     swan_journal_close(&j);
     return loaded;
@@ -206,7 +220,7 @@ static void test_roundtrip_awkward_values(void **state) {
     swan_error err = {{0}};
     size_t loaded = 99;
     plan_new(e, &plan);
-    assert_int_equal(swan_journal_open(&j, e->path, fp, &e->f.ck, &plan, false, &loaded, &err), 0);
+    assert_int_equal(jopen(&j, e->path, fp, &e->f.ck, &plan, false, &loaded, &err), 0);
     assert_int_equal(loaded, 0);
     swan_plan_free(&plan);
 
@@ -278,7 +292,7 @@ static void write_two(env *e, uint64_t fp) {
     swan_error err = {{0}};
     size_t loaded;
     plan_new(e, &plan);
-    assert_int_equal(swan_journal_open(&j, e->path, fp, &e->f.ck, &plan, true, &loaded, &err), 0);
+    assert_int_equal(jopen(&j, e->path, fp, &e->f.ck, &plan, true, &loaded, &err), 0);
     swan_raw_metrics a = raw_for(64, 32, 1), b = raw_for(32, 64, 2);
     assert_int_equal(swan_journal_append(&j, NAME_Q, &a, &err), 0);
     assert_int_equal(swan_journal_append(&j, NAME_U, &b, &err), 0);
@@ -301,34 +315,66 @@ static void test_torn_last_line(void **state) {
 
     /* a complete record that lost its newline is torn too (the write may not have
      * finished: the newline is the commit mark) */
-    char line[1024];
-    swan_raw_metrics rp = raw_for(128, 64, 5);
-    int len = snprintf(line, sizeof line,
-             "{\"tensor\":\"%s\",\"kurtosis\":%.17g,\"rtn_nrmse\":%.17g,\"svd_concentration\":%.17g,"
-             "\"output_delta\":%.17g,\"w_min\":%.17g,\"w_max\":%.17g,\"rows\":128,\"cols\":64,"
-             "\"nonfinite\":0,\"spectral_method\":1,\"spectral_rank\":64,\"seconds\":%.17g,"
-             "\"mlx_nrmse\":[",
-             NAME_P, rp.kurtosis, rp.rtn_nrmse, rp.svd_concentration, rp.output_delta, rp.w_min,
-             rp.w_max, rp.seconds);
-    for (int i = 0; i < SWAN_MLX_NBITS; i++)
-        for (int j = 0; j < SWAN_MLX_NGROUPS; j++)
-            len += snprintf(line + len, sizeof line - (size_t)len, "%s%.17g", i || j ? "," : "",
-                            rp.mlx_nrmse[i][j]);
-    snprintf(line + len, sizeof line - (size_t)len, "]}");
-    append_text(e->path, line);
+    char *good = slurp(e->path);
+    assert_non_null(good);
+    char *last = strrchr(good, '{'); /* the last record, with its checksum */
+    char rec[1024];
+    snprintf(rec, sizeof rec, "%s", last);
+    rec[strlen(rec) - 1] = '\0'; /* no newline */
+    append_text(e->path, rec);
     assert_int_equal(open_count(e, &plan, fp, false), 2);
     swan_plan_free(&plan);
-    /* the same line with its newline is a valid record (checks the line above) */
+    free(good);
+
+    /* a record without a checksum, or with a wrong one, in the middle: refused with its
+     * line number, the file untouched; --repair drops it */
+    swan_raw_metrics rp = raw_for(128, 64, 5);
+    char line[1024];
+    snprintf(line, sizeof line,
+             "{\"tensor\":\"%s\",\"kurtosis\":%.17g,\"rtn_nrmse\":%.17g,\"svd_concentration\":%.17g,"
+             "\"output_delta\":%.17g,\"w_min\":%.17g,\"w_max\":%.17g,\"rows\":128,\"cols\":64,"
+             "\"nonfinite\":0,\"spectral_method\":1,\"spectral_rank\":64,\"seconds\":%.17g}\n",
+             NAME_P, rp.kurtosis, rp.rtn_nrmse, rp.svd_concentration, rp.output_delta, rp.w_min,
+             rp.w_max, rp.seconds);
     append_text(e->path, line);
-    append_text(e->path, "\n");
-    assert_int_equal(open_count(e, &plan, fp, false), 3);
-    assert_true(plan.recs[e->p].have_raw);
-    expect_raw_equal(&plan.recs[e->p].raw, &rp);
+    char *before = slurp(e->path);
+    size_t lines = count_lines(before);
+    swan_journal j;
+    swan_error err = {{0}};
+    size_t loaded = 99;
+    plan_new(e, &plan);
+    assert_int_equal(jopen(&j, e->path, fp, &e->f.ck, &plan, false, &loaded, &err), -1);
+    char want[64];
+    snprintf(want, sizeof want, "line %zu: damaged record", lines);
+    assert_non_null(strstr(err.msg, want));
+    assert_non_null(strstr(err.msg, "--repair"));
+    assert_int_equal(loaded, 0);
+    swan_plan_free(&plan);
+    char *after = slurp(e->path);
+    assert_string_equal(before, after);
+    free(after);
+    free(before);
+    plan_new(e, &plan);
+    assert_int_equal(jopen_opts(&j, e->path, fp, &e->f.ck, &plan, false, true, &loaded, &err), 0);
+    swan_journal_close(&j);
+    assert_int_equal(loaded, 2);
+    assert_false(plan.recs[e->p].have_raw);
+    swan_plan_free(&plan);
+    assert_int_equal(open_count(e, &plan, fp, false), 2); /* the rewrite dropped it */
     swan_plan_free(&plan);
 
-    /* garbage lines in the middle are skipped, not fatal */
-    append_text(e->path, "not json at all\n{\"tensor\":3}\n{}\n\n");
-    assert_int_equal(open_count(e, &plan, fp, false), 3);
+    /* one flipped bit in a good record's value: refused */
+    char *text = slurp(e->path);
+    char *k = strstr(text, "\"kurtosis\":\"0x1.");
+    assert_non_null(k);
+    k[14] ^= 0x01;
+    FILE *f = fopen(e->path, "wb");
+    fputs(text, f);
+    fclose(f);
+    free(text);
+    plan_new(e, &plan);
+    assert_int_equal(jopen(&j, e->path, fp, &e->f.ck, &plan, false, &loaded, &err), -1);
+    assert_non_null(strstr(err.msg, "checksum mismatch"));
     swan_plan_free(&plan);
 }
 
@@ -346,7 +392,7 @@ static void test_foreign_journal(void **state) {
     swan_error err = {{0}};
     size_t loaded = 99;
     plan_new(e, &plan);
-    assert_int_equal(swan_journal_open(&j, e->path, other, &e->f.ck, &plan, false, &loaded, &err), -1);
+    assert_int_equal(jopen(&j, e->path, other, &e->f.ck, &plan, false, &loaded, &err), -1);
     assert_non_null(strstr(err.msg, e->path));
     assert_int_equal(loaded, 0);
     assert_false(plan.recs[e->q].have_raw);
@@ -365,7 +411,7 @@ static void test_foreign_journal(void **state) {
     swan_plan_free(&plan);
     /* and the old fingerprint is now the foreign one */
     plan_new(e, &plan);
-    assert_int_equal(swan_journal_open(&j, e->path, fp, &e->f.ck, &plan, false, &loaded, &err), -1);
+    assert_int_equal(jopen(&j, e->path, fp, &e->f.ck, &plan, false, &loaded, &err), -1);
     swan_plan_free(&plan);
 
     /* a file that is not a journal at all is refused too */
@@ -374,7 +420,7 @@ static void test_foreign_journal(void **state) {
     fputs("{\"something\":\"else\"}\n", f);
     fclose(f);
     plan_new(e, &plan);
-    assert_int_equal(swan_journal_open(&j, e->path, fp, &e->f.ck, &plan, false, &loaded, &err), -1);
+    assert_int_equal(jopen(&j, e->path, fp, &e->f.ck, &plan, false, &loaded, &err), -1);
     swan_plan_free(&plan);
 }
 
@@ -386,7 +432,7 @@ static void test_records_that_do_not_fit(void **state) {
     swan_error err = {{0}};
     size_t loaded;
     plan_new(e, &plan);
-    assert_int_equal(swan_journal_open(&j, e->path, fp, &e->f.ck, &plan, true, &loaded, &err), 0);
+    assert_int_equal(jopen(&j, e->path, fp, &e->f.ck, &plan, true, &loaded, &err), 0);
     swan_raw_metrics ok = raw_for(128, 64, 1);
     swan_raw_metrics wrong_rows = raw_for(127, 64, 2);
     swan_raw_metrics swapped = raw_for(64, 32, 3); /* NAME_U is 32 x 64 */
@@ -399,7 +445,17 @@ static void test_records_that_do_not_fit(void **state) {
     swan_journal_close(&j);
     swan_plan_free(&plan);
 
-    assert_int_equal(open_count(e, &plan, fp, false), 1);
+    /* each record is checked against the tensor table: the first misfit is refused
+     * with its line number (line 2: the unknown tensor) */
+    plan_new(e, &plan);
+    assert_int_equal(jopen(&j, e->path, fp, &e->f.ck, &plan, false, &loaded, &err), -1);
+    assert_non_null(strstr(err.msg, "line 2: record for a tensor this checkpoint does not analyze"));
+    swan_plan_free(&plan);
+    /* --repair drops the four misfits and keeps the good one */
+    plan_new(e, &plan);
+    assert_int_equal(jopen_opts(&j, e->path, fp, &e->f.ck, &plan, false, true, &loaded, &err), 0);
+    swan_journal_close(&j);
+    assert_int_equal(loaded, 1);
     assert_true(plan.recs[e->p].have_raw);
     assert_false(plan.recs[e->q].have_raw);
     assert_false(plan.recs[e->u].have_raw);
@@ -417,10 +473,9 @@ static void test_duplicates_compacted(void **state) {
     swan_error err = {{0}};
     size_t loaded;
     plan_new(e, &plan);
-    assert_int_equal(swan_journal_open(&j, e->path, fp, &e->f.ck, &plan, true, &loaded, &err), 0);
+    assert_int_equal(jopen(&j, e->path, fp, &e->f.ck, &plan, true, &loaded, &err), 0);
     swan_raw_metrics first = raw_for(128, 64, 1), second = raw_for(128, 64, 7);
     assert_int_equal(swan_journal_append(&j, NAME_P, &first, &err), 0);
-    assert_int_equal(swan_journal_append(&j, NAME_Q, &(swan_raw_metrics){0}, &err), 0); /* 0x0: ignored */
     assert_int_equal(swan_journal_append(&j, NAME_P, &second, &err), 0);
     assert_int_equal(swan_journal_append(&j, NAME_P, &second, &err), 0);
     swan_journal_close(&j);
@@ -437,7 +492,7 @@ static void test_duplicates_compacted(void **state) {
 
     /* appending after a resume goes to the (renamed) journal file */
     plan_new(e, &plan);
-    assert_int_equal(swan_journal_open(&j, e->path, fp, &e->f.ck, &plan, false, &loaded, &err), 0);
+    assert_int_equal(jopen(&j, e->path, fp, &e->f.ck, &plan, false, &loaded, &err), 0);
     assert_int_equal(loaded, 1);
     swan_raw_metrics rq = raw_for(64, 32, 9);
     assert_int_equal(swan_journal_append(&j, NAME_Q, &rq, &err), 0);
@@ -460,7 +515,7 @@ static void test_open_fails_cleanly(void **state) {
     swan_error err = {{0}};
     size_t loaded;
     plan_new(e, &plan);
-    assert_int_equal(swan_journal_open(&j, bad, 1, &e->f.ck, &plan, false, &loaded, &err), -1);
+    assert_int_equal(jopen(&j, bad, 1, &e->f.ck, &plan, false, &loaded, &err), -1);
     assert_true(strlen(err.msg) > 0);
     assert_null(j.f);
     swan_journal_close(&j); /* safe after a failed open */
