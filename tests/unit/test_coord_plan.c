@@ -345,8 +345,10 @@ static void test_empty_checkpoint(void **state) {
     swan_plan_free(&plan);
 }
 
-/* A 100,000-tensor MoE-like table (mostly small expert matrices) plans quickly. */
-static void test_large_plan_fast(void **state) {
+/* A 100,000-tensor MoE-like table (mostly small expert matrices) plans correctly and
+ * batches its small tensors. How fast it plans is a benchmark concern (bench/run.sh moe),
+ * not a test assertion: a timed assertion only measures how busy the machine is. */
+static void test_large_plan(void **state) {
     (void)state;
     const size_t n = 100000;
     fake f;
@@ -372,7 +374,6 @@ static void test_large_plan_fast(void **state) {
     double dt = swan_now_s() - t0;
     print_message("planned %zu tensors (%zu analyzed) into %zu tasks in %.1f ms\n", n,
                   plan.analyzed, plan.ntasks, dt * 1e3);
-    assert_true(dt < 0.5);
     assert_int_equal(plan.analyzed, n - n / 50);
     assert_true(plan.ntasks < plan.analyzed / 4); /* small ones were batched */
     check_tasks(&plan, &f.ck);
@@ -388,7 +389,7 @@ int main(void) {
         cmocka_unit_test(test_batching_mixed),
         cmocka_unit_test(test_have_raw_excluded),
         cmocka_unit_test(test_empty_checkpoint),
-        cmocka_unit_test(test_large_plan_fast),
+        cmocka_unit_test(test_large_plan),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
