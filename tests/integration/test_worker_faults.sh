@@ -44,8 +44,10 @@ check "workers that always die: one clear final line" grep -q "swan analyze: .*\
 # 4. A shard truncated after validation (a disk or copy gone wrong mid-run): the
 #    tensors that can no longer be read fail the run with a clear error (status 1, no
 #    manifest); whatever was finished before stays in the journal.
+#    Tensors are slowed to 0.4 s each so the truncation lands well before the last
+#    shard's tensors are read, even on a loaded machine.
 cp -r "$T/model" "$T/shrinking"
-SWAN_TEST_WORKER_DELAY_MS=100 "$SWAN_BIN" analyze "$T/shrinking" -o "$T/trunc" -j 2 -q 2>"$T/err-trunc" &
+SWAN_TEST_WORKER_DELAY_MS=400 "$SWAN_BIN" analyze "$T/shrinking" -o "$T/trunc" -j 2 -q 2>"$T/err-trunc" &
 pid=$!
 if wait_for 30 has_progress "$T/trunc"; then
     last=$(ls "$T/shrinking"/*.safetensors | tail -n 1)
