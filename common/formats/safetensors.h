@@ -14,8 +14,10 @@
 #include "common/error.h"
 #include "common/view2d.h"
 
-/* Larger headers are refused: real ones are a few MB even for 100k tensors. */
-#define SWAN_ST_MAX_HEADER (256u * 1024u * 1024u)
+/* Larger headers are refused: real ones are a few MB even for 100k tensors, and the
+ * safetensors reference implementation applies the same limit (MAX_HEADER_SIZE,
+ * 100,000,000 bytes), so no file it accepts is refused here. */
+#define SWAN_ST_MAX_HEADER 100000000u
 
 typedef struct swan_st_entry {
     char *name;

@@ -73,6 +73,13 @@ static void test_header_length(void **state) {
     assert_int_equal(swan_st_header_length(at, UINT64_MAX, &n, &err), -1);
 
     assert_int_equal(swan_st_header_length(p, 4, &n, &err), -1);
+
+    /* The reference implementation's limit: 100 MB; a 150 MB header is refused. */
+    assert_int_equal(SWAN_ST_MAX_HEADER, 100000000u);
+    uint64_t big = 150000000u;
+    for (int i = 0; i < 8; i++) at[i] = (unsigned char)(big >> (8 * i));
+    assert_int_equal(swan_st_header_length(at, UINT64_MAX, &n, &err), -1);
+    assert_non_null(strstr(err.msg, "exceeds the 100000000-byte limit"));
 }
 
 static void test_valid_multi(void **state) {
