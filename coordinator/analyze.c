@@ -16,7 +16,9 @@
 #include "common/clock.h"
 #include "coordinator/model_info.h"
 #include "coordinator/journal/journal.h"
-#include "coordinator/outputs/manifest.h"
+#include "coordinator/journal/tensor_table.h"
+#include "coordinator/outputs/outputs.h"
+#include "coordinator/version.h"
 #include "coordinator/plan/plan.h"
 #include "coordinator/progress.h"
 #include "coordinator/schedule/local_workers.h"
@@ -48,6 +50,7 @@ typedef struct run {
     char journal_path[PATH_MAX + 32];
     size_t loaded;               /* results taken from the journal                */
     uint64_t params_loaded;      /* their parameters                              */
+    uint64_t fingerprint;        /* of the checkpoint and seed (journal.h)        */
     size_t tensor_errors;
     uint32_t *failed;            /* tensors whose analysis failed, in order       */
     char **failed_why;           /* and what the workers that tried it said       */
@@ -90,20 +93,9 @@ static int make_dirs(const char *path, swan_error *err) {
 }
 
 /* Two runs appending to one journal would lose results (each rewrites it on start):
- * an advisory POSIX lock on OUT/.swan.lock makes the second one refuse. */
+ * an advisory lock on OUT/.swan.lock makes the second one refuse. */
 static int lock_out_dir(run *r, swan_error *err) {
-    char path[PATH_MAX + 32];
-    snprintf(path, sizeof path, "%s/.swan.lock", r->o->out_dir);
-    r->lock_fd = open(path, O_RDWR | O_CREAT, 0666);
-    if (r->lock_fd < 0) return swan_error_set(err, "cannot create %s: %s", path, strerror(errno));
-    struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET};
-    if (fcntl(r->lock_fd, F_SETLK, &fl) != 0) {
-        struct flock who = {.l_type = F_WRLCK, .l_whence = SEEK_SET};
-        fcntl(r->lock_fd, F_GETLK, &who);
-        return swan_error_set(err, "%s is in use by another swan analyze (pid %ld)", r->o->out_dir,
-                              (long)who.l_pid);
-    }
-    return 0;
+    return swan_out_dir_lock(r->o->out_dir, &r->lock_fd, err);
 }
 
 /* ---- scheduler hooks ---------------------------------------------------------- */
@@ -323,15 +315,16 @@ static double peak_rss_mb(int who) {
 #endif
 }
 
+/* The reduce and every output (coordinator/outputs/outputs.h); returns an exit status. */
 static int write_outputs(run *r, double seconds, swan_error *err) {
     const swan_analyze_opts *o = r->o;
-    swan_summary sum;
-    swan_reduce_all(&r->ck, &r->plan, &o->policy, NULL, &sum);
     swan_run_info info = {.model_name = base_name(r->ck.dir),
-                          .analysis_seconds = seconds,
+                          .swan_version = SWAN_VERSION,
                           .seed = o->seed,
-                          .workers = (size_t)o->jobs,
-                          .total_layers = swan_count_layers(&r->ck)};
+                          .fingerprint = r->fingerprint,
+                          .total_layers = swan_count_layers(&r->ck),
+                          .analysis_seconds = seconds,
+                          .workers = (size_t)o->jobs};
     size_t have = 0;
     uint64_t params_have = 0;
     for (size_t i = 0; i < r->plan.nrecs; i++)
@@ -341,21 +334,15 @@ static int write_outputs(run *r, double seconds, swan_error *err) {
         }
     info.analyzed_now = have - r->loaded;
     info.params_now = params_have - r->params_loaded;
-    char path[PATH_MAX + 32];
-    snprintf(path, sizeof path, "%s/manifest.json", o->out_dir);
-    if (swan_manifest_write(path, &r->ck, &r->plan, &o->policy, NULL, &sum, &info, err))
-        return -1;
-    if (!o->quiet) {
-        /* The summary is a message, not data: standard error, like the progress. */
-        swan_summary_print(stderr, &sum, &info);
+    int status = swan_outputs_run(o->out_dir, &r->ck, &r->plan, &o->policy, &info, o->quiet, err);
+    if (status == 0 && !o->quiet) { /* the summary is a message, not data: standard error */
         if (info.analyzed_now > 0)
             fprintf(stderr, "  peak memory: coordinator %.0f MB, largest worker %.0f MB\n",
                     peak_rss_mb(RUSAGE_SELF), peak_rss_mb(RUSAGE_CHILDREN));
         else /* no worker ran a task (they are not even reaped yet) */
             fprintf(stderr, "  peak memory: coordinator %.0f MB\n", peak_rss_mb(RUSAGE_SELF));
-        fprintf(stderr, "  manifest: %s\n", path);
     }
-    return 0;
+    return status;
 }
 
 /* Output files that must be files: a folder (or anything but a regular file) in their
@@ -441,20 +428,23 @@ static int prepare(run *r, const char *dir, double *tp, swan_error *err) {
     swan_journal_open_opts jo = {.fresh = o->fresh, .repair = o->repair, .check_stamps = true,
                                  .seed = o->seed};
     swan_journal_info ji;
-    int jrc = swan_journal_open(&r->journal, r->journal_path,
-                                swan_journal_fingerprint(&r->ck, o->seed), &r->ck, &r->plan, &jo,
+    r->fingerprint = swan_journal_fingerprint(&r->ck, o->seed);
+    int jrc = swan_journal_open(&r->journal, r->journal_path, r->fingerprint, &r->ck, &r->plan, &jo,
                                 &ji, err);
     free(ji.stamps);
     if (jrc) return SWAN_EXIT_REFUSED;
     r->loaded = ji.loaded;
     report_journal(r, &ji);
-    phase(r, "opened the journal", tp);
     for (size_t i = 0; i < r->plan.nrecs; i++)
         if (r->plan.recs[i].have_raw) r->params_loaded += r->ck.tensors[i].nelem;
-    /* This run will write a manifest: one from an earlier run must not pass for it. */
+    /* What `swan reduce` needs besides the journal: the tensor table. */
     char path[PATH_MAX + 32];
-    snprintf(path, sizeof path, "%s/manifest.json", o->out_dir);
-    unlink(path);
+    snprintf(path, sizeof path, "%s/tensors.json", o->out_dir);
+    if (swan_tensor_table_write(path, &r->ck, base_name(r->ck.dir), o->seed, r->fingerprint, err))
+        return SWAN_EXIT_FAILED;
+    phase(r, "opened the journal", tp);
+    /* This run will write new outputs: those of an earlier run must not pass for them. */
+    swan_outputs_remove(o->out_dir);
     swan_plan_opts po;
     swan_plan_default_opts(&po);
     if (swan_plan_build_tasks(&r->plan, &r->ck, &po, err)) return SWAN_EXIT_FAILED;
@@ -516,7 +506,7 @@ int swan_analyze(const swan_analyze_opts *o, volatile sig_atomic_t *stop, swan_e
         status = SWAN_EXIT_FAILED;
     if (status == SWAN_EXIT_OK) {
         report_nonfinite(&r);
-        status = write_outputs(&r, swan_now_s() - t0, err) ? SWAN_EXIT_FAILED : SWAN_EXIT_OK;
+        status = write_outputs(&r, swan_now_s() - t0, err);
         phase(&r, "reduced and wrote the manifest", &tp);
         if (o->verbose) log_cpu_times(&r);
     }

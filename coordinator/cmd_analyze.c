@@ -5,6 +5,7 @@
 
 #include "coordinator/analyze.h"
 #include "coordinator/cli.h"
+#include "coordinator/policy_cli.h"
 
 int swan_cmd_analyze(int argc, char **argv);
 
@@ -21,18 +22,6 @@ static const char help_text[] =
     "                          0 = only remote workers, needs --listen)\n"
     "      --threads T         BLAS threads per worker, 1..1024 (default 1)\n"
     "      --seed S            run seed for every random number, 0..2^64-1 (default 0)\n"
-    "      --weights A,B,C,D   composite weights svd,kurtosis,output,error (sum 1;\n"
-    "                          default 0.20,0.45,0.15,0.20)\n"
-    "      --thresholds L,M,H  2-bit <= L < 4-bit < M <= 8-bit < H <= 16-bit\n"
-    "                          (default 0.10,0.65,0.90)\n"
-    "      --group-sizes LIST  quantization group size per width, each 32, 64 or 128\n"
-    "                          (default 2:32,4:128,8:64)\n"
-    "      --protect PATTERN   keep tensors whose name contains PATTERN (case-insensitive\n"
-    "                          substring, not a glob) at 16 bits; repeatable; warns if it\n"
-    "                          matches no tensor. Adds to the built-in list: embed_tokens,\n"
-    "                          lm_head, layernorm, layer_norm, norm.weight, router.weight,\n"
-    "                          vision_model, multi_modal_projector, positional_embedding,\n"
-    "                          class_embedding, patch_embedding\n"
     "      --listen ENDPOINT   also accept workers from other hosts, e.g. tcp://*:5555\n"
     "      --worker-timeout S  drop a busy worker silent for S seconds, 1..86400 (default 120)\n"
     "      --fresh             ignore OUT/journal.jsonl and start over\n"
@@ -45,20 +34,28 @@ static const char help_text[] =
     "                          workers, tasks done and throughput in the progress line\n"
     "  -h, --help              this help\n"
     "\n"
+    "%s"
+    "\n"
+    "Outputs: manifest.json, mlx_quant.json + swan_predicate.py (mlx_lm), llama_tensor_types.txt\n"
+    "(llama-quantize --tensor-type-file), report.html; swan reduce OUT re-decides from the journal.\n"
     "Progress, the summary, warnings and errors go to standard error; -q hides the\n"
     "progress and the summary.\n"
     "An interrupted analyze resumes from OUT/journal.jsonl when run again.\n"
     "Exit status: 0 done, 1 failed, 2 input or flags refused, 130 interrupted.\n";
 
 enum {
-    OPT_THREADS = 1000, OPT_SEED, OPT_WEIGHTS, OPT_THRESHOLDS, OPT_GROUPS, OPT_PROTECT,
-    OPT_LISTEN, OPT_TIMEOUT, OPT_FRESH, OPT_KEEP_FAILED, OPT_REPAIR
+    OPT_THREADS = 1000, OPT_SEED, OPT_LISTEN, OPT_TIMEOUT, OPT_FRESH, OPT_KEEP_FAILED, OPT_REPAIR
 };
 
 /* One flag's value into o; -1 after printing the refusal. */
 static int apply_flag(swan_analyze_opts *o, int c, const char *arg, bool *jobs_set) {
     swan_error err = {{0}};
     int bad = 0;
+    if (swan_is_policy_opt(c)) {
+        bad = swan_policy_cli_apply(&o->policy, c, arg, &err);
+        if (bad) swan_cli_refuse("analyze", "%s", err.msg);
+        return bad ? -1 : 0;
+    }
     switch (c) {
     case 'o': return swan_cli_check_out_dir("analyze", "--out", (o->out_dir = arg));
     case 'j':
@@ -68,10 +65,6 @@ static int apply_flag(swan_analyze_opts *o, int c, const char *arg, bool *jobs_s
     case 'v': o->verbose = true; return 0;
     case OPT_THREADS: return swan_cli_flag_int("analyze", "--threads", arg, 1, 1024, &o->threads);
     case OPT_SEED: return swan_cli_flag_u64("analyze", "--seed", arg, 0, UINT64_MAX, &o->seed);
-    case OPT_WEIGHTS: bad = swan_policy_parse_weights(&o->policy, arg, &err); break;
-    case OPT_THRESHOLDS: bad = swan_policy_parse_thresholds(&o->policy, arg, &err); break;
-    case OPT_GROUPS: bad = swan_policy_parse_group_sizes(&o->policy, arg, &err); break;
-    case OPT_PROTECT: bad = swan_policy_add_protect(&o->policy, arg, &err); break;
     case OPT_LISTEN: o->listen = arg; return 0;
     case OPT_TIMEOUT:
         return swan_cli_flag_double("analyze", "--worker-timeout", arg, 1, 86400, &o->worker_timeout);
@@ -92,10 +85,7 @@ int swan_cmd_analyze(int argc, char **argv) {
     static const struct option longopts[] = {
         {"out", required_argument, 0, 'o'},         {"jobs", required_argument, 0, 'j'},
         {"quiet", no_argument, 0, 'q'},             {"threads", required_argument, 0, OPT_THREADS},
-        {"seed", required_argument, 0, OPT_SEED},   {"weights", required_argument, 0, OPT_WEIGHTS},
-        {"thresholds", required_argument, 0, OPT_THRESHOLDS},
-        {"group-sizes", required_argument, 0, OPT_GROUPS},
-        {"protect", required_argument, 0, OPT_PROTECT},
+        {"seed", required_argument, 0, OPT_SEED},   SWAN_POLICY_LONGOPTS,
         {"listen", required_argument, 0, OPT_LISTEN},
         {"worker-timeout", required_argument, 0, OPT_TIMEOUT},
         {"fresh", no_argument, 0, OPT_FRESH},       {"repair", no_argument, 0, OPT_REPAIR},
@@ -107,7 +97,11 @@ int swan_cmd_analyze(int argc, char **argv) {
     int c;
     while ((c = swan_cli_next("analyze", argc, argv, "o:j:qvh", longopts)) != -1) {
         if (c == SWAN_CLI_BAD) return SWAN_EXIT_REFUSED;
-        if (c == 'h') return swan_cli_print(help_text);
+        if (c == 'h') {
+            char text[sizeof help_text + sizeof swan_policy_cli_help];
+            snprintf(text, sizeof text, help_text, swan_policy_cli_help);
+            return swan_cli_print(text);
+        }
         if (c == SWAN_CLI_POSITIONAL) {
             if (model) return swan_cli_refuse("analyze", "unexpected argument '%s' (one MODEL_DIR only)", optarg);
             model = optarg;

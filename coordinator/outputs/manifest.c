@@ -1,36 +1,10 @@
-/* manifest.c: reduce every tensor, then stream the manifest (see manifest.h). */
+/* manifest.c: stream the decisions table as OUT/manifest.json (see manifest.h). */
 #include "coordinator/outputs/manifest.h"
 
-#include <errno.h>
-#include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
-#include "common/atomic_file.h"
 #include "common/json_writer.h"
 #include "coordinator/journal/journal.h"
-
-void swan_reduce_all(const swan_checkpoint *ck, const swan_plan *plan, const swan_policy *p,
-                     swan_decision *decisions, swan_summary *sum) {
-    memset(sum, 0, sizeof *sum);
-    double bit_params = 0;
-    for (size_t i = 0; i < ck->ntensors; i++) {
-        const swan_tensor_rec *r = &plan->recs[i];
-        swan_decision d;
-        swan_decide(p, ck->tensors[i].name, r->kind, r->have_raw ? &r->raw : NULL, &d);
-        if (decisions) decisions[i] = d;
-        int b = d.bits;
-        uint64_t n = ck->tensors[i].nelem;
-        sum->total_params += n;
-        sum->params_by_bits[b] += n;
-        sum->tensors_by_bits[b]++;
-        bit_params += (double)n * b;
-        sum->analyzed += r->kind == SWAN_KIND_MATRIX;
-    }
-    sum->tensor_count = ck->ntensors;
-    sum->average_bits = sum->total_params ? bit_params / (double)sum->total_params : 0;
-    sum->estimated_size_gb = bit_params / 8.0 / 1e9;
-}
 
 static void write_scores(swan_jw *w, const swan_scores *s) {
     swan_jw_key(w, "scores");
@@ -69,6 +43,7 @@ static void write_mlx_nrmse(swan_jw *w, const swan_raw_metrics *raw) {
     swan_jw_object_end(w);
 }
 
+/* Per-tensor worker seconds are timing: they go to the "timing" block, not here. */
 static void write_raw(swan_jw *w, const swan_raw_metrics *raw) {
     swan_jw_key(w, "raw");
     swan_jw_object_begin(w);
@@ -85,13 +60,12 @@ static void write_raw(swan_jw *w, const swan_raw_metrics *raw) {
     swan_jw_array_end(w);
     swan_jw_key_string(w, "spectral_method", method_name(raw->spectral_method));
     swan_jw_key_uint(w, "spectral_rank", raw->spectral_rank);
-    swan_jw_key_double(w, "seconds", raw->seconds);
     write_mlx_nrmse(w, raw);
     swan_jw_object_end(w);
 }
 
 static void write_tensor(swan_jw *w, const swan_tensor *t, const swan_tensor_rec *r,
-                         const swan_policy *p, const swan_decision *d) {
+                         const swan_decision *d, bool thresholds) {
     swan_jw_key(w, t->name);
     swan_jw_object_begin(w);
     swan_jw_key(w, "shape");
@@ -111,51 +85,86 @@ static void write_tensor(swan_jw *w, const swan_tensor *t, const swan_tensor_rec
     swan_jw_key_string(w, "reason", d->reason);
     if (d->bits < 16) {
         swan_jw_key(w, "group_size");
-        swan_jw_int(w, p->group_size[d->bits]);
+        swan_jw_int(w, d->group_size);
+        swan_jw_key_double(w, "expected_nrmse", d->nrmse);
+    }
+    /* Where an expert stack or a storable group size changed the threshold rule's
+     * width, what the rule alone said (the published method's own answer). */
+    if (thresholds && d->threshold_bits != d->bits) {
+        swan_jw_key(w, "threshold_bits");
+        swan_jw_int(w, d->threshold_bits);
     }
     swan_jw_object_end(w);
+    if (d->stack != SWAN_NO_STACK) {
+        swan_jw_key(w, "stack");
+        swan_jw_uint(w, d->stack);
+    }
     if (r->have_raw) {
-        if (r->raw.nonfinite) {
-            swan_jw_key_uint(w, "non_finite_count", r->raw.nonfinite);
-        } else {
-            write_raw(w, &r->raw);
-        }
+        if (r->raw.nonfinite) swan_jw_key_uint(w, "non_finite_count", r->raw.nonfinite);
+        else write_raw(w, &r->raw);
     }
     swan_jw_object_end(w);
 }
 
-static void write_summary(swan_jw *w, const swan_summary *sum, const swan_run_info *info) {
+static void write_summary(swan_jw *w, const swan_reduction *s) {
     swan_jw_key(w, "summary");
     swan_jw_object_begin(w);
-    swan_jw_key_uint(w, "total_params", sum->total_params);
+    swan_jw_key_uint(w, "total_params", s->total_params);
     swan_jw_key(w, "bits_distribution");
     swan_jw_object_begin(w);
-    static const char *names[] = {"2", "4", "8", "16"};
-    for (int i = 0, b = 2; b <= 16; b *= 2, i++) {
-        swan_jw_key(w, names[i]);
+    static const int widths[] = {2, 3, 4, 5, 6, 8, 16};
+    for (size_t i = 0; i < sizeof widths / sizeof *widths; i++) {
+        int b = widths[i];
+        /* 2, 4, 8, 16 always (the reference's consumers expect them); others when used */
+        if (b != 2 && b != 4 && b != 8 && b != 16 && s->tensors_by_bits[b] == 0) continue;
+        char key[4];
+        snprintf(key, sizeof key, "%d", b);
+        swan_jw_key(w, key);
         swan_jw_object_begin(w);
-        swan_jw_key_uint(w, "params", sum->params_by_bits[b]);
-        swan_jw_key_uint(w, "tensors", sum->tensors_by_bits[b]);
-        swan_jw_key_double(w, "percentage", sum->total_params
-                              ? 100.0 * (double)sum->params_by_bits[b] / (double)sum->total_params
-                              : 0.0);
+        swan_jw_key_uint(w, "params", s->params_by_bits[b]);
+        swan_jw_key_uint(w, "tensors", s->tensors_by_bits[b]);
+        swan_jw_key_double(w, "percentage", s->total_params ? 100.0 * (double)s->params_by_bits[b] /
+                                                                  (double)s->total_params
+                                                            : 0.0);
         swan_jw_object_end(w);
     }
     swan_jw_object_end(w);
-    swan_jw_key_double(w, "estimated_size_gb", sum->estimated_size_gb);
-    swan_jw_key_double(w, "average_bits", sum->average_bits);
-    swan_jw_key_double(w, "analysis_time_seconds", info->analysis_seconds);
-    swan_jw_key_uint(w, "tensor_count", sum->tensor_count);
-    swan_jw_key_uint(w, "analyzed_tensors", sum->analyzed);
+    swan_jw_key_double(w, "estimated_size_gb", s->estimated_size_gb);
+    swan_jw_key_double(w, "mlx_bytes", s->mlx_bytes);
+    swan_jw_key_double(w, "average_bits", s->average_bits);
+    swan_jw_key_double(w, "effective_bpw", s->effective_bpw);
+    swan_jw_key_double(w, "expected_damage", s->expected_damage);
+    swan_jw_key(w, "reachable_bpw");
+    swan_jw_array_begin(w);
+    swan_jw_double(w, s->min_bpw);
+    swan_jw_double(w, s->max_bpw);
+    swan_jw_array_end(w);
+    swan_jw_key_uint(w, "tensor_count", s->tensor_count);
+    swan_jw_key_uint(w, "analyzed_tensors", s->analyzed);
+    swan_jw_key_uint(w, "expert_stacks", s->nstacks);
+    swan_jw_key_uint(w, "errors_estimated", s->errors_estimated);
     swan_jw_object_end(w);
 }
 
-static void write_policy(swan_jw *w, const swan_policy *p, uint64_t seed) {
+static const char *metric_names[SWAN_NMETRICS] = {"svd", "kurtosis", "output_sensitivity",
+                                                  "error_proxy"};
+
+static void write_settings(swan_jw *w, const swan_output_ctx *c) {
+    const swan_policy *p = c->policy;
+    const swan_reduction *red = c->red;
     swan_jw_key(w, "swan");
     swan_jw_object_begin(w);
+    swan_jw_key_string(w, "version", c->info->swan_version ? c->info->swan_version : "?");
     swan_jw_key(w, "metrics_version");
     swan_jw_int(w, SWAN_METRICS_VERSION);
-    swan_jw_key_uint(w, "seed", seed);
+    swan_jw_key_uint(w, "seed", c->info->seed);
+    char fp[32];
+    snprintf(fp, sizeof fp, "%016llx", (unsigned long long)c->info->fingerprint);
+    swan_jw_key_string(w, "checkpoint_fingerprint", fp);
+    swan_jw_key_string(w, "policy", swan_policy_alloc_name(p));
+    if (p->alloc == SWAN_ALLOC_TARGET_BPW) swan_jw_key_double(w, "target_bpw", p->target_bpw);
+    if (p->alloc == SWAN_ALLOC_TARGET_SIZE) swan_jw_key_double(w, "target_bytes", p->target_bytes);
+    swan_jw_key_string(w, "normalize", p->norm == SWAN_NORM_ADAPTIVE ? "adaptive" : "fixed");
     swan_jw_key(w, "weights");
     swan_jw_object_begin(w);
     swan_jw_key_double(w, "svd", p->w_svd);
@@ -169,36 +178,95 @@ static void write_policy(swan_jw *w, const swan_policy *p, uint64_t seed) {
     swan_jw_double(w, p->t_mid);
     swan_jw_double(w, p->t_high);
     swan_jw_array_end(w);
+    swan_jw_key(w, "group_sizes");
+    swan_jw_object_begin(w);
+    swan_jw_key_uint(w, "2", (uint64_t)p->group_size[2]);
+    swan_jw_key_uint(w, "4", (uint64_t)p->group_size[4]);
+    swan_jw_key_uint(w, "8", (uint64_t)p->group_size[8]);
+    swan_jw_object_end(w);
+    swan_jw_key(w, "default_protect");
+    swan_jw_bool(w, p->builtin_protect);
+    swan_jw_key(w, "quantize_protected");
+    swan_jw_bool(w, p->quantize_protected);
     swan_jw_key(w, "protected_patterns");
     swan_jw_array_begin(w);
+    if (p->builtin_protect)
+        for (size_t i = 0; i < swan_builtin_protect_count; i++) swan_jw_string(w, swan_builtin_protect[i]);
     for (size_t i = 0; i < p->nprotect; i++) swan_jw_string(w, p->protect[i]);
+    swan_jw_array_end(w);
+    swan_jw_key(w, "sensitivity_weight");
+    swan_jw_string(w, "1 + 3 * composite");
+    /* The normalization actually applied, and how many tensors each end clips. */
+    swan_jw_key(w, "normalization");
+    swan_jw_object_begin(w);
+    for (int m = 0; m < SWAN_NMETRICS; m++) {
+        swan_jw_key(w, metric_names[m]);
+        swan_jw_object_begin(w);
+        swan_jw_key_double(w, m == SWAN_M_OUT ? "log10_lo" : "lo", red->ranges.lo[m]);
+        swan_jw_key_double(w, m == SWAN_M_OUT ? "log10_hi" : "hi", red->ranges.hi[m]);
+        swan_jw_key_double(w, "share_clipped_at_0", red->clip0[m]);
+        swan_jw_key_double(w, "share_clipped_at_1", red->clip1[m]);
+        swan_jw_object_end(w);
+    }
+    swan_jw_object_end(w);
+    swan_jw_object_end(w);
+}
+
+/* All timing of the run in one place; the ten slowest tensors as the workers saw them. */
+static void write_timing(swan_jw *w, const swan_output_ctx *c) {
+    swan_jw_key(w, "timing");
+    swan_jw_object_begin(w);
+    if (c->info->analysis_seconds >= 0)
+        swan_jw_key_double(w, "analysis_time_seconds", c->info->analysis_seconds);
+    swan_jw_key_double(w, "reduce_seconds", c->info->reduce_seconds);
+    double total = 0;
+    enum { TOP = 10 };
+    size_t top[TOP];
+    size_t ntop = 0;
+    const swan_plan *plan = c->plan;
+    for (size_t i = 0; i < plan->nrecs; i++) {
+        if (!plan->recs[i].have_raw) continue;
+        double s = plan->recs[i].raw.seconds;
+        total += s;
+        if (ntop == TOP && plan->recs[top[TOP - 1]].raw.seconds >= s) continue;
+        size_t k = ntop < TOP ? ntop++ : TOP - 1;
+        while (k > 0 && plan->recs[top[k - 1]].raw.seconds < s) {
+            top[k] = top[k - 1];
+            k--;
+        }
+        top[k] = i;
+    }
+    swan_jw_key_double(w, "worker_seconds_total", total);
+    swan_jw_key(w, "slowest_tensors");
+    swan_jw_array_begin(w);
+    for (size_t k = 0; k < ntop; k++) {
+        swan_jw_array_begin(w);
+        swan_jw_string(w, c->ck->tensors[top[k]].name);
+        swan_jw_double(w, plan->recs[top[k]].raw.seconds);
+        swan_jw_array_end(w);
+    }
     swan_jw_array_end(w);
     swan_jw_object_end(w);
 }
 
-int swan_manifest_write(const char *path, const swan_checkpoint *ck, const swan_plan *plan,
-                        const swan_policy *p, const swan_decision *decisions,
-                        const swan_summary *sum, const swan_run_info *info, swan_error *err) {
-    swan_atomic_file af;
-    if (swan_atomic_open(&af, path, err) != 0) return -1;
-    FILE *f = af.f;
-    errno = 0;
+int swan_manifest_write_to(FILE *f, const swan_output_ctx *c, swan_error *err) {
+    const swan_checkpoint *ck = c->ck;
     swan_jw w;
     swan_jw_init(&w, f, 1);
     /* Ten significant digits: far below every tolerance, and printing doubles is most
      * of the time spent on a 100,000-tensor manifest. Exact values are in the journal. */
     w.double_digits = 10;
     swan_jw_object_begin(&w);
-    swan_jw_key_string(&w, "model", info->model_name);
+    swan_jw_key_string(&w, "model", c->info->model_name);
     swan_jw_key(&w, "config");
-    if (ck->config_json)
+    if (ck->config_json) {
         swan_jw_raw(&w, ck->config_json);
-    else {
+    } else {
         swan_jw_object_begin(&w);
         swan_jw_object_end(&w);
     }
     swan_jw_key(&w, "total_layers");
-    swan_jw_int(&w, info->total_layers);
+    swan_jw_int(&w, c->info->total_layers);
     swan_jw_key_uint(&w, "total_tensors", ck->ntensors);
     swan_jw_key(&w, "shards");
     swan_jw_object_begin(&w);
@@ -210,71 +278,26 @@ int swan_manifest_write(const char *path, const swan_checkpoint *ck, const swan_
         swan_jw_key_string(&w, "file", ck->shards[s].file);
         swan_jw_key(&w, "tensors");
         swan_jw_object_begin(&w);
-        for (; i < ck->ntensors && ck->tensors[i].shard == s; i++) {
-            swan_decision d;
-            if (!decisions) /* decided again rather than stored: ~64 B a tensor saved */
-                swan_decide(p, ck->tensors[i].name, plan->recs[i].kind,
-                            plan->recs[i].have_raw ? &plan->recs[i].raw : NULL, &d);
-            write_tensor(&w, &ck->tensors[i], &plan->recs[i], p, decisions ? &decisions[i] : &d);
-        }
+        for (; i < ck->ntensors && ck->tensors[i].shard == s; i++)
+            write_tensor(&w, &ck->tensors[i], &c->plan->recs[i], &c->red->d[i],
+                         c->policy->alloc == SWAN_ALLOC_THRESHOLDS);
         swan_jw_object_end(&w);
         swan_jw_object_end(&w);
     }
     swan_jw_object_end(&w);
-    write_summary(&w, sum, info);
-    write_policy(&w, p, info->seed);
+    write_summary(&w, c->red);
+    write_settings(&w, c);
+    write_timing(&w, c);
     swan_jw_object_end(&w);
+    if (swan_jw_error(&w)) return swan_error_set(err, "write failed");
     fputc('\n', f);
-    if (swan_jw_error(&w)) {
-        int saved = errno;
-        swan_atomic_abort(&af);
-        return swan_error_set(err, "cannot write %s: %s", path,
-                              saved ? strerror(saved) : "write failed");
-    }
-    return swan_atomic_commit(&af, err);
+    return 0;
 }
 
-static void human(double v, char *out, size_t size) {
-    if (v >= 1e9) snprintf(out, size, "%.2fB", v / 1e9);
-    else if (v >= 1e6) snprintf(out, size, "%.1fM", v / 1e6);
-    else if (v >= 1e3) snprintf(out, size, "%.1fK", v / 1e3);
-    else snprintf(out, size, "%.0f", v);
+static int manifest_fn(FILE *f, const void *ctx, swan_error *err) {
+    return swan_manifest_write_to(f, ctx, err);
 }
 
-void swan_summary_print(FILE *out, const swan_summary *sum, const swan_run_info *info) {
-    char total[32];
-    human((double)sum->total_params, total, sizeof total);
-    fprintf(out, "%s: %zu tensors (%zu analyzed), %s params\n", info->model_name, sum->tensor_count,
-            sum->analyzed, total);
-    if (info->analyzed_now == 0) {
-        /* A re-run over a finished journal: only the reduce ran, no worker did anything. */
-        fprintf(out, "  all results from the journal: only the reduce ran (%.1f s)\n",
-                info->analysis_seconds);
-    } else {
-        char now[32], rates[32];
-        human((double)info->params_now, now, sizeof now);
-        double rate = info->analysis_seconds > 0 ? (double)info->params_now / info->analysis_seconds : 0;
-        human(rate, rates, sizeof rates);
-        fprintf(out, "  analyzed %zu tensors (%s params) in %.1f s with %zu worker%s (%s params/s)",
-                info->analyzed_now, now, info->analysis_seconds, info->workers,
-                info->workers == 1 ? "" : "s", rates);
-        if (info->analyzed_now < sum->analyzed)
-            fprintf(out, "; %zu from the journal", sum->analyzed - info->analyzed_now);
-        fputc('\n', out);
-    }
-    fprintf(out, "  bits  tensors      params   share\n");
-    for (int b = 16; b >= 2; b /= 2) {
-        char pp[32];
-        human((double)sum->params_by_bits[b], pp, sizeof pp);
-        fprintf(out, "  %4d  %7zu  %10s  %5.1f%%\n", b, sum->tensors_by_bits[b], pp,
-                sum->total_params ? 100.0 * (double)sum->params_by_bits[b] / (double)sum->total_params
-                                  : 0.0);
-    }
-    /* MB below 1 GB: a small model must not read "0.000 GB". */
-    if (sum->estimated_size_gb >= 1.0)
-        fprintf(out, "  average %.2f bits per parameter, estimated size %.2f GB\n", sum->average_bits,
-                sum->estimated_size_gb);
-    else
-        fprintf(out, "  average %.2f bits per parameter, estimated size %.1f MB\n", sum->average_bits,
-                sum->estimated_size_gb * 1000.0);
+int swan_manifest_write(const char *path, const swan_output_ctx *c, swan_error *err) {
+    return swan_write_file_atomic(path, manifest_fn, c, err);
 }

@@ -6,10 +6,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *default_protect[] = {
+const char *const swan_builtin_protect[] = {
     "embed_tokens", "lm_head", "layernorm", "layer_norm", "norm.weight", "router.weight",
     "vision_model", "multi_modal_projector", "positional_embedding", "class_embedding",
     "patch_embedding"};
+const size_t swan_builtin_protect_count = sizeof swan_builtin_protect / sizeof *swan_builtin_protect;
 
 void swan_policy_default(swan_policy *p) {
     memset(p, 0, sizeof *p);
@@ -23,8 +24,62 @@ void swan_policy_default(swan_policy *p) {
     p->group_size[2] = 32;
     p->group_size[4] = 128;
     p->group_size[8] = 64;
-    for (size_t i = 0; i < sizeof default_protect / sizeof *default_protect; i++)
-        p->protect[p->nprotect++] = default_protect[i];
+    p->builtin_protect = true;
+    p->norm = SWAN_NORM_FIXED;
+    p->alloc = SWAN_ALLOC_THRESHOLDS;
+}
+
+int swan_policy_parse_name(swan_policy *p, const char *s, swan_error *err) {
+    if (strcmp(s, "swan") != 0)
+        return swan_error_set(err, "--policy: expected swan, got '%s'", s);
+    p->alloc = SWAN_ALLOC_THRESHOLDS;
+    return 0;
+}
+
+int swan_policy_parse_normalize(swan_policy *p, const char *s, swan_error *err) {
+    if (strcmp(s, "fixed") == 0) p->norm = SWAN_NORM_FIXED;
+    else if (strcmp(s, "adaptive") == 0) p->norm = SWAN_NORM_ADAPTIVE;
+    else return swan_error_set(err, "--normalize: expected fixed or adaptive, got '%s'", s);
+    return 0;
+}
+
+int swan_policy_parse_target_bpw(swan_policy *p, const char *s, swan_error *err) {
+    char *end;
+    double v = strtod(s, &end);
+    if (end == s || *end || !(v >= 1 && v <= 32))
+        return swan_error_set(err, "--target-bpw: expected bits per weight 1..32, got '%s'", s);
+    p->alloc = SWAN_ALLOC_TARGET_BPW;
+    p->target_bpw = v;
+    return 0;
+}
+
+int swan_policy_parse_target_size(swan_policy *p, const char *s, swan_error *err) {
+    static const struct { const char *unit; double mult; } units[] = {
+        {"B", 1}, {"KB", 1e3}, {"MB", 1e6}, {"GB", 1e9}, {"TB", 1e12},
+        {"KIB", 1024.0}, {"MIB", 1048576.0}, {"GIB", 1073741824.0}, {"TIB", 1099511627776.0}};
+    char *end;
+    double v = strtod(s, &end);
+    if (end == s || !(v > 0) || !isfinite(v)) goto bad;
+    char unit[8];
+    size_t n = strlen(end);
+    if (n == 0 || n >= sizeof unit) goto bad;
+    for (size_t i = 0; i <= n; i++) unit[i] = (char)toupper((unsigned char)end[i]);
+    for (size_t i = 0; i < sizeof units / sizeof *units; i++)
+        if (strcmp(unit, units[i].unit) == 0) {
+            p->alloc = SWAN_ALLOC_TARGET_SIZE;
+            p->target_bytes = v * units[i].mult;
+            return 0;
+        }
+bad:
+    return swan_error_set(err, "--target-size: expected a size such as 192GB, 150GiB or 800MB, got '%s'", s);
+}
+
+const char *swan_policy_alloc_name(const swan_policy *p) {
+    switch (p->alloc) {
+    case SWAN_ALLOC_TARGET_BPW: return "target-bpw";
+    case SWAN_ALLOC_TARGET_SIZE: return "target-size";
+    default: return "swan";
+    }
 }
 
 int swan_policy_validate(const swan_policy *p, swan_error *err) {
@@ -144,6 +199,9 @@ static void lower_into(char *out, size_t size, const char *in) {
 bool swan_policy_is_protected(const swan_policy *p, const char *name) {
     char lname[4096], lpat[256];
     lower_into(lname, sizeof lname, name);
+    if (p->builtin_protect)
+        for (size_t i = 0; i < swan_builtin_protect_count; i++)
+            if (strstr(lname, swan_builtin_protect[i])) return true;
     for (size_t i = 0; i < p->nprotect; i++) {
         lower_into(lpat, sizeof lpat, p->protect[i]);
         if (strstr(lname, lpat)) return true;
@@ -155,23 +213,73 @@ static double clip01(double x) {
     return x < 0 ? 0 : x > 1 ? 1 : x;
 }
 
+void swan_norm_fixed(swan_norm_ranges *r) {
+    r->lo[SWAN_M_SVD] = 0.1, r->hi[SWAN_M_SVD] = 0.9;
+    r->lo[SWAN_M_KURT] = 0.0, r->hi[SWAN_M_KURT] = 10.0;
+    r->lo[SWAN_M_OUT] = -2.0, r->hi[SWAN_M_OUT] = 1.0;
+    /* 0.005 + 0.045 (not 0.05) so that hi - lo is exactly 0.045 */
+    r->lo[SWAN_M_ERR] = 0.005, r->hi[SWAN_M_ERR] = 0.005 + 0.045;
+}
+
+double swan_metric_value(const swan_raw_metrics *raw, int m) {
+    switch (m) {
+    case SWAN_M_SVD: return raw->svd_concentration;
+    case SWAN_M_KURT: return raw->kurtosis;
+    case SWAN_M_OUT: {
+        double d = raw->output_delta;
+        return log10(d > 0.01 ? d : 0.01);
+    }
+    default: return raw->rtn_nrmse;
+    }
+}
+
+/* (x - lo) / (hi - lo) written so the fixed ranges reproduce section 4's formulas
+ * bit for bit: (c - 0.1) / 0.8, k / 10, (log10 d + 2) / 3, (e - 0.005) / 0.045. */
+static double scale01(double x, double lo, double hi) {
+    double w = hi - lo;
+    if (!(w > 0)) return x > lo ? 1.0 : 0.0;
+    return clip01((x - lo) / w);
+}
+
+void swan_normalize_with(const swan_norm_ranges *rg, const swan_raw_metrics *r, swan_scores *s) {
+    s->svd = scale01(r->svd_concentration, rg->lo[SWAN_M_SVD], rg->hi[SWAN_M_SVD]);
+    s->kurtosis = scale01(r->kurtosis, rg->lo[SWAN_M_KURT], rg->hi[SWAN_M_KURT]);
+    s->output_sensitivity = r->output_delta < 1e-6
+                                ? 0.0
+                                : scale01(swan_metric_value(r, SWAN_M_OUT), rg->lo[SWAN_M_OUT],
+                                          rg->hi[SWAN_M_OUT]);
+    s->error_proxy = scale01(r->rtn_nrmse, rg->lo[SWAN_M_ERR], rg->hi[SWAN_M_ERR]);
+}
+
 void swan_normalize(const swan_raw_metrics *r, swan_scores *s) {
-    s->svd = clip01((r->svd_concentration - 0.1) / 0.8);
-    s->kurtosis = clip01(r->kurtosis / 10.0);
-    double d = r->output_delta;
-    s->output_sensitivity = d < 1e-6 ? 0.0 : clip01((log10(d > 0.01 ? d : 0.01) + 2.0) / 3.0);
-    s->error_proxy = clip01((r->rtn_nrmse - 0.005) / 0.045);
+    swan_norm_ranges rg;
+    swan_norm_fixed(&rg);
+    swan_normalize_with(&rg, r, s);
+}
+
+double swan_composite(const swan_policy *p, const swan_scores *s) {
+    return p->w_svd * s->svd + p->w_kurt * s->kurtosis + p->w_out * s->output_sensitivity +
+           p->w_err * s->error_proxy;
 }
 
 static void keep16(swan_decision *out, const char *reason, bool prot) {
     out->bits = 16;
+    out->threshold_bits = 16;
     out->reason = reason;
     out->classification = prot ? "protected" : "default";
 }
 
 void swan_decide(const swan_policy *p, const char *name, swan_tensor_kind kind,
                  const swan_raw_metrics *raw, swan_decision *out) {
+    swan_norm_ranges rg;
+    swan_norm_fixed(&rg);
+    swan_decide_with(p, &rg, name, kind, raw, out);
+}
+
+void swan_decide_with(const swan_policy *p, const swan_norm_ranges *rg, const char *name,
+                      swan_tensor_kind kind, const swan_raw_metrics *raw, swan_decision *out) {
     memset(out, 0, sizeof *out);
+    out->stack = SWAN_NO_STACK;
     bool prot = swan_policy_is_protected(p, name);
     switch (kind) {
     case SWAN_KIND_1D: keep16(out, "1d_tensor", prot); return;
@@ -191,11 +299,9 @@ void swan_decide(const swan_policy *p, const char *name, swan_tensor_kind kind,
         keep16(out, "non_finite_values", prot);
         return;
     }
-    swan_normalize(raw, &out->scores);
-    const swan_scores *s = &out->scores;
-    out->composite = p->w_svd * s->svd + p->w_kurt * s->kurtosis +
-                     p->w_out * s->output_sensitivity + p->w_err * s->error_proxy;
-    if (prot) {
+    swan_normalize_with(rg, raw, &out->scores);
+    out->composite = swan_composite(p, &out->scores);
+    if (prot && !p->quantize_protected) {
         keep16(out, "protected_pattern", true);
     } else if (out->composite >= p->t_high) {
         out->bits = 16;
@@ -210,5 +316,7 @@ void swan_decide(const swan_policy *p, const char *name, swan_tensor_kind kind,
         out->bits = 4;
         out->reason = "default";
     }
-    if (!prot) out->classification = out->bits >= 8 ? "sensitive" : "default";
+    out->classification = prot ? "protected" : out->bits >= 8 ? "sensitive" : "default";
+    if (out->bits < 16) out->group_size = p->group_size[out->bits];
+    out->threshold_bits = out->bits;
 }

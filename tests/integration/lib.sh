@@ -39,10 +39,7 @@ manifest_sans_timing() {
     "$PY" - "$1" <<'PYEOF'
 import json, sys
 m = json.load(open(sys.argv[1]))
-m["summary"].pop("analysis_time_seconds", None)
-for sh in m["shards"].values():
-    for t in sh["tensors"].values():
-        t.get("raw", {}).pop("seconds", None)
+m.pop("timing")
 print(json.dumps(m, sort_keys=True, indent=1))
 PYEOF
 }

@@ -1,4 +1,4 @@
-/* test_coord_manifest.c: swan_reduce_all + swan_manifest_write on a hand-built
+/* test_coord_manifest.c: swan_reduce_run + swan_manifest_write on a hand-built
  * two-shard checkpoint, read back with cJSON and checked against the schema of
  * SWAN-METRICS.md section 5.
  *
@@ -83,8 +83,7 @@ typedef struct env {
     swan_checkpoint ck;
     swan_plan plan;
     swan_policy pol;
-    swan_decision dec[NW];
-    swan_summary sum;
+    swan_reduction red;
 } env;
 
 static int setup(void **state) {
@@ -147,7 +146,7 @@ static int setup(void **state) {
                     r->cols % (uint64_t)swan_mlx_groups[g] ? -1.0 : 0.5 / (b + 1) + 0.01 * g;
     }
     swan_policy_default(&e->pol);
-    swan_reduce_all(ck, &e->plan, &e->pol, e->dec, &e->sum);
+    if (swan_reduce_run(ck, &e->plan, &e->pol, &e->red, &err)) return -1;
     *state = e;
     return 0;
 }
@@ -165,6 +164,7 @@ static int teardown(void **state) {
     free(e->ck.shards);
     free(e->ck.config_json);
     swan_plan_free(&e->plan);
+    swan_reduction_free(&e->red);
     free(e);
     return 0;
 }
@@ -172,27 +172,43 @@ static int teardown(void **state) {
 static void test_reduce_all(void **state) {
     env *e = *state;
     for (size_t i = 0; i < NW; i++) {
-        const swan_decision *d = &e->dec[i];
+        const swan_decision *d = &e->red.d[i];
         if (d->bits != W[i].bits || strcmp(d->reason, W[i].reason) != 0)
             fail_msg("%s: %d bits (%s), expected %d (%s)", W[i].name, d->bits, d->reason, W[i].bits,
                      W[i].reason);
         assert_string_equal(d->classification, W[i].classification);
         assert_near(d->composite, W[i].composite, 1e-12);
     }
-    assert_int_equal(e->sum.total_params, TOTAL_PARAMS);
-    assert_int_equal(e->sum.params_by_bits[2], P2);
-    assert_int_equal(e->sum.params_by_bits[4], P4);
-    assert_int_equal(e->sum.params_by_bits[8], P8);
-    assert_int_equal(e->sum.params_by_bits[16], P16);
-    assert_int_equal(e->sum.tensors_by_bits[2], 1);
-    assert_int_equal(e->sum.tensors_by_bits[4], 2);
-    assert_int_equal(e->sum.tensors_by_bits[8], 1);
-    assert_int_equal(e->sum.tensors_by_bits[16], 7);
-    assert_int_equal(e->sum.tensor_count, NW);
-    assert_int_equal(e->sum.analyzed, 8);
+    assert_int_equal(e->red.total_params, TOTAL_PARAMS);
+    assert_int_equal(e->red.params_by_bits[2], P2);
+    assert_int_equal(e->red.params_by_bits[4], P4);
+    assert_int_equal(e->red.params_by_bits[8], P8);
+    assert_int_equal(e->red.params_by_bits[16], P16);
+    assert_int_equal(e->red.tensors_by_bits[2], 1);
+    assert_int_equal(e->red.tensors_by_bits[4], 2);
+    assert_int_equal(e->red.tensors_by_bits[8], 1);
+    assert_int_equal(e->red.tensors_by_bits[16], 7);
+    assert_int_equal(e->red.tensor_count, NW);
+    assert_int_equal(e->red.analyzed, 8);
     double bitsum = 2.0 * P2 + 4.0 * P4 + 8.0 * P8 + 16.0 * P16;
-    assert_near(e->sum.average_bits, bitsum / TOTAL_PARAMS, 1e-12);
-    assert_near(e->sum.estimated_size_gb, bitsum / 8 / 1e9, 1e-18);
+    assert_near(e->red.average_bits, bitsum / TOTAL_PARAMS, 1e-12);
+    /* MLX storage by hand: b + 32/g bits per weight when quantized (groups: 2-bit 32;
+     * 4-bit 128, or 64 where 128 does not divide the 64 columns; 8-bit 64), 16 for
+     * matrices kept, the stored width otherwise:
+     * embed 16*16384 + norm 32*64 + q 3*4096 + down 4.25*8192 + up 8.5*8192 +
+     * gate 16*8192 + k 16*4096 + position_ids 64*32 + tiny 32*64 + experts 4.5*8192 +
+     * lm_head 16*16384 = 880640 bits */
+    assert_near(e->red.mlx_bytes, 880640.0 / 8, 0);
+    assert_near(e->red.estimated_size_gb, 880640.0 / 8 / 1e9, 1e-18);
+    assert_near(e->red.effective_bpw, 880640.0 / TOTAL_PARAMS, 1e-12);
+    static const struct { const char *name; int group; } groups[] = {
+        {"model.layers.0.self_attn.q_proj.weight", 32}, {"model.layers.0.mlp.down_proj.weight", 128},
+        {"model.layers.0.mlp.up_proj.weight", 64}, {"model.experts.w", 64},
+        {"model.layers.0.mlp.gate_proj.weight", 0}, {"lm_head.weight", 0}};
+    for (size_t g = 0; g < sizeof groups / sizeof *groups; g++)
+        for (size_t i = 0; i < NW; i++)
+            if (strcmp(W[i].name, groups[g].name) == 0)
+                assert_int_equal(e->red.d[i].group_size, groups[g].group);
 }
 
 static cJSON *read_json(const char *path) {
@@ -232,10 +248,12 @@ static const char *str(const cJSON *o, const char *key) {
 
 static void write_manifest(env *e, char *path, size_t size) {
     snprintf(path, size, "%s/manifest.json", e->dir);
-    swan_run_info info = {.model_name = "tiny-llama", .analysis_seconds = 12.5, .seed = 7,
-                          .workers = 2, .total_layers = 1};
+    swan_run_info info = {.model_name = "tiny-llama", .swan_version = "9.9.9", .analysis_seconds = 12.5,
+                          .seed = 7, .fingerprint = 0xabcdef0123456789ull, .workers = 2,
+                          .total_layers = 1};
+    swan_output_ctx c = {&e->ck, &e->plan, &e->pol, &e->red, &info};
     swan_error err = {{0}};
-    if (swan_manifest_write(path, &e->ck, &e->plan, &e->pol, e->dec, &e->sum, &info, &err))
+    if (swan_manifest_write(path, &c, &err))
         fail_msg("manifest: %s", err.msg);
 }
 
@@ -358,8 +376,16 @@ static void test_manifest_schema(void **state) {
     /* 2*4096 + 4*16384 + 8*8192 + 16*45216 = 862720 bits over 73888 params */
     assert_near(bitsum, 862720.0, 0);
     assert_near(num(sum, "average_bits"), 862720.0 / 73888.0, 1e-8);
-    assert_near(num(sum, "estimated_size_gb"), 862720.0 / 8.0 / 1e9, 1e-14);
-    assert_near(num(sum, "analysis_time_seconds"), 12.5, 0);
+    assert_near(num(sum, "estimated_size_gb"), 880640.0 / 8.0 / 1e9, 1e-14);
+    assert_near(num(sum, "mlx_bytes"), 880640.0 / 8.0, 0);
+    /* all timing in one block, none of it elsewhere */
+    assert_null(cJSON_GetObjectItemCaseSensitive(sum, "analysis_time_seconds"));
+    assert_near(num(get(root, "timing"), "analysis_time_seconds"), 12.5, 0);
+    const cJSON *settings = get(root, "swan");
+    assert_string_equal(str(settings, "version"), "9.9.9");
+    assert_string_equal(str(settings, "checkpoint_fingerprint"), "abcdef0123456789");
+    assert_string_equal(str(settings, "policy"), "swan");
+    assert_string_equal(str(settings, "normalize"), "fixed");
     assert_int_equal((int)num(sum, "tensor_count"), (int)NW);
     cJSON_Delete(root);
 }
@@ -398,9 +424,9 @@ static void test_manifest_bad_dir(void **state) {
     snprintf(path, sizeof path, "%s/missing/manifest.json", e->dir);
     snprintf(tmp, sizeof tmp, "%s.tmp", path);
     swan_run_info info = {.model_name = "m", .total_layers = 1};
+    swan_output_ctx c = {&e->ck, &e->plan, &e->pol, &e->red, &info};
     swan_error err = {{0}};
-    assert_int_equal(
-        swan_manifest_write(path, &e->ck, &e->plan, &e->pol, e->dec, &e->sum, &info, &err), -1);
+    assert_int_equal(swan_manifest_write(path, &c, &err), -1);
     assert_true(strlen(err.msg) > 0);
     assert_non_null(strstr(err.msg, "missing"));
     assert_int_equal(access(path, F_OK), -1);

@@ -110,7 +110,11 @@ static void test_default_policy(void **state) {
     assert_int_equal(p.group_size[2], 32);
     assert_int_equal(p.group_size[4], 128);
     assert_int_equal(p.group_size[8], 64);
-    assert_int_equal(p.nprotect, 11); /* the spec's list */
+    assert_true(p.builtin_protect); /* the spec's list of 11 */
+    assert_int_equal(swan_builtin_protect_count, 11);
+    assert_int_equal(p.nprotect, 0);
+    assert_int_equal(p.alloc, SWAN_ALLOC_THRESHOLDS);
+    assert_int_equal(p.norm, SWAN_NORM_FIXED);
 }
 
 static swan_decision decide(const swan_policy *p, const char *name, swan_raw_metrics r) {

@@ -1,0 +1,170 @@
+/* outputs.c: the output table, atomic files, the summary (see outputs.h). */
+#include "coordinator/outputs/outputs.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/atomic_file.h"
+#include "coordinator/outputs/manifest.h"
+
+const swan_output swan_outputs[] = {
+    {"manifest.json", swan_manifest_write_to},
+};
+const size_t swan_noutputs = sizeof swan_outputs / sizeof *swan_outputs;
+
+int swan_write_file_atomic(const char *path, int (*fn)(FILE *f, const void *ctx, swan_error *err),
+                           const void *ctx, swan_error *err) {
+    swan_atomic_file af;
+    if (swan_atomic_open(&af, path, err) != 0) return -1;
+    errno = 0;
+    swan_error inner = {{0}};
+    if (fn(af.f, ctx, &inner) != 0 || ferror(af.f)) {
+        int saved = errno;
+        swan_atomic_abort(&af);
+        if (inner.msg[0] && strcmp(inner.msg, "write failed") != 0)
+            return swan_error_set(err, "cannot write %s: %s", path, inner.msg);
+        return swan_error_set(err, "cannot write %s: %s", path, saved ? strerror(saved) : "write failed");
+    }
+    return swan_atomic_commit(&af, err);
+}
+
+typedef struct writer_ctx {
+    const swan_output *out;
+    const swan_output_ctx *c;
+} writer_ctx;
+
+static int call_writer(FILE *f, const void *ctx, swan_error *err) {
+    const writer_ctx *w = ctx;
+    return w->out->write(f, w->c, err);
+}
+
+int swan_outputs_write(const char *dir, const swan_output_ctx *c, swan_error *err) {
+    for (size_t i = 0; i < swan_noutputs; i++) {
+        char path[PATH_MAX];
+        if (snprintf(path, sizeof path, "%s/%s", dir, swan_outputs[i].file) >= (int)sizeof path)
+            return swan_error_set(err, "%s: path too long", dir);
+        writer_ctx w = {&swan_outputs[i], c};
+        if (swan_write_file_atomic(path, call_writer, &w, err)) return -1;
+    }
+    return 0;
+}
+
+static double now_s(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+int swan_outputs_run(const char *dir, const swan_checkpoint *ck, const swan_plan *plan,
+                     const swan_policy *p, swan_run_info *info, bool quiet, swan_error *err) {
+    double t0 = now_s();
+    swan_reduction red;
+    int rc = swan_reduce_run(ck, plan, p, &red, err);
+    if (rc == SWAN_REDUCE_UNREACHABLE) return 2;
+    if (rc) return 1;
+    info->reduce_seconds = now_s() - t0;
+    swan_output_ctx c = {ck, plan, p, &red, info};
+    rc = swan_outputs_write(dir, &c, err) ? 1 : 0;
+    if (rc == 0 && !quiet) {
+        /* the summary is a message, not data: standard error, like the progress */
+        swan_summary_print(stderr, &c);
+        fprintf(stderr, "  outputs in %s:", dir);
+        for (size_t i = 0; i < swan_noutputs; i++) fprintf(stderr, " %s", swan_outputs[i].file);
+        fprintf(stderr, "\n");
+    }
+    swan_reduction_free(&red);
+    return rc;
+}
+
+static void human(double v, char *out, size_t size) {
+    if (v >= 1e9) snprintf(out, size, "%.2fB", v / 1e9);
+    else if (v >= 1e6) snprintf(out, size, "%.1fM", v / 1e6);
+    else if (v >= 1e3) snprintf(out, size, "%.1fK", v / 1e3);
+    else snprintf(out, size, "%.0f", v);
+}
+
+void swan_summary_print(FILE *out, const swan_output_ctx *c) {
+    const swan_reduction *s = c->red;
+    const swan_run_info *info = c->info;
+    const swan_policy *p = c->policy;
+    char total[32];
+    human((double)s->total_params, total, sizeof total);
+    fprintf(out, "%s: %zu tensors (%zu analyzed), %s params\n", info->model_name, s->tensor_count,
+            s->analyzed, total);
+    if (info->analysis_seconds < 0) {
+        fprintf(out, "  reduced from the journal in %.2f s (swan reduce: no worker ran)\n",
+                info->reduce_seconds);
+    } else if (info->analyzed_now == 0) {
+        /* A re-run over a finished journal: only the reduce ran, no worker did anything. */
+        fprintf(out, "  all results from the journal: only the reduce ran (%.1f s)\n",
+                info->analysis_seconds);
+    } else {
+        char now[32], rates[32];
+        human((double)info->params_now, now, sizeof now);
+        double rate = info->analysis_seconds > 0 ? (double)info->params_now / info->analysis_seconds : 0;
+        human(rate, rates, sizeof rates);
+        fprintf(out, "  analyzed %zu tensors (%s params) in %.1f s with %zu worker%s (%s params/s)",
+                info->analyzed_now, now, info->analysis_seconds, info->workers,
+                info->workers == 1 ? "" : "s", rates);
+        if (info->analyzed_now < s->analyzed)
+            fprintf(out, "; %zu from the journal", s->analyzed - info->analyzed_now);
+        fputc('\n', out);
+    }
+    fprintf(out, "  policy %s", swan_policy_alloc_name(p));
+    if (p->alloc == SWAN_ALLOC_TARGET_BPW) fprintf(out, " %g bits per weight", p->target_bpw);
+    if (p->alloc == SWAN_ALLOC_TARGET_SIZE) fprintf(out, " %.0f bytes", p->target_bytes);
+    fprintf(out, ", %s normalization; score clipped at 0 / at 1:", p->norm == SWAN_NORM_ADAPTIVE ? "adaptive" : "fixed");
+    static const char *short_names[SWAN_NMETRICS] = {"svd", "kurt", "out", "err"};
+    for (int m = 0; m < SWAN_NMETRICS; m++)
+        fprintf(out, " %s %.0f%%/%.0f%%", short_names[m], 100 * s->clip0[m], 100 * s->clip1[m]);
+    fprintf(out, "\n  bits  tensors      params   share\n");
+    static const int widths[] = {16, 8, 6, 5, 4, 3, 2};
+    for (size_t i = 0; i < sizeof widths / sizeof *widths; i++) {
+        int b = widths[i];
+        if (s->tensors_by_bits[b] == 0 && b != 16 && b != 8 && b != 4 && b != 2) continue;
+        char pp[32];
+        human((double)s->params_by_bits[b], pp, sizeof pp);
+        fprintf(out, "  %4d  %7zu  %10s  %5.1f%%\n", b, s->tensors_by_bits[b], pp,
+                s->total_params ? 100.0 * (double)s->params_by_bits[b] / (double)s->total_params : 0.0);
+    }
+    /* MB below 1 GB: a small model must not read "0.000 GB". */
+    if (s->mlx_bytes >= 1e9)
+        fprintf(out, "  average %.2f bits per parameter, estimated size %.2f GB (MLX: %.0f bytes, %.4f bits per weight with scales)\n",
+                s->average_bits, s->mlx_bytes / 1e9, s->mlx_bytes, s->effective_bpw);
+    else
+        fprintf(out, "  average %.2f bits per parameter, estimated size %.1f MB (MLX: %.0f bytes, %.4f bits per weight with scales)\n",
+                s->average_bits, s->mlx_bytes / 1e6, s->mlx_bytes, s->effective_bpw);
+    fprintf(out, "  a size budget can reach %.4f to %.4f bits per weight; expected damage %.6g%s\n",
+            s->min_bpw, s->max_bpw, s->expected_damage,
+            s->errors_estimated ? " (per-width errors estimated from M4: no measured table)" : "");
+}
+
+int swan_out_dir_lock(const char *dir, int *fd, swan_error *err) {
+    char path[PATH_MAX + 32];
+    snprintf(path, sizeof path, "%s/.swan.lock", dir);
+    *fd = open(path, O_RDWR | O_CREAT, 0666);
+    if (*fd < 0) return swan_error_set(err, "cannot create %s: %s", path, strerror(errno));
+    struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET};
+    if (fcntl(*fd, F_SETLK, &fl) != 0) {
+        struct flock who = {.l_type = F_WRLCK, .l_whence = SEEK_SET};
+        fcntl(*fd, F_GETLK, &who);
+        close(*fd);
+        *fd = -1;
+        return swan_error_set(err, "%s is in use by another swan command (pid %ld)", dir,
+                              (long)who.l_pid);
+    }
+    return 0;
+}
+
+void swan_outputs_remove(const char *dir) {
+    for (size_t i = 0; i < swan_noutputs; i++) {
+        char path[PATH_MAX];
+        if (snprintf(path, sizeof path, "%s/%s", dir, swan_outputs[i].file) < (int)sizeof path)
+            unlink(path);
+    }
+}

@@ -1,0 +1,51 @@
+/* policy_cli.c: parsing and help of the shared reduce flags (see policy_cli.h). */
+#include "coordinator/policy_cli.h"
+
+#include <string.h>
+
+const char swan_policy_cli_help[] =
+    "allocation (swan analyze and swan reduce):\n"
+    "      --policy swan       the published thresholds (default)\n"
+    "      --target-bpw B      instead: a size budget in bits per weight (MLX storage, scales\n"
+    "                          included): each matrix gets the (bits, group size) that minimizes\n"
+    "                          the total expected error within it (docs/allocation.md)\n"
+    "      --target-size S     the same with a size: 192GB, 150GiB, 800MB, ...\n"
+    "      --normalize MODE    fixed (default: the published ranges) or adaptive (the model's\n"
+    "                          own 5%..95% quantiles, so no metric saturates)\n"
+    "      --weights A,B,C,D   composite weights svd,kurtosis,output,error (sum 1;\n"
+    "                          default 0.20,0.45,0.15,0.20)\n"
+    "      --thresholds L,M,H  2-bit <= L < 4-bit < M <= 8-bit < H <= 16-bit\n"
+    "                          (default 0.10,0.65,0.90)\n"
+    "      --group-sizes LIST  group size per width for --policy swan (default 2:32,4:128,8:64)\n"
+    "      --protect PATTERN   keep tensors whose name contains PATTERN (case-insensitive\n"
+    "                          substring, not a glob) at 16 bits; repeatable; warns if it\n"
+    "                          matches no tensor; adds to the built-in list\n"
+    "      --no-default-protect  drop the built-in protected list: embed_tokens, lm_head,\n"
+    "                          layernorm, layer_norm, norm.weight, router.weight, vision_model,\n"
+    "                          multi_modal_projector, positional_embedding, class_embedding,\n"
+    "                          patch_embedding\n"
+    "      --quantize-protected  decide protected tensors like any other\n";
+
+int swan_policy_cli_apply(swan_policy *p, int opt, const char *arg, swan_error *err) {
+    switch (opt) {
+    case SWAN_OPT_WEIGHTS: return swan_policy_parse_weights(p, arg, err);
+    case SWAN_OPT_THRESHOLDS: return swan_policy_parse_thresholds(p, arg, err);
+    case SWAN_OPT_GROUPS: return swan_policy_parse_group_sizes(p, arg, err);
+    case SWAN_OPT_PROTECT: return swan_policy_add_protect(p, arg, err);
+    case SWAN_OPT_NO_DEFAULT_PROTECT: p->builtin_protect = false; return 0;
+    case SWAN_OPT_QUANTIZE_PROTECTED: p->quantize_protected = true; return 0;
+    case SWAN_OPT_NORMALIZE: return swan_policy_parse_normalize(p, arg, err);
+    case SWAN_OPT_POLICY:
+        if (p->alloc != SWAN_ALLOC_THRESHOLDS)
+            return swan_error_set(err, "--policy: a size target was already given, got '%s'", arg);
+        return swan_policy_parse_name(p, arg, err);
+    case SWAN_OPT_TARGET_BPW:
+    case SWAN_OPT_TARGET_SIZE:
+        if (p->alloc != SWAN_ALLOC_THRESHOLDS)
+            return swan_error_set(err, "%s: only one of --target-bpw and --target-size, got '%s'",
+                                  opt == SWAN_OPT_TARGET_BPW ? "--target-bpw" : "--target-size", arg);
+        return opt == SWAN_OPT_TARGET_BPW ? swan_policy_parse_target_bpw(p, arg, err)
+                                          : swan_policy_parse_target_size(p, arg, err);
+    default: return swan_error_set(err, "unknown allocation flag");
+    }
+}

@@ -1,0 +1,53 @@
+/* policy_cli.h: the reduce flags shared by `swan analyze` and `swan reduce`.
+ *
+ * Both commands take the same allocation settings; each puts SWAN_POLICY_LONGOPTS
+ * into its getopt_long table and hands any option in the SWAN_OPT_POLICY range to
+ * swan_policy_cli_apply, so a flag is parsed (and documented) in one place. */
+#ifndef SWAN_POLICY_CLI_H
+#define SWAN_POLICY_CLI_H
+
+#include <getopt.h>
+#include <stdbool.h>
+
+#include "common/error.h"
+#include "coordinator/reduce/reduce.h"
+
+enum {
+    SWAN_OPT_POLICY_FIRST = 3000,
+    SWAN_OPT_WEIGHTS = SWAN_OPT_POLICY_FIRST,
+    SWAN_OPT_THRESHOLDS,
+    SWAN_OPT_GROUPS,
+    SWAN_OPT_PROTECT,
+    SWAN_OPT_NO_DEFAULT_PROTECT,
+    SWAN_OPT_QUANTIZE_PROTECTED,
+    SWAN_OPT_POLICY,
+    SWAN_OPT_NORMALIZE,
+    SWAN_OPT_TARGET_BPW,
+    SWAN_OPT_TARGET_SIZE,
+    SWAN_OPT_POLICY_LAST
+};
+
+#define SWAN_POLICY_LONGOPTS                                                   \
+    {"weights", required_argument, 0, SWAN_OPT_WEIGHTS},                       \
+    {"thresholds", required_argument, 0, SWAN_OPT_THRESHOLDS},                 \
+    {"group-sizes", required_argument, 0, SWAN_OPT_GROUPS},                    \
+    {"protect", required_argument, 0, SWAN_OPT_PROTECT},                       \
+    {"no-default-protect", no_argument, 0, SWAN_OPT_NO_DEFAULT_PROTECT},       \
+    {"quantize-protected", no_argument, 0, SWAN_OPT_QUANTIZE_PROTECTED},       \
+    {"policy", required_argument, 0, SWAN_OPT_POLICY},                         \
+    {"normalize", required_argument, 0, SWAN_OPT_NORMALIZE},                   \
+    {"target-bpw", required_argument, 0, SWAN_OPT_TARGET_BPW},                 \
+    {"target-size", required_argument, 0, SWAN_OPT_TARGET_SIZE}
+
+static inline bool swan_is_policy_opt(int c) {
+    return c >= SWAN_OPT_POLICY_FIRST && c < SWAN_OPT_POLICY_LAST;
+}
+
+/* Applies one flag; -1 with err set (one line naming the flag) when arg is bad or
+ * the flag conflicts with an earlier one. */
+int swan_policy_cli_apply(swan_policy *p, int opt, const char *arg, swan_error *err);
+
+/* The help text of these flags (lines starting with two spaces, ending in '\n'). */
+extern const char swan_policy_cli_help[];
+
+#endif
