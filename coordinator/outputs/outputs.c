@@ -11,9 +11,13 @@
 
 #include "common/atomic_file.h"
 #include "coordinator/outputs/manifest.h"
+#include "coordinator/outputs/mlx_names.h"
 
 const swan_output swan_outputs[] = {
     {"manifest.json", swan_manifest_write_to},
+    {"mlx_quant.json", swan_mlx_quant_write},
+    {"swan_predicate.py", swan_predicate_write},
+    {"llama_tensor_types.txt", swan_llama_types_write},
 };
 const size_t swan_noutputs = sizeof swan_outputs / sizeof *swan_outputs;
 
@@ -139,6 +143,13 @@ void swan_summary_print(FILE *out, const swan_output_ctx *c) {
     else
         fprintf(out, "  average %.2f bits per parameter, estimated size %.1f MB (MLX: %.0f bytes, %.4f bits per weight with scales)\n",
                 s->average_bits, s->mlx_bytes / 1e6, s->mlx_bytes, s->effective_bpw);
+    swan_mlx_model mm;
+    swan_mlx_model_from_config(c->ck->config_json, &mm);
+    if (mm.arch == SWAN_ARCH_UNKNOWN)
+        fprintf(out, "  architecture '%s' is not one swan maps: MLX module paths are the tensor names without .weight\n",
+                mm.model_type[0] ? mm.model_type : "?");
+    else
+        fprintf(out, "  MLX module paths and GGUF names for architecture %s\n", swan_mlx_arch_name(mm.arch));
     fprintf(out, "  a size budget can reach %.4f to %.4f bits per weight; expected damage %.6g%s\n",
             s->min_bpw, s->max_bpw, s->expected_damage,
             s->errors_estimated ? " (per-width errors estimated from M4: no measured table)" : "");

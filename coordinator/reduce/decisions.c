@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "coordinator/outputs/mlx_names.h"
 #include "coordinator/reduce/budget.h"
 #include "coordinator/reduce/stacks.h"
 
@@ -173,6 +174,7 @@ typedef struct alloc_model {
     uint8_t *ogroup;            /* per option: group / 32 * ... stored as the value  */
     uint32_t *unit_of;          /* per tensor: unit, or UINT32_MAX (fixed)          */
     uint32_t *mfirst, *members; /* unit u's tensors: members[mfirst[u] .. mfirst[u+1]) */
+    uint8_t *floor_bits, *floor_group; /* per unit: the format's floor (0: none)      */
     double fixed;               /* bits of everything outside the units              */
     double total_params;
 } alloc_model;
@@ -180,6 +182,7 @@ typedef struct alloc_model {
 static void model_free(alloc_model *m) {
     free(m->first), free(m->opts), free(m->obits), free(m->ogroup);
     free(m->unit_of), free(m->mfirst), free(m->members);
+    free(m->floor_bits), free(m->floor_group);
     memset(m, 0, sizeof *m);
 }
 
@@ -199,6 +202,8 @@ static bool quantizable(const swan_plan *plan, const swan_decision *d, size_t i,
 
 static int model_build(const swan_checkpoint *ck, const swan_plan *plan, const swan_policy *p,
                        const swan_decision *d, size_t nstacks, alloc_model *m, swan_error *err) {
+    swan_mlx_model arch;
+    swan_mlx_model_from_config(ck->config_json, &arch);
     memset(m, 0, sizeof *m);
     size_t n = ck->ntensors;
     m->unit_of = malloc((n ? n : 1) * sizeof *m->unit_of);
@@ -229,7 +234,11 @@ static int model_build(const swan_checkpoint *ck, const swan_plan *plan, const s
     m->opts = malloc((nu ? nu : 1) * NOPTS * sizeof *m->opts);
     m->obits = malloc((nu ? nu : 1) * NOPTS);
     m->ogroup = malloc((nu ? nu : 1) * NOPTS);
-    if (!m->mfirst || !m->members || !m->first || !m->opts || !m->obits || !m->ogroup) goto oom;
+    m->floor_bits = calloc(nu ? nu : 1, 1);
+    m->floor_group = calloc(nu ? nu : 1, 1);
+    if (!m->mfirst || !m->members || !m->first || !m->opts || !m->obits || !m->ogroup ||
+        !m->floor_bits || !m->floor_group)
+        goto oom;
     for (size_t i = 0; i < n; i++)
         if (m->unit_of[i] != UINT32_MAX) m->mfirst[m->unit_of[i] + 1]++;
     for (size_t u = 0; u < nu; u++) m->mfirst[u + 1] += m->mfirst[u];
@@ -246,10 +255,18 @@ static int model_build(const swan_checkpoint *ck, const swan_plan *plan, const s
     for (size_t u = 0; u < nu; u++) {
         m->first[u] = at;
         double params = 0;
-        for (uint32_t k = m->mfirst[u]; k < m->mfirst[u + 1]; k++)
+        for (uint32_t k = m->mfirst[u]; k < m->mfirst[u + 1]; k++) {
             params += (double)ck->tensors[m->members[k]].nelem;
+            int fb, fg; /* mlx_lm's own floor for this module (e.g. qwen3_moe mlp.gate) */
+            if (swan_mlx_floor(&arch, ck->tensors[m->members[k]].name, &fb, &fg) &&
+                fb > m->floor_bits[u]) {
+                m->floor_bits[u] = (uint8_t)fb;
+                m->floor_group[u] = (uint8_t)fg;
+            }
+        }
         for (int bi = 0; bi < SWAN_MLX_NBITS; bi++)
             for (int gi = 0; gi < SWAN_MLX_NGROUPS; gi++) {
+                if (k_bits[bi] < m->floor_bits[u]) continue;
                 double damage = 0;
                 bool ok = true;
                 for (uint32_t k = m->mfirst[u]; k < m->mfirst[u + 1] && ok; k++) {
@@ -283,9 +300,15 @@ static swan_budget_problem model_problem(const alloc_model *m) {
 }
 
 /* A uniform choice: every unit at (bits, group) when it can store it, else the
- * largest group that divides at those bits, else 16-bit. */
-static void uniform_choice(const alloc_model *m, int bits, int group, uint32_t *choice) {
+ * largest group that divides at those bits, else 16-bit; a unit with a format floor
+ * above those bits takes its floor. */
+static void uniform_choice(const alloc_model *m, int bits0, int group0, uint32_t *choice) {
     for (size_t u = 0; u < m->nunits; u++) {
+        int bits = bits0, group = group0;
+        if (bits < m->floor_bits[u]) { /* a unit with a floor takes the floor instead */
+            bits = m->floor_bits[u];
+            group = m->floor_group[u];
+        }
         size_t a = m->first[u], b = m->first[u + 1];
         uint32_t pick = (uint32_t)(b - a - 1); /* 16-bit is last */
         int best_g = 0;
@@ -363,11 +386,18 @@ static int apply_thresholds(const swan_plan *plan, const swan_policy *p, const a
         int widest = 0;
         for (size_t k = 0; k < nm; k++)
             if (d[mem[k]].bits > widest) widest = d[mem[k]].bits;
-        int g = widest < 16 ? fitting_group(plan, mem, nm, p->group_size[widest]) : 0;
+        const char *why = NULL;
+        int want_g = widest < 16 ? p->group_size[widest] : 0;
+        if (widest < m->floor_bits[u]) { /* the format's own floor wins */
+            widest = m->floor_bits[u];
+            want_g = m->floor_group[u];
+            why = "mlx_floor";
+        }
+        int g = widest < 16 ? fitting_group(plan, mem, nm, want_g) : 0;
         for (size_t k = 0; k < nm; k++) {
             swan_decision *x = &d[mem[k]];
             if (widest < 16 && g == 0) set_width(x, 16, 0, "not_divisible");
-            else set_width(x, widest, g, x->bits != widest ? "stack_widest" : NULL);
+            else set_width(x, widest, g, why ? why : x->bits != widest ? "stack_widest" : NULL);
         }
     }
     return 0;

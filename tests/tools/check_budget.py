@@ -11,6 +11,8 @@ Independently of swan's solver, from the per-tensor data in the manifest:
     (bits, group size) allocation of the same or smaller size (a uniform allocation
     gives every quantizable matrix, stack by stack, that width; the largest smaller
     group where g does not divide; 16 bits where none does).
+A module with a floor in mlx_lm's own predicate (qwen3_moe's mlp.gate: 8 bits, group
+64) takes the floor in a uniform allocation whose width is below it.
 e(b,g) is raw.mlx_nrmse when the manifest has it, else the documented estimate from
 M4 (docs/allocation.md). Prints one line; exit 1 on any failure.
 """
@@ -38,6 +40,12 @@ def main():
     m = json.load(open(sys.argv[1]))
     target = float(sys.argv[2])
     qp = m["swan"]["quantize_protected"]
+    arch = (m.get("config") or {}).get("model_type")
+
+    def floor(name):
+        if arch == "qwen3_moe" and name.endswith(".mlp.gate.weight"):
+            return (8, 64)
+        return None
     tensors = [t for sh in m["shards"].values() for t in sh["tensors"].items()]
     total = sum(t["num_params"] for _, t in tensors)
     fixed = 0.0
@@ -72,6 +80,10 @@ def main():
         widths = {(t["decision"]["bits"], t["decision"].get("group_size")) for _, t, _ in mem}
         if len(widths) != 1:
             problems.append("stack %s has widths %s" % (key, sorted(widths)))
+        for nm, t, _ in mem:
+            fl = floor(nm)
+            if fl and t["decision"]["bits"] < fl[0]:
+                problems.append("%s below its mlx_lm floor" % nm)
     bpw = cost / total
     if abs(bpw - m["summary"]["effective_bpw"]) > 1e-6:
         problems.append("effective bpw %.6f but summary says %.6f" % (bpw, m["summary"]["effective_bpw"]))
@@ -83,8 +95,12 @@ def main():
             ucost, udmg = fixed, 0.0
             for mem in units.values():
                 gg = None
-                for cand in [x for x in GROUPS if x <= g][::-1]:
-                    if all(err(t, b, cand) is not None for _, t, _ in mem):
+                ub, ug = b, g
+                fl = max((floor(nm) for nm, _, _ in mem if floor(nm)), default=None)
+                if fl and b < fl[0]:
+                    ub, ug = fl
+                for cand in [x for x in GROUPS if x <= ug][::-1]:
+                    if all(err(t, ub, cand) is not None for _, t, _ in mem):
                         gg = cand
                         break
                 for _, t, s in mem:
@@ -92,8 +108,8 @@ def main():
                     if gg is None:
                         ucost += 16.0 * n
                     else:
-                        ucost += n * (b + 32.0 / gg)
-                        udmg += s * n * err(t, b, gg) ** 2
+                        ucost += n * (ub + 32.0 / gg)
+                        udmg += s * n * err(t, ub, gg) ** 2
             if ucost <= cost * (1 + 1e-12) and udmg < damage * (1 - 1e-9) - 1e-300:
                 problems.append("uniform %d-bit g%d: %.6f bpw, damage %.6g < ours %.6g"
                                 % (b, g, ucost / total, udmg, damage))
