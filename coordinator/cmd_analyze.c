@@ -98,7 +98,7 @@ int swan_cmd_analyze(int argc, char **argv) {
     while ((c = swan_cli_next("analyze", argc, argv, "o:j:qvh", longopts)) != -1) {
         if (c == SWAN_CLI_BAD) return SWAN_EXIT_REFUSED;
         if (c == 'h') {
-            char text[sizeof help_text + sizeof swan_policy_cli_help];
+            char text[sizeof help_text + 4096];
             snprintf(text, sizeof text, help_text, swan_policy_cli_help);
             return swan_cli_print(text);
         }

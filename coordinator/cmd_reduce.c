@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "coordinator/analyze.h"
+#include "coordinator/cli.h"
 #include "coordinator/inspect.h"
 #include "coordinator/journal/journal.h"
 #include "coordinator/journal/tensor_table.h"
@@ -24,26 +25,18 @@
 
 int swan_cmd_reduce(int argc, char **argv);
 
-static void usage(FILE *out) {
-    fprintf(out,
-            "usage: swan reduce OUT [options]\n"
-            "\n"
-            "Re-runs the reduce and writes every output of OUT again from OUT/journal.jsonl and\n"
-            "OUT/tensors.json (written by swan analyze): no workers, no model needed.\n"
-            "\n"
-            "%s"
-            "  -q, --quiet             no summary\n"
-            "  -h, --help              this help\n"
-            "\n"
-            "Exit status: 0 done, 1 failed, 2 refused (bad flags, incomplete journal, or a\n"
-            "budget the model cannot reach: the message gives the reachable range).\n",
-            swan_policy_cli_help);
-}
-
-static int bad_flag(const char *msg) {
-    fprintf(stderr, "swan reduce: %s\ntry 'swan reduce --help'\n", msg);
-    return SWAN_EXIT_REFUSED;
-}
+static const char help_text[] =
+    "usage: swan reduce OUT [options]\n"
+    "\n"
+    "Re-runs the reduce and writes every output of OUT again from OUT/journal.jsonl and\n"
+    "OUT/tensors.json (written by swan analyze): no workers, no model needed.\n"
+    "\n"
+    "%s"
+    "  -q, --quiet             no summary\n"
+    "  -h, --help              this help\n"
+    "\n"
+    "Exit status: 0 done, 1 failed, 2 refused (bad flags, incomplete journal, or a\n"
+    "budget the model cannot reach: the message gives the reachable range).\n";
 
 static int run_reduce(const char *out, const swan_policy *pol, bool quiet, swan_error *err) {
     char path[PATH_MAX + 32];
@@ -100,29 +93,33 @@ int swan_cmd_reduce(int argc, char **argv) {
     swan_policy_default(&pol);
     bool quiet = false;
     const char *out = NULL;
-    int npos = 0, c;
+    int c;
     swan_error err = {{0}};
-    opterr = 0;
-    while ((c = getopt_long(argc, argv, "-qh", longopts, NULL)) != -1) {
-        if (swan_is_policy_opt(c)) {
-            if (swan_policy_cli_apply(&pol, c, optarg, &err)) return bad_flag(err.msg);
+    while ((c = swan_cli_next("reduce", argc, argv, "qh", longopts)) != -1) {
+        if (c == SWAN_CLI_BAD) return SWAN_EXIT_REFUSED;
+        if (c == 'h') {
+            char text[sizeof help_text + 4096];
+            snprintf(text, sizeof text, help_text, swan_policy_cli_help);
+            return swan_cli_print(text);
+        }
+        if (c == SWAN_CLI_POSITIONAL) {
+            if (out) return swan_cli_refuse("reduce", "unexpected argument '%s' (one OUT folder only)", optarg);
+            out = optarg;
             continue;
         }
-        switch (c) {
-        case 1:
-            if (npos++ == 0) out = optarg;
-            break;
-        case 'q': quiet = true; break;
-        case 'h': usage(stdout); return 0;
-        default: {
-            char msg[300];
-            snprintf(msg, sizeof msg, "%s: unknown option or missing value", argv[optind - 1]);
-            return bad_flag(msg);
+        if (c == 'q') {
+            quiet = true;
+            continue;
         }
-        }
+        if (swan_is_policy_opt(c) && swan_policy_cli_apply(&pol, c, optarg, &err) == 0) continue;
+        return swan_cli_refuse("reduce", "%s", err.msg[0] ? err.msg : "unknown option");
     }
-    if (npos != 1) return bad_flag("OUT: expected exactly one output folder");
-    if (swan_policy_validate(&pol, &err)) return bad_flag(err.msg);
+    for (; optind < argc; optind++) { /* after "--" */
+        if (out) return swan_cli_refuse("reduce", "unexpected argument '%s' (one OUT folder only)", argv[optind]);
+        out = argv[optind];
+    }
+    if (!out) return swan_cli_refuse("reduce", "expected the OUT folder of a swan analyze");
+    if (swan_policy_validate(&pol, &err)) return swan_cli_refuse("reduce", "%s", err.msg);
     int status = run_reduce(out, &pol, quiet, &err);
     if (status != SWAN_EXIT_OK) fprintf(stderr, "swan reduce: %s\n", err.msg);
     return status;

@@ -47,7 +47,8 @@ static inline bool swan_is_policy_opt(int c) {
  * the flag conflicts with an earlier one. */
 int swan_policy_cli_apply(swan_policy *p, int opt, const char *arg, swan_error *err);
 
-/* The help text of these flags (lines starting with two spaces, ending in '\n'). */
+/* The help text of these flags (lines starting with two spaces, ending in '\n'; under
+ * 4 KiB, so a command can print it inside its own help). */
 extern const char swan_policy_cli_help[];
 
 #endif

@@ -1,6 +1,7 @@
 /* budget.c: convex-hull Lagrangian allocation plus greedy fix-up (see budget.h). */
 #include "coordinator/reduce/budget.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -179,43 +180,104 @@ int swan_budget_fixup(const swan_budget_problem *pb, double budget, uint32_t *ch
     return 0;
 }
 
-int swan_budget_solve(const swan_budget_problem *pb, double budget, uint32_t *choice,
-                      swan_error *err) {
+/* Every unit's hull steps, sorted by slope; *cost and *damage the cheapest state and
+ * choice[] its options. Returns the number of segments, or -1 (out of memory). */
+static long build_segments(const swan_budget_problem *pb, uint32_t *choice, segment **out,
+                           double *cost, double *damage) {
     size_t nopts = pb->nunits ? pb->first[pb->nunits] : 0;
     uint32_t *hull = malloc((nopts ? nopts : 1) * sizeof *hull);
     uint32_t *tmp = malloc((nopts ? nopts : 1) * sizeof *tmp);
     segment *seg = malloc((nopts ? nopts : 1) * sizeof *seg);
-    size_t *hstart = malloc((pb->nunits + 1) * sizeof *hstart);
-    if (!hull || !tmp || !seg || !hstart) {
-        free(hull), free(tmp), free(seg), free(hstart);
-        return swan_error_set(err, "out of memory in the budget solver");
+    if (!hull || !tmp || !seg) {
+        free(hull), free(tmp), free(seg);
+        return -1;
     }
-    size_t nseg = 0, at = 0;
-    double cost = pb->fixed;
+    size_t nseg = 0;
+    *cost = pb->fixed;
+    *damage = 0;
     for (size_t u = 0; u < pb->nunits; u++) {
-        hstart[u] = at;
-        size_t h = unit_hull(pb, u, hull + at, tmp);
+        size_t h = unit_hull(pb, u, hull, tmp);
         const swan_budget_option *o = pb->opts + pb->first[u];
-        choice[u] = hull[at];
-        cost += o[hull[at]].cost;
+        choice[u] = hull[0];
+        *cost += o[hull[0]].cost;
+        *damage += o[hull[0]].damage;
         for (size_t k = 0; k + 1 < h; k++) {
-            const swan_budget_option *a = &o[hull[at + k]], *b = &o[hull[at + k + 1]];
+            const swan_budget_option *a = &o[hull[k]], *b = &o[hull[k + 1]];
             seg[nseg++] = (segment){(a->damage - b->damage) / (b->cost - a->cost), (uint32_t)u,
-                                    hull[at + k + 1], (uint32_t)k};
+                                    hull[k + 1], (uint32_t)k};
         }
-        at += h;
     }
-    hstart[pb->nunits] = at;
+    free(hull), free(tmp);
     qsort(seg, nseg, sizeof *seg, by_slope_desc);
+    *out = seg;
+    return (long)nseg;
+}
+
+int swan_budget_solve(const swan_budget_problem *pb, double budget, uint32_t *choice,
+                      swan_error *err) {
+    segment *seg;
+    double cost, damage;
+    long nseg = build_segments(pb, choice, &seg, &cost, &damage);
+    if (nseg < 0) return swan_error_set(err, "out of memory in the budget solver");
     /* Lagrangian sweep: the multiplier falls through the slopes; stop at the first
      * upgrade that does not fit (everything taken so far is optimal for its cost). */
-    for (size_t s = 0; s < nseg; s++) {
+    for (long s = 0; s < nseg; s++) {
         const swan_budget_option *o = pb->opts + pb->first[seg[s].unit];
         double dc = o[seg[s].to].cost - o[choice[seg[s].unit]].cost;
         if (cost + dc > budget) break;
         cost += dc;
         choice[seg[s].unit] = seg[s].to;
     }
-    free(hull), free(tmp), free(seg), free(hstart);
+    free(seg);
     return swan_budget_fixup(pb, budget, choice, err);
+}
+
+int swan_budget_curve(const swan_budget_problem *pb, const double *budgets, size_t n,
+                      double *cost_out, double *damage_out, swan_error *err) {
+    uint32_t *choice = malloc((pb->nunits ? pb->nunits : 1) * sizeof *choice);
+    if (!choice) return swan_error_set(err, "out of memory in the budget solver");
+    segment *seg;
+    double cost, damage;
+    long nseg = build_segments(pb, choice, &seg, &cost, &damage);
+    if (nseg < 0) {
+        free(choice);
+        return swan_error_set(err, "out of memory in the budget solver");
+    }
+    for (size_t k = 0; k < n; k++) cost_out[k] = damage_out[k] = NAN;
+    /* One pass: walk the sorted upgrades once, recording the state at each budget. */
+    size_t *order = malloc((n ? n : 1) * sizeof *order);
+    if (!order) {
+        free(seg), free(choice);
+        return swan_error_set(err, "out of memory in the budget solver");
+    }
+    for (size_t k = 0; k < n; k++) order[k] = k;
+    for (size_t a = 1; a < n; a++) /* n is small: insertion sort by budget */
+        for (size_t b = a; b > 0 && budgets[order[b]] < budgets[order[b - 1]]; b--) {
+            size_t t = order[b];
+            order[b] = order[b - 1];
+            order[b - 1] = t;
+        }
+    size_t k = 0;
+    while (k < n && budgets[order[k]] < cost) k++;
+    for (long s = 0; s <= nseg && k < n; s++) {
+        double dc = 0, dd = 0;
+        if (s < nseg) {
+            const swan_budget_option *o = pb->opts + pb->first[seg[s].unit];
+            dc = o[seg[s].to].cost - o[choice[seg[s].unit]].cost;
+            dd = o[seg[s].to].damage - o[choice[seg[s].unit]].damage;
+        }
+        /* budgets that this upgrade would exceed stop here */
+        while (k < n && (s == nseg || cost + dc > budgets[order[k]])) {
+            cost_out[order[k]] = cost;
+            damage_out[order[k]] = damage;
+            k++;
+        }
+        if (s < nseg) {
+            cost += dc;
+            damage += dd;
+            choice[seg[s].unit] = seg[s].to;
+        }
+    }
+    free(order), free(seg), free(choice);
+    return 0;
 }

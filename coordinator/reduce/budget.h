@@ -46,6 +46,13 @@ int swan_budget_solve(const swan_budget_problem *pb, double budget, uint32_t *ch
 int swan_budget_fixup(const swan_budget_problem *pb, double budget, uint32_t *choice,
                       swan_error *err);
 
+/* Size-versus-damage curve in one sweep: for each budgets[k] (any order), the cost
+ * and damage of the Lagrangian solution for it (the hull sweep stopped at the first
+ * upgrade that does not fit; no fix-up, so at most a few hull steps above what
+ * swan_budget_solve reaches). NAN for a budget below the minimum cost. */
+int swan_budget_curve(const swan_budget_problem *pb, const double *budgets, size_t n,
+                      double *cost_out, double *damage_out, swan_error *err);
+
 /* Total cost and damage of a choice. */
 void swan_budget_eval(const swan_budget_problem *pb, const uint32_t *choice, double *cost,
                       double *damage);

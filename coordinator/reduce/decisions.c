@@ -534,14 +534,18 @@ int swan_reduce_curve(const swan_checkpoint *ck, const swan_plan *plan, const sw
         model_free(&m);
         return swan_error_set(err, "out of memory in the budget solver");
     }
-    for (size_t k = 0; k < n && rc == 0; k++) {
-        double budget = targets[k] * m.total_params;
-        budget_pts[k] = (swan_curve_point){NAN, NAN, 0, 0};
-        if (budget < lo || budget > hi || m.total_params <= 0) continue;
-        if ((rc = model_solve(&m, budget, choice, err))) break;
-        double c, dmg;
-        swan_budget_eval(&pb, choice, &c, &dmg);
-        budget_pts[k] = (swan_curve_point){c / m.total_params, dmg, 0, 0};
+    /* one Lagrangian sweep for every budget (cheap on 100,000 tensors) */
+    double *budgets = malloc((n ? n : 1) * 3 * sizeof *budgets);
+    if (!budgets) rc = swan_error_set(err, "out of memory");
+    else {
+        double *costs = budgets + n, *damages = budgets + 2 * n;
+        for (size_t k = 0; k < n; k++) budgets[k] = targets[k] * m.total_params;
+        rc = swan_budget_curve(&pb, budgets, n, costs, damages, err);
+        for (size_t k = 0; k < n && rc == 0; k++) {
+            bool in = budgets[k] >= lo && budgets[k] <= hi && m.total_params > 0 && !isnan(costs[k]);
+            budget_pts[k] = (swan_curve_point){in ? costs[k] / m.total_params : NAN, in ? damages[k] : NAN, 0, 0};
+        }
+        free(budgets);
     }
     for (int bi = 0; bi < SWAN_MLX_NBITS && rc == 0; bi++)
         for (int gi = 0; gi < SWAN_MLX_NGROUPS; gi++) {
