@@ -13,7 +13,8 @@ cd "$(dirname "$0")/.."
 BUILD_DIR=${BUILD_DIR:-build}
 
 APT_PACKAGES="build-essential cmake pkg-config libzmq3-dev libmsgpack-dev libcjson-dev
-libopenblas-dev liblapacke-dev libcmocka-dev libsodium-dev python3 python3-numpy procps groff-base zsh iproute2"
+libopenblas-dev liblapacke-dev libcmocka-dev libsodium-dev python3 python3-numpy procps groff-base zsh iproute2
+chromium"
 BREW_PACKAGES="cmake pkg-config zeromq msgpack cjson cmocka libsodium"
 
 install_apt() {

@@ -18,6 +18,7 @@ const swan_output swan_outputs[] = {
     {"mlx_quant.json", swan_mlx_quant_write},
     {"swan_predicate.py", swan_predicate_write},
     {"llama_tensor_types.txt", swan_llama_types_write},
+    {"report.html", swan_report_write},
 };
 const size_t swan_noutputs = sizeof swan_outputs / sizeof *swan_outputs;
 

@@ -49,7 +49,8 @@ double swan_width_error(const swan_raw_metrics *raw, int bits, int group, bool *
     /* No measured table (a journal from before it existed): scale M4, measured at 4
      * bits and group 128, by the step size (2^b - 1 levels) and by how the expected
      * range of a Gaussian group grows with its size (~sqrt(2 ln g)). */
-    return raw->rtn_nrmse * (15.0 / (double)((1 << bits) - 1)) * sqrt(log((double)group) / log(128.0));
+    double gf = group == 128 ? 1.0 : sqrt(log((double)group) / log(128.0));
+    return raw->rtn_nrmse * (15.0 / (double)((1 << bits) - 1)) * gf;
 }
 
 /* ---- normalization ------------------------------------------------------------- */
@@ -516,15 +517,12 @@ fail:
 }
 
 int swan_reduce_curve(const swan_checkpoint *ck, const swan_plan *plan, const swan_policy *p,
-                      const double *targets, size_t n, swan_curve_point *budget_pts,
-                      swan_curve_point *uniform_pts, swan_error *err) {
-    swan_reduction r;
-    swan_policy q = *p;
-    q.alloc = SWAN_ALLOC_THRESHOLDS;
-    if (swan_reduce_run(ck, plan, &q, &r, err)) return -1;
+                      const swan_reduction *red, const double *targets, size_t n,
+                      swan_curve_point *budget_pts, swan_curve_point *uniform_pts, swan_error *err) {
+    /* The units depend on classification, stacks and composites only, which every
+     * policy computes the same way: reuse them. */
     alloc_model m;
-    int rc = model_build(ck, plan, p, r.d, r.nstacks, &m, err);
-    swan_reduction_free(&r);
+    int rc = model_build(ck, plan, p, red->d, red->nstacks, &m, err);
     if (rc) return -1;
     swan_budget_problem pb = model_problem(&m);
     double lo, hi;

@@ -70,7 +70,8 @@ typedef struct swan_curve_point {
     int bits, group;              /* uniform points only                            */
 } swan_curve_point;
 int swan_reduce_curve(const swan_checkpoint *ck, const swan_plan *plan, const swan_policy *p,
-                      const double *targets, size_t n, swan_curve_point *budget_pts,
-                      swan_curve_point *uniform_pts /* 18 */, swan_error *err);
+                      const swan_reduction *red, const double *targets, size_t n,
+                      swan_curve_point *budget_pts, swan_curve_point *uniform_pts /* 18 */,
+                      swan_error *err);
 
 #endif
