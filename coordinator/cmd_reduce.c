@@ -15,7 +15,7 @@
 
 #include "coordinator/analyze.h"
 #include "coordinator/cli.h"
-#include "coordinator/inspect.h"
+#include "coordinator/model_info.h"
 #include "coordinator/journal/journal.h"
 #include "coordinator/journal/tensor_table.h"
 #include "coordinator/outputs/outputs.h"
