@@ -25,6 +25,7 @@
 #include "coordinator/schedule/scheduler.h"
 #include "coordinator/schedule/workers_report.h"
 #include "proto/messages.h"
+#include "proto/transport.h"
 
 void swan_analyze_default_opts(swan_analyze_opts *o) {
     memset(o, 0, sizeof *o);
@@ -44,8 +45,11 @@ typedef struct run {
     swan_journal journal;
     swan_local_pool pool;
     swan_progress progress;
+    swan_transport transport;    /* the workers' socket, bound before any output   */
+    swan_curve_keypair curve;    /* --curve-secret, loaded                          */
+    swan_key_list allowed;       /* --allow                                         */
     char ipc_dir[PATH_MAX];
-    char bind_ep[PATH_MAX + 16]; /* where the scheduler listens                  */
+    char ipc_ep[PATH_MAX + 16];  /* private endpoint of the local workers          */
     int lock_fd;                 /* OUT/.swan.lock, held for the whole run        */
     char journal_path[PATH_MAX + 32];
     size_t loaded;               /* results taken from the journal                */
@@ -61,6 +65,9 @@ typedef struct run {
 
 static void run_free(run *r) {
     swan_local_pool_free(&r->pool);
+    swan_transport_close(&r->transport);
+    swan_key_list_free(&r->allowed);
+    memset(&r->curve, 0, sizeof r->curve);
     if (r->lock_fd >= 0) close(r->lock_fd); /* releases the lock */
     swan_journal_close(&r->journal);
     if (r->ipc_dir[0]) {
@@ -220,20 +227,10 @@ static void report_nonfinite(run *r) {
 
 /* ---- the steps -------------------------------------------------------------------- */
 
-/* Picks the endpoint workers use. Locally a socket in a private 0700 directory, so
- * no other user of the machine can pose as a worker; with --listen, the given TCP
- * address (local workers then connect through loopback). */
-static int choose_endpoints(run *r, char *bind_ep, char *connect_ep, size_t size, swan_error *err) {
-    const char *listen = r->o->listen;
-    if (listen) {
-        snprintf(bind_ep, size, "%s", listen);
-        const char *port = NULL;
-        if (strncmp(listen, "tcp://*:", 8) == 0) port = listen + 8;
-        else if (strncmp(listen, "tcp://0.0.0.0:", 14) == 0) port = listen + 14;
-        if (port) snprintf(connect_ep, size, "tcp://127.0.0.1:%s", port);
-        else snprintf(connect_ep, size, "%s", listen);
-        return 0;
-    }
+/* Creates the private endpoint of the local workers: a socket in a 0700 directory,
+ * so no other user of the machine can pose as a worker. Local workers always use it,
+ * whatever --listen says (they need no keys and no network). */
+static int make_ipc_endpoint(run *r, swan_error *err) {
     /* ipc:// paths must stay under ~100 bytes (macOS sun_path is 104). */
     const char *tmp = getenv("TMPDIR");
     if (!tmp || !*tmp || strlen(tmp) > 60) tmp = "/tmp";
@@ -243,9 +240,39 @@ static int choose_endpoints(run *r, char *bind_ep, char *connect_ep, size_t size
         return swan_error_set(err, "cannot create a private directory in %s: %s", tmp,
                               strerror(errno));
     }
-    snprintf(bind_ep, size, "ipc://%s/w", r->ipc_dir);
-    snprintf(connect_ep, size, "%s", bind_ep);
+    snprintf(r->ipc_ep, sizeof r->ipc_ep, "ipc://%s/w", r->ipc_dir);
     return 0;
+}
+
+/* Checks --listen and the keys, then binds: a bad endpoint, a port in use or a bad
+ * key file is refused here, before anything is written. Plain TCP that other hosts
+ * can reach is refused unless --insecure: any host could then pose as a worker and
+ * put made-up numbers in the manifest. */
+static int open_transport(run *r, swan_error *err) {
+    const swan_analyze_opts *o = r->o;
+    bool loopback = true;
+    if (o->listen && swan_transport_check_listen(o->listen, &loopback, err)) return -1;
+    if ((o->curve_secret != NULL) != (o->allow != NULL))
+        return swan_error_set(err, "--curve-secret and --allow go together (the coordinator's key, "
+                                   "and the worker keys it admits)");
+    if (o->curve_secret && !o->listen)
+        return swan_error_set(err, "--curve-secret and --allow secure a --listen endpoint; give one");
+    if (o->listen && !loopback && !o->curve_secret && !o->insecure)
+        return swan_error_set(err, "--listen %s: other hosts could connect without keys and send made-up "
+                                   "results; give --curve-secret KEY --allow DIR (see swan keygen), or "
+                                   "--insecure on a network you trust",
+                              o->listen);
+    if (o->curve_secret && (swan_key_load_secret(o->curve_secret, &r->curve, err) ||
+                            swan_key_list_load(&r->allowed, o->allow, err)))
+        return -1;
+    if (make_ipc_endpoint(r, err)) return -1;
+    swan_transport_server_opts so = {.ipc_endpoint = r->ipc_ep,
+                                     .listen = o->listen,
+                                     .curve = o->curve_secret ? &r->curve : NULL,
+                                     .allowed = &r->allowed,
+                                     .log = hook_log,
+                                     .log_ctx = r};
+    return swan_transport_server_open(&r->transport, &so, err);
 }
 
 /* Starts the local workers first, while this process is still small: on Linux a
@@ -253,17 +280,15 @@ static int choose_endpoints(run *r, char *bind_ep, char *connect_ep, size_t size
  * and warm up while the checkpoint is being validated. */
 static int start_workers(run *r, swan_error *err) {
     const swan_analyze_opts *o = r->o;
-    char connect_ep[sizeof r->bind_ep], exe[PATH_MAX];
-    if (choose_endpoints(r, r->bind_ep, connect_ep, sizeof r->bind_ep, err)) return -1;
+    char exe[PATH_MAX];
     if (o->jobs <= 0) return 0;
     if (swan_self_exe(o->argv0, exe, sizeof exe, err)) return -1;
-    /* Workers may connect before the coordinator binds: ZeroMQ retries. */
-    return swan_local_pool_start(&r->pool, exe, connect_ep, (size_t)o->jobs, o->threads, err);
+    return swan_local_pool_start(&r->pool, exe, r->ipc_ep, (size_t)o->jobs, o->threads, err);
 }
 
 static int run_workers(run *r, volatile sig_atomic_t *stop, swan_error *err) {
     const swan_analyze_opts *o = r->o;
-    swan_sched_opts so = {.endpoint = r->bind_ep,
+    swan_sched_opts so = {.transport = &r->transport,
                           .seed = o->seed,
                           .worker_timeout = o->worker_timeout,
                           .max_attempts = 3,
@@ -280,7 +305,8 @@ static int run_workers(run *r, volatile sig_atomic_t *stop, swan_error *err) {
                               .log = hook_log};
     if (o->listen) {
         char line[PATH_MAX + 64];
-        snprintf(line, sizeof line, "listening for workers on %s", r->bind_ep);
+        snprintf(line, sizeof line, "listening for workers on %s%s", o->listen,
+                 o->curve_secret ? " (CURVE, allowed keys only)" : " (no encryption)");
         swan_progress_log(&r->progress, line);
     }
     snprintf(r->workers_json, sizeof r->workers_json, "%s/workers.json", o->out_dir);
@@ -413,6 +439,7 @@ static int check_shards_unchanged(const swan_checkpoint *ck, const char *journal
  * Returns SWAN_EXIT_OK or the status to exit with. */
 static int prepare(run *r, const char *dir, double *tp, swan_error *err) {
     const swan_analyze_opts *o = r->o;
+    if (open_transport(r, err)) return SWAN_EXIT_REFUSED;
     if (start_workers(r, err)) return SWAN_EXIT_FAILED;
     /* Refusals happen here, before anything is created in the output folder. */
     if (swan_checkpoint_open(dir, &r->ck, err) || check_names(&r->ck, err))

@@ -28,7 +28,10 @@ typedef struct swan_analyze_opts {
     bool verbose;              /* log the time of each phase, hosts in progress  */
     bool keep_failed;          /* write the manifest even if tensors failed:
                                   them at 16 bits, reason analysis_failed        */
-    const char *listen;        /* NULL = private ipc endpoint                    */
+    const char *listen;        /* also accept workers here (tcp://...); NULL = none */
+    const char *curve_secret;  /* --curve-secret: coordinator's key file (CURVE)  */
+    const char *allow;         /* --allow: dir of *.pub or file of worker keys    */
+    bool insecure;             /* --insecure: plain TCP off loopback accepted     */
     double worker_timeout;     /* seconds                                        */
     swan_policy policy;
 } swan_analyze_opts;

@@ -23,6 +23,9 @@ static const char help_text[] =
     "      --threads T         BLAS threads per worker, 1..1024 (default 1)\n"
     "      --seed S            run seed for every random number, 0..2^64-1 (default 0)\n"
     "      --listen ENDPOINT   also accept workers from other hosts, e.g. tcp://*:5555\n"
+    "      --curve-secret KEY  this coordinator's secret key (swan keygen): CURVE on --listen\n"
+    "      --allow DIR|FILE    worker public keys admitted (*.pub files, or one key a line)\n"
+    "      --insecure          allow --listen off loopback without keys (trusted networks)\n"
     "      --worker-timeout S  drop a busy worker silent for S seconds, 1..86400 (default 120)\n"
     "      --fresh             ignore OUT/journal.jsonl and start over\n"
     "      --repair            drop damaged journal records and analyze those tensors again\n"
@@ -44,7 +47,8 @@ static const char help_text[] =
     "Exit status: 0 done, 1 failed, 2 input or flags refused, 130 interrupted.\n";
 
 enum {
-    OPT_THREADS = 1000, OPT_SEED, OPT_LISTEN, OPT_TIMEOUT, OPT_FRESH, OPT_KEEP_FAILED, OPT_REPAIR
+    OPT_THREADS = 1000, OPT_SEED, OPT_LISTEN, OPT_TIMEOUT, OPT_FRESH, OPT_KEEP_FAILED, OPT_REPAIR,
+    OPT_CURVE_SECRET, OPT_ALLOW, OPT_INSECURE
 };
 
 /* One flag's value into o; -1 after printing the refusal. */
@@ -66,6 +70,9 @@ static int apply_flag(swan_analyze_opts *o, int c, const char *arg, bool *jobs_s
     case OPT_THREADS: return swan_cli_flag_int("analyze", "--threads", arg, 1, 1024, &o->threads);
     case OPT_SEED: return swan_cli_flag_u64("analyze", "--seed", arg, 0, UINT64_MAX, &o->seed);
     case OPT_LISTEN: o->listen = arg; return 0;
+    case OPT_CURVE_SECRET: o->curve_secret = arg; return 0;
+    case OPT_ALLOW: o->allow = arg; return 0;
+    case OPT_INSECURE: o->insecure = true; return 0;
     case OPT_TIMEOUT:
         return swan_cli_flag_double("analyze", "--worker-timeout", arg, 1, 86400, &o->worker_timeout);
     case OPT_FRESH: o->fresh = true; return 0;
@@ -87,6 +94,9 @@ int swan_cmd_analyze(int argc, char **argv) {
         {"quiet", no_argument, 0, 'q'},             {"threads", required_argument, 0, OPT_THREADS},
         {"seed", required_argument, 0, OPT_SEED},   SWAN_POLICY_LONGOPTS,
         {"listen", required_argument, 0, OPT_LISTEN},
+        {"curve-secret", required_argument, 0, OPT_CURVE_SECRET},
+        {"allow", required_argument, 0, OPT_ALLOW},
+        {"insecure", no_argument, 0, OPT_INSECURE},
         {"worker-timeout", required_argument, 0, OPT_TIMEOUT},
         {"fresh", no_argument, 0, OPT_FRESH},       {"repair", no_argument, 0, OPT_REPAIR},
         {"help", no_argument, 0, 'h'},

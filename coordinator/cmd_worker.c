@@ -1,5 +1,6 @@
-/* cmd_worker.c: `swan worker --connect ENDPOINT`: one worker process (worker_loop.c),
- * started by swan analyze for local cores or by hand on another host. */
+/* cmd_worker.c: `swan worker --connect ENDPOINT`: worker processes (worker_loop.c,
+ * worker_procs.c), started by swan analyze for local cores (one each) or by hand on
+ * another host (one per core by default, with CURVE keys on a LAN). */
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -7,18 +8,23 @@
 #include <time.h>
 
 #include "coordinator/cli.h"
-#include "worker/worker_loop.h"
+#include "proto/curve_keys.h"
+#include "worker/worker_procs.h"
 
 int swan_cmd_worker(int argc, char **argv);
 
 static const char help_text[] =
-    "usage: swan worker --connect ENDPOINT [--threads T]\n"
+    "usage: swan worker --connect ENDPOINT [--curve-server C.pub --curve-secret W.key] [-j N]\n"
     "\n"
-    "Run a worker for a coordinator (swan analyze ... --listen ENDPOINT) on this host.\n"
-    "The worker reads tensors from the same checkpoint path as the coordinator.\n"
+    "Run workers for a coordinator (swan analyze ... --listen ENDPOINT) on this host.\n"
+    "The workers read tensors from the same checkpoint path as the coordinator.\n"
     "\n"
     "options:\n"
     "      --connect ENDPOINT  the coordinator, e.g. tcp://host:5555\n"
+    "      --curve-server FILE the coordinator's public key (coordinator.pub)\n"
+    "      --curve-secret FILE this host's secret key (swan keygen -o NAME; NAME.pub\n"
+    "                          goes into the coordinator's --allow)\n"
+    "  -j, --jobs N            worker processes, 1..4096 (default: one per core)\n"
     "      --threads T         BLAS threads, 1..1024 (default 1)\n"
     "      --parent PID        exit when process PID is gone (set by swan analyze)\n"
     "  -h, --help              this help\n"
@@ -26,7 +32,7 @@ static const char help_text[] =
     "Exit status: 0 told to stop by the coordinator, 1 failed, 2 flags refused,\n"
     "143 stopped by a signal.\n";
 
-enum { OPT_CONNECT = 1000, OPT_THREADS, OPT_PARENT };
+enum { OPT_CONNECT = 1000, OPT_THREADS, OPT_PARENT, OPT_CURVE_SERVER, OPT_CURVE_SECRET };
 
 /* Fault injection for the integration tests, given through the environment so that
  * the workers `swan analyze` starts inherit it; it lives here in the program, the
@@ -70,11 +76,15 @@ int swan_cmd_worker(int argc, char **argv) {
     static const struct option longopts[] = {{"connect", required_argument, 0, OPT_CONNECT},
                                              {"threads", required_argument, 0, OPT_THREADS},
                                              {"parent", required_argument, 0, OPT_PARENT},
+                                             {"curve-server", required_argument, 0, OPT_CURVE_SERVER},
+                                             {"curve-secret", required_argument, 0, OPT_CURVE_SECRET},
+                                             {"jobs", required_argument, 0, 'j'},
                                              {"help", no_argument, 0, 'h'},
                                              {0, 0, 0, 0}};
-    int c;
+    int c, jobs = -1;
     uint64_t v;
-    while ((c = swan_cli_next("worker", argc, argv, "h", longopts)) != -1) {
+    const char *server_pub = NULL, *secret = NULL;
+    while ((c = swan_cli_next("worker", argc, argv, "j:h", longopts)) != -1) {
         switch (c) {
         case SWAN_CLI_BAD: return SWAN_EXIT_REFUSED;
         case 'h': return swan_cli_print(help_text);
@@ -86,6 +96,11 @@ int swan_cmd_worker(int argc, char **argv) {
         case OPT_THREADS:
             if (swan_cli_flag_int("worker", "--threads", optarg, 1, 1024, &o.threads)) return SWAN_EXIT_REFUSED;
             break;
+        case 'j':
+            if (swan_cli_flag_int("worker", "--jobs", optarg, 1, 4096, &jobs)) return SWAN_EXIT_REFUSED;
+            break;
+        case OPT_CURVE_SERVER: server_pub = optarg; break;
+        case OPT_CURVE_SECRET: secret = optarg; break;
         case OPT_PARENT:
             if (swan_cli_flag_u64("worker", "--parent", optarg, 1, 0x7fffffff, &v)) return SWAN_EXIT_REFUSED;
             o.parent = (pid_t)v;
@@ -94,13 +109,27 @@ int swan_cmd_worker(int argc, char **argv) {
     }
     if (optind < argc) return swan_cli_refuse("worker", "unexpected argument '%s'", argv[optind]);
     if (!o.endpoint) return swan_cli_refuse("worker", "--connect: expected an endpoint, got nothing");
+    if ((server_pub != NULL) != (secret != NULL))
+        return swan_cli_refuse("worker", "--curve-server and --curve-secret go together (the "
+                                         "coordinator's public key and this host's secret key)");
     swan_error err = {{0}};
-    volatile sig_atomic_t *stop = swan_cli_stop_flag();
-    if (swan_worker_run(&o, stop, &err)) {
-        /* Stopped by a signal: the coordinator (or the user) asked; nothing to say. */
-        if (*stop) return 128 + SIGTERM;
-        fprintf(stderr, "swan worker: %s\n", err.msg);
-        return SWAN_EXIT_FAILED;
+    swan_curve_keypair keys;
+    char server_key[SWAN_Z85_KEY_LEN + 1];
+    if (secret) {
+        if (swan_key_load_secret(secret, &keys, &err) || swan_key_load_public(server_pub, server_key, &err)) {
+            fprintf(stderr, "swan worker: %s\n", err.msg);
+            return SWAN_EXIT_REFUSED;
+        }
+        o.curve = &keys;
+        o.server_key = server_key;
     }
-    return SWAN_EXIT_OK;
+    /* Started by a local swan analyze (--parent): one process; by hand: one per core. */
+    if (jobs < 0) jobs = o.parent ? 1 : swan_cli_cores();
+    volatile sig_atomic_t *stop = swan_cli_stop_flag();
+    int status = swan_worker_run_procs(&o, jobs, stop, &err);
+    memset(&keys, 0, sizeof keys);
+    /* Stopped by a signal: the coordinator (or the user) asked; nothing to say. */
+    if (*stop) return 128 + SIGTERM;
+    if (status) fprintf(stderr, "swan worker: %s\n", err.msg);
+    return status;
 }

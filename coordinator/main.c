@@ -16,6 +16,7 @@ int swan_cmd_worker(int argc, char **argv);  /* cmd_worker.c  */
 int swan_cmd_demo(int argc, char **argv);    /* cmd_demo.c    */
 int swan_cmd_quantize(int argc, char **argv); /* cmd_quantize.c */
 int swan_cmd_reduce(int argc, char **argv);  /* cmd_reduce.c  */
+int swan_cmd_keygen(int argc, char **argv);  /* cmd_keygen.c  */
 
 typedef struct command {
     const char *name;
@@ -30,6 +31,7 @@ static const command commands[] = {
     {"quantize", swan_cmd_quantize, "quantize MODEL_DIR -o DIR ...  write the quantized MLX model (--from OUT or --bits B)"},
     {"demo", swan_cmd_demo, "demo [DIR [OUT]]              write the built-in demo checkpoint and analyze it"},
     {"reduce", swan_cmd_reduce, "reduce OUT [options]          re-decide and rewrite OUT's outputs from its journal"},
+    {"keygen", swan_cmd_keygen, "keygen -o NAME                write a CURVE key pair NAME.key / NAME.pub"},
 };
 #define NCOMMANDS (sizeof commands / sizeof *commands)
 

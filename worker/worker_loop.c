@@ -19,6 +19,7 @@
 #include "common/prng.h"
 #include "common/view2d.h"
 #include "proto/messages.h"
+#include "proto/transport.h"
 #include "worker/metrics.h"
 #include "common/regular_file.h"
 #include "worker/tensor_reader.h"
@@ -26,8 +27,6 @@
 #ifdef SWAN_HAVE_OPENBLAS_SET_THREADS
 void openblas_set_num_threads(int n);
 #endif
-
-#define MAX_MSG_BYTES (64LL * 1024 * 1024)
 
 void swan_worker_default_opts(swan_worker_opts *o) {
     memset(o, 0, sizeof *o);
@@ -225,35 +224,33 @@ static void *compute_thread(void *arg) {
     return NULL;
 }
 
-static int send_msg(void *sock, const swan_msg *m, swan_error *err) {
+static int send_msg(swan_transport *tr, const swan_msg *m, swan_error *err) {
     char *buf;
     size_t len;
     if (swan_msg_encode(m, &buf, &len, err)) return -1;
-    int rc = zmq_send(sock, buf, len, 0);
+    int rc = swan_transport_client_send(tr, buf, len, err);
     free(buf);
-    if (rc < 0) return swan_error_set(err, "send failed: %s", zmq_strerror(errno));
-    return 0;
+    return rc;
 }
 
-static int send_hello(void *sock, int threads, swan_error *err) {
+static int send_hello(swan_transport *tr, int threads, swan_error *err) {
     char host[64] = "";
     gethostname(host, sizeof host - 1);
     swan_msg m = {.type = SWAN_MSG_HELLO};
     m.u.hello.pid = (uint32_t)getpid();
     m.u.hello.threads = (uint32_t)threads;
     m.u.hello.host = host;
-    return send_msg(sock, &m, err);
+    return send_msg(tr, &m, err);
 }
 
 typedef struct loop {
     const swan_worker_opts *o;
-    void *ctx, *sock;
+    swan_transport tr;      /* the DEALER to the coordinator (proto/transport.c) */
     handoff h;
     int pipefd[2];
     pthread_t thread;
     bool thread_started;
     size_t outstanding;     /* tasks received and not yet answered */
-    void *monitor;          /* PAIR receiving the DEALER's connection events */
     size_t stale;           /* results still due for a previous connection   */
 } loop;
 
@@ -263,7 +260,7 @@ typedef struct loop {
 static int on_coordinator_message(loop *L, swan_error *err) {
     zmq_msg_t msg;
     zmq_msg_init(&msg);
-    if (zmq_msg_recv(&msg, L->sock, ZMQ_DONTWAIT) < 0) {
+    if (zmq_msg_recv(&msg, L->tr.sock, ZMQ_DONTWAIT) < 0) {
         zmq_msg_close(&msg);
         return 0;
     }
@@ -310,40 +307,10 @@ static int on_compute_done(loop *L, swan_error *err) {
             swan_msg_free(&result);
             continue;
         }
-        int rc = send_msg(L->sock, &result, err);
+        int rc = send_msg(&L->tr, &result, err);
         swan_msg_free(&result);
         if (rc) return rc;
     }
-}
-
-/* This process's ZeroMQ routing id, the same on every (re)connection, so that the
- * coordinator knows a worker coming back after a network blip or a stop for the one
- * it had, and hands its work back at once instead of waiting out a timeout. Local
- * workers get theirs from `swan analyze` (a secret of the run: it is how the
- * coordinator recognizes its own children); others make a random one. */
-static int set_identity(void *sock, const char *given, swan_error *err) {
-    char id[80];
-    if (given && *given) {
-        size_t n = strlen(given);
-        if (n > 64 || given[0] == '\0')
-            return swan_error_set(err, "worker identity too long (%zu bytes, at most 64)", n);
-        snprintf(id, sizeof id, "%s", given);
-    } else {
-        unsigned char r[16];
-        int fd = open("/dev/urandom", O_RDONLY);
-        ssize_t got = fd >= 0 ? read(fd, r, sizeof r) : -1;
-        if (fd >= 0) close(fd);
-        if (got != (ssize_t)sizeof r) { /* no urandom: still unique enough per host */
-            uint64_t x = (uint64_t)getpid() * 0x9E3779B97F4A7C15ull ^ (uint64_t)(swan_now_s() * 1e9);
-            for (size_t i = 0; i < sizeof r; i++, x = x * 6364136223846793005ull + 1442695040888963407ull)
-                r[i] = (unsigned char)(x >> 56);
-        }
-        id[0] = 'R';
-        for (size_t i = 0; i < sizeof r; i++) snprintf(id + 1 + 2 * i, 3, "%02x", r[i]);
-    }
-    if (zmq_setsockopt(sock, ZMQ_ROUTING_ID, id, strlen(id)) != 0)
-        return swan_error_set(err, "cannot set the worker identity: %s", zmq_strerror(errno));
-    return 0;
 }
 
 static int loop_open(loop *L, swan_error *err) {
@@ -357,57 +324,20 @@ static int loop_open(loop *L, swan_error *err) {
     if (pthread_create(&L->thread, NULL, compute_thread, &L->h) != 0)
         return swan_error_set(err, "cannot start the compute thread");
     L->thread_started = true;
-    L->ctx = zmq_ctx_new();
-    L->sock = L->ctx ? zmq_socket(L->ctx, ZMQ_DEALER) : NULL;
-    if (!L->sock) return swan_error_set(err, "cannot create a ZeroMQ socket: %s", zmq_strerror(errno));
-    int linger = 2000;
-    int64_t maxmsg = MAX_MSG_BYTES;
-    zmq_setsockopt(L->sock, ZMQ_LINGER, &linger, sizeof linger);
-    zmq_setsockopt(L->sock, ZMQ_MAXMSGSIZE, &maxmsg, sizeof maxmsg);
-    /* Local workers start before the coordinator binds: retry the connection after
-     * 10 ms (libzmq's default is 100 ms, a visible idle start on short jobs), backing
-     * off to 1 s for a coordinator that is really away. */
-    int ivl = 10, ivl_max = 1000;
-    zmq_setsockopt(L->sock, ZMQ_RECONNECT_IVL, &ivl, sizeof ivl);
-    zmq_setsockopt(L->sock, ZMQ_RECONNECT_IVL_MAX, &ivl_max, sizeof ivl_max);
-#ifdef ZMQ_HEARTBEAT_IVL
-    /* ZMTP pings: a coordinator host that vanished (power, network) is noticed and
-     * reconnected to, instead of a TCP connection that looks open forever. */
-    int hb_ivl = 2000, hb_timeout = 10000;
-    zmq_setsockopt(L->sock, ZMQ_HEARTBEAT_IVL, &hb_ivl, sizeof hb_ivl);
-    zmq_setsockopt(L->sock, ZMQ_HEARTBEAT_TIMEOUT, &hb_timeout, sizeof hb_timeout);
-#endif
     /* Every (re)connection is a new conversation that starts with HELLO: a worker on
      * another host outlives a coordinator that is stopped and started again (the
      * resume of an interrupted job) and joins the new one by itself. */
-    char mon_ep[64];
-    snprintf(mon_ep, sizeof mon_ep, "inproc://swan-monitor-%p", (void *)L);
-    if (zmq_socket_monitor(L->sock, mon_ep, ZMQ_EVENT_CONNECTED) == 0) {
-        L->monitor = zmq_socket(L->ctx, ZMQ_PAIR);
-        if (L->monitor && zmq_connect(L->monitor, mon_ep) != 0) {
-            zmq_close(L->monitor);
-            L->monitor = NULL;
-        }
-    }
-    if (set_identity(L->sock, L->o->identity, err)) return -1;
-    if (zmq_connect(L->sock, L->o->endpoint) != 0)
-        return swan_error_set(err, "cannot connect to %s: %s", L->o->endpoint, zmq_strerror(errno));
-    return 0;
+    swan_transport_client_opts co = {.endpoint = L->o->endpoint,
+                                     .curve = L->o->curve,
+                                     .server_public_z85 = L->o->server_key,
+                                     .routing_id = L->o->identity,
+                                     .watch_connections = true};
+    return swan_transport_client_open(&L->tr, &co, err);
 }
 
-/* A connection event: on CONNECTED, forget the work of the previous connection (its
- * coordinator re-queued it) and say HELLO. */
-static int on_monitor_event(loop *L, swan_error *err) {
-    zmq_msg_t ev, addr;
-    zmq_msg_init(&ev);
-    zmq_msg_init(&addr);
-    int got = zmq_msg_recv(&ev, L->monitor, ZMQ_DONTWAIT) >= 0;
-    uint16_t event = 0;
-    if (got && zmq_msg_size(&ev) >= 2) memcpy(&event, zmq_msg_data(&ev), 2);
-    if (got && zmq_msg_more(&ev)) zmq_msg_recv(&addr, L->monitor, 0);
-    zmq_msg_close(&ev);
-    zmq_msg_close(&addr);
-    if (!got || event != ZMQ_EVENT_CONNECTED) return 0;
+/* A (re)connection: forget the work of the previous connection (its coordinator
+ * re-queued it) and say HELLO. */
+static int on_connected(loop *L, swan_error *err) {
     pthread_mutex_lock(&L->h.mu);
     swan_msg m;
     while (fifo_pop(&L->h.tasks, &m)) { /* queued, not started: drop */
@@ -416,7 +346,7 @@ static int on_monitor_event(loop *L, swan_error *err) {
     }
     L->stale = L->outstanding; /* the one computing (and any results not yet sent) */
     pthread_mutex_unlock(&L->h.mu);
-    return send_hello(L->sock, L->o->threads, err);
+    return send_hello(&L->tr, L->o->threads, err);
 }
 
 static void loop_close(loop *L) {
@@ -434,9 +364,7 @@ static void loop_close(loop *L) {
         while (fifo_pop(&L->h.tasks, &m)) swan_msg_free(&m);
         while (fifo_pop(&L->h.results, &m)) swan_msg_free(&m);
     }
-    if (L->monitor) zmq_close(L->monitor);
-    if (L->sock) zmq_close(L->sock);
-    if (L->ctx) zmq_ctx_term(L->ctx);
+    swan_transport_close(&L->tr);
     if (L->pipefd[0] > 0) close(L->pipefd[0]);
     if (L->pipefd[1] > 0) close(L->pipefd[1]);
 }
@@ -450,14 +378,13 @@ int swan_worker_run(const swan_worker_opts *o, volatile sig_atomic_t *stop, swan
     L.o = o;
     int rc = loop_open(&L, err);
     /* Without connection events (monitor unavailable), say HELLO once up front. */
-    if (rc == 0 && !L.monitor) rc = send_hello(L.sock, o->threads, err);
+    if (rc == 0 && !L.tr.monitor) rc = send_hello(&L.tr, o->threads, err);
     double last_beat = swan_now_s();
     while (rc == 0) {
         if (stop && *stop) {
             /* Leave at once: what is still queued for the coordinator (a heartbeat,
              * a result it will re-queue anyway) is not worth lingering for. */
-            int zero = 0;
-            zmq_setsockopt(L.sock, ZMQ_LINGER, &zero, sizeof zero);
+            swan_transport_set_linger(&L.tr, 0);
             rc = swan_error_set(err, "stopped by a signal");
             break;
         }
@@ -465,17 +392,23 @@ int swan_worker_run(const swan_worker_opts *o, volatile sig_atomic_t *stop, swan
             rc = swan_error_set(err, "the coordinator process went away; exiting");
             break;
         }
-        zmq_pollitem_t items[3] = {{.socket = L.sock, .events = ZMQ_POLLIN},
-                                   {.socket = NULL, .fd = L.pipefd[0], .events = ZMQ_POLLIN},
-                                   {.socket = L.monitor, .events = ZMQ_POLLIN}};
-        int n = zmq_poll(items, L.monitor ? 3 : 2, 250);
-        if (n < 0 && errno != EINTR) {
-            rc = swan_error_set(err, "poll failed: %s", zmq_strerror(errno));
+        zmq_pollitem_t done = {.socket = NULL, .fd = L.pipefd[0], .events = ZMQ_POLLIN};
+        bool connected = false;
+        int readable = swan_transport_poll(&L.tr, &done, 1, 250, &connected, err);
+        if (readable < 0) {
+            rc = -1;
             break;
         }
-        if (L.monitor && (items[2].revents & ZMQ_POLLIN)) rc = on_monitor_event(&L, err);
-        if (rc == 0 && (items[1].revents & ZMQ_POLLIN)) rc = on_compute_done(&L, err);
-        if (rc == 0 && (items[0].revents & ZMQ_POLLIN)) {
+        if (L.tr.auth_failures) {
+            /* The coordinator's ZAP handler refused our key: retrying cannot help
+             * until someone adds it to --allow, so say so and stop. */
+            rc = swan_error_set(err, "the coordinator refused this worker's key (add this host's .pub "
+                                     "to the coordinator's --allow)");
+            break;
+        }
+        if (connected) rc = on_connected(&L, err);
+        if (rc == 0 && (done.revents & ZMQ_POLLIN)) rc = on_compute_done(&L, err);
+        if (rc == 0 && readable) {
             int r = on_coordinator_message(&L, err);
             if (r == 1) break; /* SHUTDOWN */
         }
@@ -486,7 +419,7 @@ int swan_worker_run(const swan_worker_opts *o, volatile sig_atomic_t *stop, swan
             pthread_mutex_unlock(&L.h.mu);
             swan_msg hb = {.type = SWAN_MSG_HEARTBEAT};
             hb.u.heartbeat.task_id = computing;
-            rc = send_msg(L.sock, &hb, err);
+            rc = send_msg(&L.tr, &hb, err);
             last_beat = t;
         }
     }

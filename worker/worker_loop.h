@@ -15,9 +15,12 @@
 #include <stdatomic.h>
 
 #include "common/error.h"
+#include "proto/curve_keys.h"
 
 typedef struct swan_worker_opts {
     const char *endpoint;   /* e.g. ipc:///tmp/swan-x/w or tcp://coordinator:5555 */
+    const swan_curve_keypair *curve;  /* this worker's keys (CURVE), or NULL        */
+    const char *server_key; /* the coordinator's public key (Z85), with curve     */
     int threads;            /* BLAS threads                                      */
     pid_t parent;           /* exit when this process is gone (0: don't watch)   */
     double heartbeat;       /* seconds between heartbeats while busy             */

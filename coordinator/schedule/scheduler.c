@@ -17,9 +17,9 @@
 
 #include "common/clock.h"
 #include "proto/messages.h"
+#include "proto/transport.h"
 
-#define MAX_ID 255
-#define MAX_MSG_BYTES (64LL * 1024 * 1024) /* larger frames are refused by libzmq */
+#define MAX_ID SWAN_TRANSPORT_MAX_ID
 #define MAX_FAILERS 8                       /* distinct workers remembered per task */
 #define MAX_REASONS 1200                    /* bytes of failure reasons per task    */
 #define MAX_HOSTS 64                        /* more hosts are counted as "others"   */
@@ -69,7 +69,7 @@ typedef struct swan_sched {
     swan_plan *plan;
     swan_local_pool *pool;
     const swan_sched_hooks *hooks;
-    void *zctx, *sock;
+    swan_transport *tr;  /* opened and owned by the caller (analyze.c) */
     worker *workers;
     size_t nworkers, capworkers;
     task_info *info;     /* one per plan task                                  */
@@ -229,10 +229,9 @@ static int send_to(swan_sched *s, const worker *w, const swan_msg *m) {
     }
     /* Encoding can only fail on our own data (planning refuses what could not be
      * sent), so it ends the run rather than leaving a worker waiting forever. */
-    int rc = zmq_send(s->sock, w->id, w->idlen, ZMQ_SNDMORE);
-    if (rc >= 0) rc = zmq_send(s->sock, buf, len, 0);
+    int rc = swan_transport_server_send(s->tr, w->id, w->idlen, buf, len);
     free(buf);
-    return rc < 0 ? -1 : 0;
+    return rc;
 }
 
 static void send_shutdown(swan_sched *s, worker *w) {
@@ -730,32 +729,15 @@ static void handle_message(swan_sched *s, const unsigned char *id, size_t idlen,
 
 /* Reads one multipart message; anything but [identity][payload] is discarded. */
 static void receive_one(swan_sched *s) {
-    zmq_msg_t part;
     unsigned char id[MAX_ID];
-    size_t idlen = 0, nparts = 0;
+    size_t idlen = 0, nframes = 0;
     zmq_msg_t payload;
     zmq_msg_init(&payload);
-    int more = 1;
-    while (more) {
-        zmq_msg_init(&part);
-        if (zmq_msg_recv(&part, s->sock, ZMQ_DONTWAIT) < 0) {
-            zmq_msg_close(&part);
-            break;
-        }
-        more = zmq_msg_more(&part);
-        if (nparts == 0) {
-            idlen = zmq_msg_size(&part) < MAX_ID ? zmq_msg_size(&part) : MAX_ID;
-            memcpy(id, zmq_msg_data(&part), idlen);
-        } else if (nparts == 1) {
-            zmq_msg_move(&payload, &part);
-        }
-        nparts++;
-        zmq_msg_close(&part);
-    }
-    if (nparts == 2)
+    int got = swan_transport_server_recv(s->tr, id, &idlen, &payload, &nframes);
+    if (got == 1)
         handle_message(s, id, idlen, zmq_msg_data(&payload), zmq_msg_size(&payload));
-    else if (nparts > 0)
-        peer_log(s, &s->noise, "ignored a message of %zu frames (expected 1 from a worker)", nparts - 1);
+    else if (got == -2)
+        peer_log(s, &s->noise, "ignored a message of %zu frames (expected 1 from a worker)", nframes - 1);
     zmq_msg_close(&payload);
 }
 
@@ -831,37 +813,6 @@ static void update_stats(swan_sched *s) {
 
 /* ---- the loop ------------------------------------------------------------------ */
 
-static int open_socket(swan_sched *s, swan_error *err) {
-    s->zctx = zmq_ctx_new();
-    if (!s->zctx) return swan_error_set(err, "cannot create a ZeroMQ context: %s", zmq_strerror(errno));
-    s->sock = zmq_socket(s->zctx, ZMQ_ROUTER);
-    if (!s->sock) return swan_error_set(err, "cannot create a ZeroMQ socket: %s", zmq_strerror(errno));
-    int one = 1, zero = 0;
-    int64_t maxmsg = MAX_MSG_BYTES;
-    zmq_setsockopt(s->sock, ZMQ_ROUTER_MANDATORY, &one, sizeof one);
-    /* Workers keep one routing id across reconnections (worker_loop.c): a worker
-     * coming back after a network outage takes its id over from the old connection
-     * at once, instead of being refused until that one times out. */
-    zmq_setsockopt(s->sock, ZMQ_ROUTER_HANDOVER, &one, sizeof one);
-    zmq_setsockopt(s->sock, ZMQ_LINGER, &zero, sizeof zero);
-    zmq_setsockopt(s->sock, ZMQ_MAXMSGSIZE, &maxmsg, sizeof maxmsg);
-#ifdef ZMQ_HEARTBEAT_IVL
-    /* ZMTP pings drop connections to hosts that vanished without closing them. */
-    int hb_ivl = 2000, hb_timeout = 10000;
-    zmq_setsockopt(s->sock, ZMQ_HEARTBEAT_IVL, &hb_ivl, sizeof hb_ivl);
-    zmq_setsockopt(s->sock, ZMQ_HEARTBEAT_TIMEOUT, &hb_timeout, sizeof hb_timeout);
-#endif
-    if (zmq_bind(s->sock, s->o->endpoint) != 0)
-        return swan_error_set(err, "cannot listen on %s: %s", s->o->endpoint, zmq_strerror(errno));
-    return 0;
-}
-
-static void close_socket(swan_sched *s) {
-    if (s->sock) zmq_close(s->sock);
-    if (s->zctx) zmq_ctx_term(s->zctx);
-    s->sock = s->zctx = NULL;
-}
-
 static void init_stats(swan_sched *s) {
     memset(&s->st, 0, sizeof s->st);
     for (size_t i = 0; i < s->plan->ntasks; i++) {
@@ -888,27 +839,25 @@ int swan_sched_run(const swan_sched_opts *o, const swan_checkpoint *ck, swan_pla
     s.t0 = swan_now_s();
     s.noise = (limiter){.tokens = 10, .burst = 10, .rate = 0.2, .last = s.t0};
     s.comings = (limiter){.tokens = 40, .burst = 40, .rate = 1.0, .last = s.t0};
-    int rc = open_socket(&s, err);
+    s.tr = o->transport;
+    int rc = 0;
     double last_progress = 0;
     while (rc == 0 && s.tasks_done < plan->ntasks && !s.fail[0]) {
         if (o->stop && *o->stop) {
             rc = swan_error_set(err, "interrupted");
             break;
         }
-        zmq_pollitem_t item = {.socket = s.sock, .events = ZMQ_POLLIN};
-        int n = zmq_poll(&item, 1, 100);
-        if (n < 0 && errno != EINTR) {
-            rc = swan_error_set(err, "polling the worker socket failed: %s", zmq_strerror(errno));
+        /* The transport serves its ZAP handler (worker authentication) while polling. */
+        int readable = swan_transport_poll(s.tr, NULL, 0, 100, NULL, err);
+        if (readable < 0) {
+            rc = -1;
             break;
         }
         /* Drain what is there, but bounded, so liveness checks still run under load. */
-        for (int k = 0; k < 256 && (item.revents & ZMQ_POLLIN); k++) {
+        for (int k = 0; k < 256 && readable; k++) {
             receive_one(&s);
             if (s.fail[0]) break;
-            size_t z = sizeof(int);
-            int ev = 0;
-            zmq_getsockopt(s.sock, ZMQ_EVENTS, &ev, &z);
-            if (!(ev & ZMQ_POLLIN)) break;
+            if (!swan_transport_readable(s.tr)) break;
         }
         check_liveness(&s);
         dispatch_idle(&s);
@@ -922,7 +871,7 @@ int swan_sched_run(const swan_sched_opts *o, const swan_checkpoint *ck, swan_pla
     if (rc == 0 && s.fail[0]) rc = swan_error_set(err, "%s", s.fail);
     if (s.noise.suppressed + s.comings.suppressed)
         logf_(&s, "(%zu more lines about workers were suppressed)", s.noise.suppressed + s.comings.suppressed);
-    if (s.sock) {
+    {
         /* A job finished in full sends everyone home. An interrupted one, or one with
          * failed tensors, only stops its own workers: the remote ones wait for the
          * same command to be run again and rejoin it (the journal resumes the job). */
@@ -934,7 +883,6 @@ int swan_sched_run(const swan_sched_opts *o, const swan_checkpoint *ck, swan_pla
         s.st.final = true;
         if (hooks->on_progress) hooks->on_progress(hooks->ctx, &s.st);
     }
-    close_socket(&s);
     for (size_t i = 0; i < plan->ntasks; i++) free(s.info[i].reasons);
     free(s.info);
     free(s.workers);

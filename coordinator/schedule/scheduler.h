@@ -27,6 +27,7 @@
 #include "common/raw_metrics.h"
 #include "coordinator/schedule/local_workers.h"
 #include "coordinator/plan/plan.h"
+#include "proto/transport.h"
 
 /* One host as the coordinator sees it (its name is what its workers said in HELLO;
  * the workers this coordinator started are grouped as one host named "local"). */
@@ -71,7 +72,7 @@ typedef struct swan_sched_hooks {
 } swan_sched_hooks;
 
 typedef struct swan_sched_opts {
-    const char *endpoint;        /* bind address, ipc or tcp address to bind */
+    swan_transport *transport;   /* server socket, bound by the caller (proto/transport.h) */
     uint64_t seed;
     double worker_timeout;       /* seconds of silence from a busy worker before it is lost */
     uint32_t max_attempts;       /* different workers a task must fail on before it is
@@ -83,7 +84,7 @@ typedef struct swan_sched_opts {
     volatile sig_atomic_t *stop; /* set by a signal handler: abort cleanly          */
 } swan_sched_opts;
 
-/* Binds, runs every PENDING task of the plan to completion and shuts the workers
+/* Runs every PENDING task of the plan to completion and shuts the workers
  * down. pool may be NULL (remote workers only). Returns 0 when every task is done
  * (some tensors may still have failed: see on_tensor_error), and then, if none did,
  * tells every worker to leave; -1 with err set if the run cannot complete (interrupted, all local

@@ -82,3 +82,25 @@ wait_for() { # wait_for SECONDS command... : polls every 0.1 s
         sleep 0.1
     done
 }
+# make_keys DIR HOST...: CURVE keys as a real deployment has them (swan keygen):
+# DIR/coordinator.{key,pub}, one pair per worker host DIR/HOST.{key,pub}, and the
+# worker public keys collected in DIR/allow/. Sets COORD_CURVE, the coordinator's
+# flags: swan analyze ... --listen tcp://... "${COORD_CURVE[@]}".
+make_keys() {
+    local dir=$1 h; shift
+    mkdir -p "$dir/allow" || return 1
+    "$SWAN_BIN" keygen -o "$dir/coordinator" 2>/dev/null || return 1
+    for h in "$@"; do
+        "$SWAN_BIN" keygen -o "$dir/$h" 2>/dev/null && cp "$dir/$h.pub" "$dir/allow/" || return 1
+    done
+    COORD_CURVE=(--curve-secret "$dir/coordinator.key" --allow "$dir/allow")
+}
+# worker_curve DIR HOST: sets WORKER_CURVE, the flags of HOST's workers:
+# swan worker --connect tcp://... "${WORKER_CURVE[@]}".
+worker_curve() {
+    WORKER_CURVE=(--curve-server "$1/coordinator.pub" --curve-secret "$1/$2.key")
+}
+# free_port: prints a TCP port that nothing on this host listens on right now.
+free_port() {
+    "$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}

@@ -4,7 +4,9 @@
 # test creates and removes: host H reaches the coordinator at $(netns_ip H), and the
 # test can cut its link (netns_link H down). Subnets are 10.N.H.0/24 with N taken
 # from the test's pid, so tests running at the same time on one machine never share
-# a route. Needs Linux, root and iproute2; netns_need skips (exit 77) otherwise.
+# a route. Every host has its own CURVE key (make_keys in lib.sh): coordinators add
+# "${COORD_CURVE[@]}" to --listen, as on a real LAN. Needs Linux, root and iproute2;
+# netns_need skips (exit 77) otherwise.
 . "$(dirname "${BASH_SOURCE[0]}")/liveness_lib.sh"
 NETNS_TAG=$$
 NETNS_NET=$((NETNS_TAG % 200 + 30))
@@ -31,11 +33,13 @@ netns_add() {
 }
 # netns_link H up|down: plugs or unplugs host H's cable (this side of the pair).
 netns_link() { ip link set "sw$1-$NETNS_TAG" "$2"; }
-# netns_worker H LOG [env...]: a `swan worker` on host H, pid in $last_worker.
+# netns_worker H LOG [env...]: one `swan worker` process on host H with host H's key,
+# pid in $last_worker.
 netns_worker() {
     local h=$1 log=$2; shift 2
-    env "$@" ip netns exec "$(netns_name "$h")" "$SWAN_BIN" worker \
-        --connect "tcp://$(netns_ip "$h"):$NETNS_PORT" >"$log" 2>&1 &
+    worker_curve "$T/keys" "h$h"
+    env "$@" ip netns exec "$(netns_name "$h")" "$SWAN_BIN" worker -j 1 \
+        --connect "tcp://$(netns_ip "$h"):$NETNS_PORT" "${WORKER_CURVE[@]}" >"$log" 2>&1 &
     last_worker=$!
 }
 netns_cleanup() {
@@ -47,14 +51,18 @@ netns_cleanup() {
     done
     rm -rf "$T"
 }
-# netns_hosts N: creates hosts 1..N or skips the test with the reason.
+# netns_hosts N: creates hosts 1..N and their keys, or skips the test with the reason.
 netns_hosts() {
     trap netns_cleanup EXIT
+    local hosts=""
     for h in $(seq 1 "$1"); do
         if ! netns_add "$h" 2>>"$T/net.err"; then
             echo "skipped: cannot create network namespaces here: $(head -n 1 "$T/net.err")"
             exit 77
         fi
+        hosts="$hosts h$h"
     done
+    # shellcheck disable=SC2086
+    make_keys "$T/keys" $hosts || { echo "FAIL: swan keygen"; exit 1; }
 }
 NETNS_PORT=$((30000 + NETNS_TAG % 20000))

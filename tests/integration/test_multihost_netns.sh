@@ -17,7 +17,7 @@ for h in 1 2 3; do
 done
 coordinate() {
     SWAN_TEST_WORKER_DELAY_MS=400 "$SWAN_BIN" analyze "$T/model" -o "$T/out" -j 0 -q \
-        --listen "tcp://*:$NETNS_PORT" --worker-timeout 2 2>>"$T/err" &
+        --listen "tcp://*:$NETNS_PORT" "${COORD_CURVE[@]}" --worker-timeout 2 2>>"$T/err" &
     coord=$!
     NETNS_PIDS="$NETNS_PIDS $coord"
 }

@@ -20,7 +20,7 @@ start_workers() {
 coordinate() { # coordinate OUT [flags]
     local out=$1; shift
     SWAN_TEST_WORKER_DELAY_MS=300 "$SWAN_BIN" analyze "$T/model" -o "$out" -j 0 -q \
-        --listen "tcp://*:$NETNS_PORT" "$@" 2>"$out.err" &
+        --listen "tcp://*:$NETNS_PORT" "${COORD_CURVE[@]}" "$@" 2>"$out.err" &
     coord=$!
     NETNS_PIDS="$NETNS_PIDS $coord"
 }

@@ -12,20 +12,35 @@
  *            worker's), then a task taken and silence for 6 s: the coordinator must
  *            drop this peer without signalling process PID
  *        swan_hostile_peer ENDPOINT --garbage N       N frames of garbage from N
- *            connections: the coordinator's log about them must stay short */
+ *            connections: the coordinator's log about them must stay short
+ *        swan_hostile_peer ENDPOINT --probe            says HELLO, sends a forged RESULT,
+ *            waits 3 s for any reply: exit 0 and "hostile_peer: nothing received" when
+ *            the coordinator let nothing through (a peer without an allowed key)
+ * Any of them with --curve SERVER.pub CLIENT.key first speaks CURVE with those keys
+ * (so that its garbage gets past authentication when the key is allowed). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include <zmq.h>
 
+#include "proto/curve_keys.h"
 #include "proto/messages.h"
+
+static swan_curve_keypair g_keys;      /* test tool: its whole state is its arguments */
+static char g_server[SWAN_Z85_KEY_LEN + 1];
+static int g_curve, g_timeout_ms = 15000;
 
 static void *connect_dealer(void *ctx, const char *ep) {
     void *s = zmq_socket(ctx, ZMQ_DEALER);
-    int linger = 500, timeout = 15000;
+    int linger = 500, timeout = g_timeout_ms;
     zmq_setsockopt(s, ZMQ_LINGER, &linger, sizeof linger);
     zmq_setsockopt(s, ZMQ_RCVTIMEO, &timeout, sizeof timeout);
+    if (g_curve) {
+        zmq_setsockopt(s, ZMQ_CURVE_SERVERKEY, g_server, SWAN_Z85_KEY_LEN);
+        zmq_setsockopt(s, ZMQ_CURVE_PUBLICKEY, g_keys.public_z85, SWAN_Z85_KEY_LEN);
+        zmq_setsockopt(s, ZMQ_CURVE_SECRETKEY, g_keys.secret_z85, SWAN_Z85_KEY_LEN);
+    }
     if (zmq_connect(s, ep) != 0) {
         fprintf(stderr, "hostile_peer: cannot connect to %s\n", ep);
         exit(1);
@@ -121,16 +136,51 @@ static int garbage(void *ctx, const char *ep, long n) {
     return 0;
 }
 
+/* --probe: can a peer get anything through? */
+static int probe(void *ctx, const char *ep) {
+    g_timeout_ms = 3000;
+    void *s = connect_dealer(ctx, ep);
+    send_hello(s);
+    swan_msg task = {.type = SWAN_MSG_TASK};
+    swan_task_item item = {.tensor_id = 0, .name = "x", .path = "x", .dtype = "F32", .ndim = 2};
+    task.u.task.task_id = 1;
+    task.u.task.nitems = 1;
+    task.u.task.items = &item;
+    send_bad_result(s, &task, 0);
+    zmq_msg_t msg;
+    zmq_msg_init(&msg);
+    int got = zmq_msg_recv(&msg, s, 0) >= 0;
+    zmq_msg_close(&msg);
+    zmq_close(s);
+    zmq_ctx_term(ctx);
+    printf(got ? "hostile_peer: RECEIVED a message\n" : "hostile_peer: nothing received\n");
+    return got ? 1 : 0;
+}
+
 int main(int argc, char **argv) {
-    if (argc != 2 && !(argc == 4 && (strcmp(argv[2], "--pid-hello") == 0 ||
-                                      strcmp(argv[2], "--garbage") == 0))) {
-        fprintf(stderr, "usage: swan_hostile_peer ENDPOINT [--pid-hello PID | --garbage N]\n");
+    /* --curve SERVER.pub CLIENT.key may come first, after ENDPOINT. */
+    if (argc >= 5 && strcmp(argv[2], "--curve") == 0) {
+        swan_error err;
+        if (swan_key_load_public(argv[3], g_server, &err) || swan_key_load_secret(argv[4], &g_keys, &err)) {
+            fprintf(stderr, "hostile_peer: %s\n", err.msg);
+            return 2;
+        }
+        g_curve = 1;
+        for (int i = 2; i + 3 <= argc; i++) argv[i] = argv[i + 3];
+        argc -= 3;
+    }
+    int do_probe = argc == 3 && strcmp(argv[2], "--probe") == 0;
+    if (argc != 2 && !do_probe && !(argc == 4 && (strcmp(argv[2], "--pid-hello") == 0 ||
+                                                  strcmp(argv[2], "--garbage") == 0))) {
+        fprintf(stderr, "usage: swan_hostile_peer ENDPOINT [--curve SERVER.pub CLIENT.key] "
+                        "[--pid-hello PID | --garbage N | --probe]\n");
         return 2;
     }
     const char *ep = argv[1];
     void *ctx = zmq_ctx_new();
     if (argc == 4 && strcmp(argv[2], "--pid-hello") == 0) return pid_hello(ctx, ep, atol(argv[3]));
     if (argc == 4) return garbage(ctx, ep, atol(argv[3]));
+    if (do_probe) return probe(ctx, ep);
 
     /* 1. Garbage, wrong version, a coordinator-only type, extra frames. */
     void *s = connect_dealer(ctx, ep);
