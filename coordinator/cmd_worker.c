@@ -24,6 +24,9 @@ static const char help_text[] =
     "      --curve-server FILE the coordinator's public key (coordinator.pub)\n"
     "      --curve-secret FILE this host's secret key (swan keygen -o NAME; NAME.pub\n"
     "                          goes into the coordinator's --allow)\n"
+    "      --model-dir DIR     this host's copy of the model (same file layout, any path);\n"
+    "                          default: the coordinator's path. The copy is checked\n"
+    "                          against the coordinator's before any task.\n"
     "  -j, --jobs N            worker processes, 1..4096 (default: one per core)\n"
     "      --threads T         BLAS threads, 1..1024 (default 1)\n"
     "      --parent PID        exit when process PID is gone (set by swan analyze)\n"
@@ -32,7 +35,7 @@ static const char help_text[] =
     "Exit status: 0 told to stop by the coordinator, 1 failed, 2 flags refused,\n"
     "143 stopped by a signal.\n";
 
-enum { OPT_CONNECT = 1000, OPT_THREADS, OPT_PARENT, OPT_CURVE_SERVER, OPT_CURVE_SECRET };
+enum { OPT_CONNECT = 1000, OPT_THREADS, OPT_PARENT, OPT_CURVE_SERVER, OPT_CURVE_SECRET, OPT_MODEL_DIR };
 
 /* Fault injection for the integration tests, given through the environment so that
  * the workers `swan analyze` starts inherit it; it lives here in the program, the
@@ -79,6 +82,7 @@ int swan_cmd_worker(int argc, char **argv) {
                                              {"curve-server", required_argument, 0, OPT_CURVE_SERVER},
                                              {"curve-secret", required_argument, 0, OPT_CURVE_SECRET},
                                              {"jobs", required_argument, 0, 'j'},
+                                             {"model-dir", required_argument, 0, OPT_MODEL_DIR},
                                              {"help", no_argument, 0, 'h'},
                                              {0, 0, 0, 0}};
     int c, jobs = -1;
@@ -101,6 +105,10 @@ int swan_cmd_worker(int argc, char **argv) {
             break;
         case OPT_CURVE_SERVER: server_pub = optarg; break;
         case OPT_CURVE_SECRET: secret = optarg; break;
+        case OPT_MODEL_DIR:
+            if (!*optarg) return swan_cli_bad_value("worker", "--model-dir", "a folder", optarg);
+            o.model_dir = optarg;
+            break;
         case OPT_PARENT:
             if (swan_cli_flag_u64("worker", "--parent", optarg, 1, 0x7fffffff, &v)) return SWAN_EXIT_REFUSED;
             o.parent = (pid_t)v;

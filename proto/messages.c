@@ -38,6 +38,8 @@ static const char *const type_names[] = {
     [SWAN_MSG_HELLO] = "hello",         [SWAN_MSG_TASK] = "task",
     [SWAN_MSG_RESULT] = "result",       [SWAN_MSG_HEARTBEAT] = "heartbeat",
     [SWAN_MSG_SHUTDOWN] = "shutdown",   [SWAN_MSG_FATAL] = "fatal",
+    [SWAN_MSG_CHALLENGE] = "challenge", [SWAN_MSG_IDENTITY] = "identity",
+    [SWAN_MSG_REFUSED] = "refused",
 };
 #define TYPE_COUNT ((int)(sizeof type_names / sizeof type_names[0]))
 
@@ -167,6 +169,25 @@ static int enc_validate(const swan_msg *msg, swan_error *err) {
     }
     case SWAN_MSG_FATAL:
         return enc_check_cstr(msg->u.fatal.reason, false, "fatal", "reason", err);
+    case SWAN_MSG_REFUSED:
+        return enc_check_cstr(msg->u.refused.reason, false, "refused", "reason", err);
+    case SWAN_MSG_CHALLENGE: {
+        const swan_msg_challenge *c = &msg->u.challenge;
+        if (c->nshards > SWAN_MSG_MAX_ITEMS || (c->nshards && !c->shards))
+            return swan_error_set(err, "challenge: bad shard list");
+        if (enc_check_cstr(c->root, false, "challenge", "root", err)) return -1;
+        for (uint32_t i = 0; i < c->nshards; i++)
+            if (enc_check_cstr(c->shards[i], true, "challenge", "shards", err)) return -1;
+        return 0;
+    }
+    case SWAN_MSG_IDENTITY: {
+        const swan_msg_identity *d = &msg->u.identity;
+        if (d->nshards > SWAN_MSG_MAX_ITEMS || (d->nshards && !d->shards))
+            return swan_error_set(err, "identity: bad shard list");
+        for (uint32_t i = 0; i < d->nshards; i++)
+            if (enc_check_cstr(d->shards[i].name, true, "identity", "name", err)) return -1;
+        return 0;
+    }
     case SWAN_MSG_HEARTBEAT:
     case SWAN_MSG_SHUTDOWN:
         return 0;
@@ -275,6 +296,32 @@ static int pk_msg(msgpack_packer *pk, const swan_msg *msg) {
         return pk_header(pk, 2, msg->type);
     case SWAN_MSG_FATAL:
         return pk_header(pk, 3, msg->type) || pk_key_str(pk, "reason", msg->u.fatal.reason);
+    case SWAN_MSG_REFUSED:
+        return pk_header(pk, 3, msg->type) || pk_key_str(pk, "reason", msg->u.refused.reason);
+    case SWAN_MSG_CHALLENGE: {
+        const swan_msg_challenge *c = &msg->u.challenge;
+        if (pk_header(pk, 5, msg->type) || pk_key_uint(pk, "nonce", c->nonce) ||
+            pk_key_str(pk, "root", c->root) || pk_cstr(pk, "shards") ||
+            msgpack_pack_array(pk, c->nshards))
+            return -1;
+        for (uint32_t i = 0; i < c->nshards; i++)
+            if (pk_cstr(pk, c->shards[i])) return -1;
+        return 0;
+    }
+    case SWAN_MSG_IDENTITY: {
+        const swan_msg_identity *d = &msg->u.identity;
+        if (pk_header(pk, 3, msg->type) || pk_cstr(pk, "shards") || msgpack_pack_array(pk, d->nshards))
+            return -1;
+        for (uint32_t i = 0; i < d->nshards; i++) {
+            const swan_shard_identity *x = &d->shards[i];
+            if (msgpack_pack_map(pk, 5) || pk_key_str(pk, "name", x->name) || pk_cstr(pk, "present") ||
+                (x->present ? msgpack_pack_true(pk) : msgpack_pack_false(pk)) ||
+                pk_key_uint(pk, "size", x->size) || pk_key_uint(pk, "header_hash", x->header_hash) ||
+                pk_key_uint(pk, "sample_hash", x->sample_hash))
+                return -1;
+        }
+        return 0;
+    }
     }
     return -1; /* unreachable: enc_validate refused the type */
 }
@@ -734,6 +781,59 @@ static int decode_header(const msgpack_object_map *m, swan_msg_type *type, swan_
     return swan_error_set(err, "message: unknown message type \"%s\"", shown);
 }
 
+/* A "shards" array, at most SWAN_MSG_MAX_ITEMS long. */
+static int get_shards(const msgpack_object_map *m, const char *ctx, const msgpack_object_array **out,
+                      swan_error *err) {
+    const msgpack_object *o;
+    if (need(m, "shards", &o, ctx, err)) return -1;
+    if (o->type != MSGPACK_OBJECT_ARRAY) return wrong_type(o, ctx, "shards", "an array", err);
+    if (o->via.array.size > SWAN_MSG_MAX_ITEMS)
+        return swan_error_set(err, "%s: %" PRIu32 " shards, above the limit %d", ctx, o->via.array.size,
+                              SWAN_MSG_MAX_ITEMS);
+    *out = &o->via.array;
+    return 0;
+}
+
+static int decode_challenge(const msgpack_object_map *m, swan_msg_challenge *c, swan_error *err) {
+    const msgpack_object_array *a;
+    if (get_u64(m, "nonce", &c->nonce, "challenge", err) ||
+        get_str(m, "root", false, &c->root, "challenge", err) || get_shards(m, "challenge", &a, err))
+        return -1;
+    c->shards = calloc(a->size ? a->size : 1, sizeof *c->shards);
+    if (!c->shards) return swan_error_set(err, "challenge: out of memory");
+    for (uint32_t i = 0; i < a->size; i++) {
+        const msgpack_object *o = &a->ptr[i];
+        if (o->type != MSGPACK_OBJECT_STR) return wrong_type(o, "challenge", "shards", "strings", err);
+        if (check_str(o->via.str.ptr, o->via.str.size, true, "challenge", "shards", err)) return -1;
+        c->shards[i] = malloc((size_t)o->via.str.size + 1);
+        if (!c->shards[i]) return swan_error_set(err, "challenge: out of memory");
+        memcpy(c->shards[i], o->via.str.ptr, o->via.str.size);
+        c->shards[i][o->via.str.size] = '\0';
+        c->nshards = i + 1;
+    }
+    return 0;
+}
+
+static int decode_identity(const msgpack_object_map *m, swan_msg_identity *d, swan_error *err) {
+    const msgpack_object_array *a;
+    if (get_shards(m, "identity", &a, err)) return -1;
+    d->shards = calloc(a->size ? a->size : 1, sizeof *d->shards);
+    if (!d->shards) return swan_error_set(err, "identity: out of memory");
+    for (uint32_t i = 0; i < a->size; i++) {
+        char ctx[48];
+        item_context(ctx, "identity: shard ", i);
+        const msgpack_object_map *sm;
+        swan_shard_identity *x = &d->shards[i];
+        d->nshards = i + 1;
+        if (as_map(&a->ptr[i], ctx, NULL, &sm, err) || get_str(sm, "name", true, &x->name, ctx, err) ||
+            get_bool(sm, "present", &x->present, ctx, err) || get_u64(sm, "size", &x->size, ctx, err) ||
+            get_u64(sm, "header_hash", &x->header_hash, ctx, err) ||
+            get_u64(sm, "sample_hash", &x->sample_hash, ctx, err))
+            return -1;
+    }
+    return 0;
+}
+
 static int decode_object(const msgpack_object *o, swan_msg *out, swan_error *err) {
     const msgpack_object_map *m;
     swan_msg_type type = SWAN_MSG_SHUTDOWN;
@@ -747,6 +847,9 @@ static int decode_object(const msgpack_object *o, swan_msg *out, swan_error *err
         return get_u64(m, "task_id", &out->u.heartbeat.task_id, "heartbeat", err);
     case SWAN_MSG_SHUTDOWN: return 0;
     case SWAN_MSG_FATAL: return get_str(m, "reason", false, &out->u.fatal.reason, "fatal", err);
+    case SWAN_MSG_REFUSED: return get_str(m, "reason", false, &out->u.refused.reason, "refused", err);
+    case SWAN_MSG_CHALLENGE: return decode_challenge(m, &out->u.challenge, err);
+    case SWAN_MSG_IDENTITY: return decode_identity(m, &out->u.identity, err);
     }
     return swan_error_set(err, "message: unknown message type");
 }
@@ -798,6 +901,18 @@ void swan_msg_free(swan_msg *msg) {
         free(msg->u.result.items);
         break;
     case SWAN_MSG_FATAL: free(msg->u.fatal.reason); break;
+    case SWAN_MSG_REFUSED: free(msg->u.refused.reason); break;
+    case SWAN_MSG_CHALLENGE:
+        for (uint32_t i = 0; msg->u.challenge.shards && i < msg->u.challenge.nshards; i++)
+            free(msg->u.challenge.shards[i]);
+        free(msg->u.challenge.shards);
+        free(msg->u.challenge.root);
+        break;
+    case SWAN_MSG_IDENTITY:
+        for (uint32_t i = 0; msg->u.identity.shards && i < msg->u.identity.nshards; i++)
+            free(msg->u.identity.shards[i].name);
+        free(msg->u.identity.shards);
+        break;
     case SWAN_MSG_HEARTBEAT:
     case SWAN_MSG_SHUTDOWN: break;
     }

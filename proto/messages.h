@@ -15,8 +15,10 @@
 #include "common/error.h"
 #include "common/raw_metrics.h"
 #include "common/view2d.h"
+#include "proto/model_identity.h"
 
-#define SWAN_PROTO_VERSION 3 /* 2: data_hash, FP8 scale fields; 3: RESULT raw gains mlx_nrmse */
+#define SWAN_PROTO_VERSION 4 /* 2: data_hash, FP8 scale fields; 3: RESULT raw gains mlx_nrmse;
+                                 4: CHALLENGE/IDENTITY/REFUSED, relative shard names */
 #define SWAN_MSG_MAX_ITEMS 65536      /* items per TASK/RESULT                */
 #define SWAN_MSG_MAX_STRING 4096      /* bytes in any string field            */
 
@@ -26,7 +28,10 @@ typedef enum swan_msg_type {
     SWAN_MSG_RESULT,        /* worker -> coordinator: raw metrics of a whole task      */
     SWAN_MSG_HEARTBEAT,     /* worker -> coordinator: still alive (busy on task_id)    */
     SWAN_MSG_SHUTDOWN,      /* coordinator -> worker: exit now                         */
-    SWAN_MSG_FATAL          /* worker -> coordinator: I cannot work (reason), leaving  */
+    SWAN_MSG_FATAL,         /* worker -> coordinator: I cannot work (reason), leaving  */
+    SWAN_MSG_CHALLENGE,     /* coordinator -> worker: prove your model copy (nonce)    */
+    SWAN_MSG_IDENTITY,      /* worker -> coordinator: my shards' identities            */
+    SWAN_MSG_REFUSED        /* coordinator -> worker: your copy differs (reason); leave */
 } swan_msg_type;
 
 typedef struct swan_msg_hello {
@@ -82,6 +87,23 @@ typedef struct swan_msg_fatal {
     char *reason;
 } swan_msg_fatal;
 
+typedef struct swan_msg_challenge {
+    uint64_t nonce;         /* picks the data samples (model_identity.h)  */
+    char *root;             /* the coordinator's model folder, used by a
+                               worker without --model-dir                 */
+    uint32_t nshards;
+    char **shards;          /* shard names relative to the model folder  */
+} swan_msg_challenge;
+
+typedef struct swan_msg_identity {
+    uint32_t nshards;       /* one per challenged shard, in that order    */
+    swan_shard_identity *shards;
+} swan_msg_identity;
+
+typedef struct swan_msg_refused {
+    char *reason;
+} swan_msg_refused;
+
 typedef struct swan_msg {
     swan_msg_type type;
     union {
@@ -90,6 +112,9 @@ typedef struct swan_msg {
         swan_msg_result result;
         swan_msg_heartbeat heartbeat;
         swan_msg_fatal fatal;
+        swan_msg_challenge challenge;
+        swan_msg_identity identity;
+        swan_msg_refused refused;
     } u;
 } swan_msg;
 

@@ -246,6 +246,8 @@ static int send_hello(swan_transport *tr, int threads, swan_error *err) {
 typedef struct loop {
     const swan_worker_opts *o;
     swan_transport tr;      /* the DEALER to the coordinator (proto/transport.c) */
+    char root[4096];        /* model folder task paths are relative to ("" until
+                               the coordinator's CHALLENGE, or --model-dir)      */
     handoff h;
     int pipefd[2];
     pthread_t thread;
@@ -254,9 +256,51 @@ typedef struct loop {
     size_t stale;           /* results still due for a previous connection   */
 } loop;
 
-/* Handles one message from the coordinator. Returns 1 on SHUTDOWN, -1 with err set
- * when the coordinator says something this worker cannot follow (a malformed or
- * unexpected message: a version mismatch or a bug, better told than ignored). */
+/* A shard name from the coordinator, made a path under our model folder. Names are
+ * relative and may not climb out of it ("..") whatever a coordinator sends. */
+static int resolve(const loop *L, char **name, swan_error *err) {
+    const char *n = *name;
+    if (!L->root[0]) return swan_error_set(err, "the coordinator sent a task before checking the model");
+    if (n[0] == '/' || strcmp(n, "..") == 0 || strncmp(n, "../", 3) == 0 || strstr(n, "/../") ||
+        (strlen(n) >= 3 && strcmp(n + strlen(n) - 3, "/..") == 0))
+        return swan_error_set(err, "the coordinator sent a shard name outside the model folder");
+    size_t len = strlen(L->root) + 1 + strlen(n) + 1;
+    char *full = malloc(len);
+    if (!full) return swan_error_set(err, "out of memory");
+    snprintf(full, len, "%s/%s", L->root, n);
+    free(*name);
+    *name = full;
+    return 0;
+}
+
+/* CHALLENGE: proves our model copy is the coordinator's, shard by shard. The files
+ * are looked up under --model-dir, or else at the coordinator's own path (a shared
+ * file system, or the same layout on every host). */
+static int on_challenge(loop *L, const swan_msg_challenge *c, swan_error *err) {
+    snprintf(L->root, sizeof L->root, "%s", L->o->model_dir ? L->o->model_dir : c->root);
+    if (!L->root[0]) return swan_error_set(err, "the coordinator sent no model folder; give --model-dir");
+    swan_msg m = {.type = SWAN_MSG_IDENTITY};
+    m.u.identity.nshards = c->nshards;
+    m.u.identity.shards = calloc(c->nshards ? c->nshards : 1, sizeof *m.u.identity.shards);
+    if (!m.u.identity.shards) return swan_error_set(err, "out of memory");
+    int rc = 0;
+    for (uint32_t i = 0; i < c->nshards && rc == 0; i++) {
+        char *path = strdup(c->shards[i]);
+        if (!path) rc = swan_error_set(err, "out of memory");
+        if (rc == 0) rc = resolve(L, &path, err);
+        if (rc == 0)
+            rc = swan_shard_identity_compute(path, c->shards[i], c->nonce, &m.u.identity.shards[i], err);
+        free(path);
+    }
+    if (rc == 0) rc = send_msg(&L->tr, &m, err);
+    swan_msg_free(&m);
+    return rc;
+}
+
+/* Handles one message from the coordinator. Returns 1 on SHUTDOWN, -2 when the
+ * coordinator refused this worker (err says why), -1 with err set when the
+ * coordinator says something this worker cannot follow (a malformed or unexpected
+ * message: a version mismatch or a bug, better told than ignored). */
 static int on_coordinator_message(loop *L, swan_error *err) {
     zmq_msg_t msg;
     zmq_msg_init(&msg);
@@ -276,12 +320,29 @@ static int on_coordinator_message(loop *L, swan_error *err) {
         swan_msg_free(&m);
         return 1;
     }
+    if (m.type == SWAN_MSG_REFUSED) {
+        swan_error_set(err, "%s", m.u.refused.reason);
+        swan_msg_free(&m);
+        return -2;
+    }
+    if (m.type == SWAN_MSG_CHALLENGE) {
+        rc = on_challenge(L, &m.u.challenge, err);
+        swan_msg_free(&m);
+        return rc;
+    }
     if (m.type != SWAN_MSG_TASK || L->outstanding >= QUEUE_CAP) {
         swan_error_set(err, "the coordinator sent an unexpected '%s' message%s",
                        swan_msg_type_name(m.type),
                        m.type == SWAN_MSG_TASK ? " (more tasks ahead than a worker queues)" : "");
         swan_msg_free(&m);
         return -1;
+    }
+    for (uint32_t i = 0; i < m.u.task.nitems; i++) {
+        swan_task_item *it = &m.u.task.items[i];
+        if (resolve(L, &it->path, err) || (it->scale_path && resolve(L, &it->scale_path, err))) {
+            swan_msg_free(&m);
+            return -1;
+        }
     }
     pthread_mutex_lock(&L->h.mu);
     fifo_push(&L->h.tasks, &m); /* ownership moves to the compute thread */
@@ -411,6 +472,10 @@ int swan_worker_run(const swan_worker_opts *o, volatile sig_atomic_t *stop, swan
         if (rc == 0 && readable) {
             int r = on_coordinator_message(&L, err);
             if (r == 1) break; /* SHUTDOWN */
+            if (r == -2) {
+                rc = -2; /* refused: its model copy differs; working on cannot help */
+                break;
+            }
         }
         double t = swan_now_s();
         if (rc == 0 && L.outstanding && t - last_beat >= o->heartbeat) {

@@ -21,6 +21,8 @@ typedef struct swan_worker_opts {
     const char *endpoint;   /* e.g. ipc:///tmp/swan-x/w or tcp://coordinator:5555 */
     const swan_curve_keypair *curve;  /* this worker's keys (CURVE), or NULL        */
     const char *server_key; /* the coordinator's public key (Z85), with curve     */
+    const char *model_dir;  /* this host's copy of the model (--model-dir), or NULL:
+                               the coordinator's path                             */
     int threads;            /* BLAS threads                                      */
     pid_t parent;           /* exit when this process is gone (0: don't watch)   */
     double heartbeat;       /* seconds between heartbeats while busy             */
@@ -43,7 +45,8 @@ typedef struct swan_worker_opts {
 
 void swan_worker_default_opts(swan_worker_opts *o);
 
-/* Returns 0 after a SHUTDOWN, -1 with err set on failure or when the parent died. */
+/* Returns 0 after a SHUTDOWN, -2 with err set when the coordinator refused this
+ * worker (its model copy differs), -1 with err set on failure or when the parent died. */
 int swan_worker_run(const swan_worker_opts *o, volatile sig_atomic_t *stop, swan_error *err);
 
 #endif

@@ -29,6 +29,10 @@ int swan_worker_run_procs(const swan_worker_opts *o, int n, volatile sig_atomic_
     }
     pid_t *pids = calloc((size_t)n, sizeof *pids);
     if (!pids) return swan_error_set(err, "out of memory"), 1;
+    /* Each child watches this process (like a local worker watches swan analyze):
+     * if the supervisor is killed outright, its workers leave too. */
+    swan_worker_opts child = *o;
+    child.parent = getpid();
     int started = 0;
     for (; started < n; started++) {
         pid_t p = fork();
@@ -39,7 +43,7 @@ int swan_worker_run_procs(const swan_worker_opts *o, int n, volatile sig_atomic_
         }
         if (p == 0) {
             swan_error cerr;
-            int rc = swan_worker_run(o, stop, &cerr);
+            int rc = swan_worker_run(&child, stop, &cerr);
             /* The child reports its own failure; the parent only sums up. */
             if (rc && !(stop && *stop)) {
                 char line[SWAN_ERROR_MAX + 32];

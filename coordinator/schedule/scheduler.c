@@ -18,6 +18,7 @@
 #include "common/clock.h"
 #include "proto/messages.h"
 #include "proto/transport.h"
+#include "coordinator/schedule/admission.h"
 
 #define MAX_ID SWAN_TRANSPORT_MAX_ID
 #define MAX_FAILERS 8                       /* distinct workers remembered per task */
@@ -40,6 +41,7 @@ typedef struct worker {
     size_t host_ix;      /* into swan_sched.hosts                              */
     bool benched;        /* a task failed on this remote host: it gets work only
                             when no other idle worker can take it              */
+    bool admitted;       /* its model copy passed the check (admission.c)      */
     int64_t task;        /* index into plan->tasks, -1 when idle               */
     int64_t queued;      /* a small task sent ahead (prefetch), or -1          */
     double last_seen;
@@ -70,6 +72,7 @@ typedef struct swan_sched {
     swan_local_pool *pool;
     const swan_sched_hooks *hooks;
     swan_transport *tr;  /* opened and owned by the caller (analyze.c) */
+    swan_admission adm;  /* the model check before a worker's first task    */
     worker *workers;
     size_t nworkers, capworkers;
     task_info *info;     /* one per plan task                                  */
@@ -249,7 +252,7 @@ static int send_task(swan_sched *s, worker *w, size_t ti) {
         swan_task_item *it = &items[k];
         it->tensor_id = idx;
         it->name = tn->name;
-        it->path = s->ck->shards[tn->shard].path;
+        it->path = s->ck->shards[tn->shard].file; /* relative: each worker has its own root */
         it->dtype = (char *)swan_dtype_name(tn->dtype);
         it->ndim = (uint32_t)tn->ndim;
         memcpy(it->shape, tn->shape, sizeof it->shape);
@@ -257,7 +260,7 @@ static int send_task(swan_sched *s, worker *w, size_t ti) {
         it->nbytes = tn->nbytes;
         if (tn->has_scale) {
             const swan_tensor *sc = &s->ck->tensors[tn->scale_index];
-            it->scale_path = s->ck->shards[sc->shard].path;
+            it->scale_path = s->ck->shards[sc->shard].file;
             it->scale_dtype = (char *)swan_dtype_name(sc->dtype);
             it->scale_offset = sc->offset;
             /* The grid as the checkpoint validated it: the scale tensor holds exactly
@@ -474,7 +477,7 @@ static bool pick_backup(swan_sched *s, const worker *w, size_t *out) {
  * A benched worker is served only by dispatch_idle's second pass. */
 static void dispatch_one(swan_sched *s, worker *w, bool benched_ok) {
     size_t ti;
-    if (w->state != W_LIVE || (w->benched && !benched_ok)) return;
+    if (w->state != W_LIVE || !w->admitted || (w->benched && !benched_ok)) return;
     if (w->task < 0) {
         if (queue_pop_for(s, w, &ti)) {
             if (!hand_over(s, w, ti)) return;
@@ -511,7 +514,7 @@ static void dispatch_idle(swan_sched *s) {
         }
     size_t live = 0, busy = 0;
     for (size_t i = 0; i < s->nworkers; i++)
-        if (s->workers[i].state == W_LIVE) {
+        if (s->workers[i].state == W_LIVE && s->workers[i].admitted) {
             live++;
             busy += s->workers[i].task >= 0;
         }
@@ -618,10 +621,44 @@ static void on_hello(swan_sched *s, worker *w, const unsigned char *id, size_t i
         peer_log(s, &s->comings, "worker %s/%u joined (%zu on that host)", w->host[0] ? w->host : "?",
                  w->pid, n);
     }
-    if (queue_empty(s) && s->tasks_done == s->plan->ntasks)
+    if (queue_empty(s) && s->tasks_done == s->plan->ntasks) {
         send_shutdown(s, w);
-    else
-        dispatch(s, w);
+        return;
+    }
+    /* No task before the worker proves its model copy is ours (on_identity). */
+    swan_msg ch;
+    swan_admission_challenge(&s->adm, &ch);
+    send_to(s, w, &ch);
+}
+
+/* IDENTITY: the worker's answer to the CHALLENGE. A copy that differs is refused
+ * with the first differing file named on both sides; it never gets a task. */
+static void on_identity(swan_sched *s, worker *w, const swan_msg_identity *id) {
+    if (!w || w->state != W_LIVE) {
+        peer_log(s, &s->noise, "ignored a model identity from an unknown or dropped worker");
+        return;
+    }
+    w->last_seen = swan_now_s();
+    if (w->admitted) return;
+    char why[SWAN_ERROR_MAX / 2];
+    swan_error err;
+    int rc = swan_admission_check(&s->adm, id, why, sizeof why, &err);
+    if (rc < 0) {
+        snprintf(s->fail, sizeof s->fail, "cannot check workers' model copies: %.400s", err.msg);
+        return;
+    }
+    if (rc > 0) {
+        char reason[SWAN_ERROR_MAX];
+        snprintf(reason, sizeof reason, "refused by the coordinator: %s", why);
+        swan_msg m = {.type = SWAN_MSG_REFUSED};
+        m.u.refused.reason = reason;
+        send_to(s, w, &m);
+        snprintf(reason, sizeof reason, "was refused: %.400s", why);
+        lose_worker(s, w, reason, false, true);
+        return;
+    }
+    w->admitted = true;
+    dispatch(s, w);
 }
 
 static void on_heartbeat(swan_sched *s, worker *w) {
@@ -722,6 +759,7 @@ static void handle_message(swan_sched *s, const unsigned char *id, size_t idlen,
     case SWAN_MSG_HEARTBEAT: on_heartbeat(s, w); break;
     case SWAN_MSG_RESULT: on_result_msg(s, w, &m.u.result); break;
     case SWAN_MSG_FATAL: on_fatal(s, w, &m.u.fatal); break;
+    case SWAN_MSG_IDENTITY: on_identity(s, w, &m.u.identity); break;
     default: on_unexpected(s, w, m.type); break;
     }
     swan_msg_free(&m);
@@ -840,7 +878,7 @@ int swan_sched_run(const swan_sched_opts *o, const swan_checkpoint *ck, swan_pla
     s.noise = (limiter){.tokens = 10, .burst = 10, .rate = 0.2, .last = s.t0};
     s.comings = (limiter){.tokens = 40, .burst = 40, .rate = 1.0, .last = s.t0};
     s.tr = o->transport;
-    int rc = 0;
+    int rc = swan_admission_init(&s.adm, ck, err);
     double last_progress = 0;
     while (rc == 0 && s.tasks_done < plan->ntasks && !s.fail[0]) {
         if (o->stop && *o->stop) {
@@ -885,6 +923,7 @@ int swan_sched_run(const swan_sched_opts *o, const swan_checkpoint *ck, swan_pla
     }
     for (size_t i = 0; i < plan->ntasks; i++) free(s.info[i].reasons);
     free(s.info);
+    swan_admission_free(&s.adm);
     free(s.workers);
     free(s.requeued);
     return rc;

@@ -20,7 +20,7 @@ journal_at_least() { [ -f "$1/journal.jsonl" ] && [ "$(wc -l <"$1/journal.jsonl"
 WORKERS=""
 remote_worker() {
     local log=$1; shift
-    env SWAN_TEST_WORKER_DELAY_MS=100 "$@" "$SWAN_BIN" worker --connect "$ep" >"$log" 2>&1 &
+    env SWAN_TEST_WORKER_DELAY_MS=100 "$@" "$SWAN_BIN" worker -j 1 --connect "$ep" >"$log" 2>&1 &
     last_worker=$!
     WORKERS="$WORKERS $last_worker"
 }

@@ -88,7 +88,7 @@ run_bounded 90 "$PEER" "$ep" --curve "$K/coordinator.pub" "$K/w1.key" >"$T/peer.
 peer=$!
 run_bounded 20 "$PEER" "$ep" --probe >"$T/probe-plain.out" 2>&1
 check "a peer without CURVE gets nothing and delivers nothing" grep -q "nothing received" "$T/probe-plain.out"
-run_bounded 20 "$PEER" "$ep" --probe --curve "$K/coordinator.pub" "$K/intruder.key" >"$T/probe-key.out" 2>&1
+run_bounded 20 "$PEER" "$ep" --curve "$K/coordinator.pub" "$K/intruder.key" --probe >"$T/probe-key.out" 2>&1
 check "a peer with an unknown key gets nothing and delivers nothing" grep -q "nothing received" "$T/probe-key.out"
 "$PY" -c 'import os,socket,sys
 sent = 0

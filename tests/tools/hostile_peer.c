@@ -77,6 +77,22 @@ static void send_hello(void *s) {
 }
 
 /* Waits for a TASK; returns 0 and fills *task, or -1 (timeout / SHUTDOWN). */
+/* Answers a CHALLENGE honestly (the files are the coordinator's own), so that the
+ * misbehaviour that follows reaches the scheduler's task handling. */
+static void answer_challenge(void *s, const swan_msg_challenge *c) {
+    swan_msg m = {.type = SWAN_MSG_IDENTITY};
+    m.u.identity.nshards = c->nshards;
+    m.u.identity.shards = calloc(c->nshards + 1, sizeof *m.u.identity.shards);
+    for (uint32_t i = 0; i < c->nshards; i++) {
+        char path[8192];
+        swan_error err;
+        snprintf(path, sizeof path, "%s/%s", c->root, c->shards[i]);
+        swan_shard_identity_compute(path, c->shards[i], c->nonce, &m.u.identity.shards[i], &err);
+    }
+    send_msg(s, &m);
+    swan_msg_free(&m);
+}
+
 static int recv_task(void *s, swan_msg *task) {
     for (;;) {
         zmq_msg_t msg;
@@ -90,6 +106,7 @@ static int recv_task(void *s, swan_msg *task) {
         zmq_msg_close(&msg);
         if (rc) continue;
         if (task->type == SWAN_MSG_TASK) return 0;
+        if (task->type == SWAN_MSG_CHALLENGE) answer_challenge(s, &task->u.challenge);
         int shutdown = task->type == SWAN_MSG_SHUTDOWN;
         swan_msg_free(task);
         if (shutdown) return -1;
