@@ -1,2 +1,0 @@
-# Empty dependencies file for swan_coord.
-# This may be replaced when dependencies are built.

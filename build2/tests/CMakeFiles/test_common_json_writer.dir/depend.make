@@ -1,2 +1,0 @@
-# Empty dependencies file for test_common_json_writer.
-# This may be replaced when dependencies are built.
