@@ -12,7 +12,7 @@ demo_model
 K=$T/keys
 make_keys "$K" w1 || { fail "swan keygen could not write the test keys"; finish; }
 "$SWAN_BIN" keygen -o "$K/intruder" 2>/dev/null   # a valid key nobody allowed
-key_re='^[0-9a-zA-Z.:+=^!/*?&<>()[{}@%$#-]{40}$'
+key_re='^[]0-9a-zA-Z.:+=^!/*?&<>()[{}@%$#-]{40}$'
 
 # ---- keygen
 check "keygen: secret key is mode 0600" [ "$(ls -l "$K/w1.key" | cut -c1-10)" = "-rw-------" ]
