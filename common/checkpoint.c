@@ -692,3 +692,9 @@ swan_tensor_kind swan_tensor_classify(const swan_tensor *t, swan_view2d *view) {
     if (swan_dtype_is_block_quantized(t->dtype)) return SWAN_KIND_QUANTIZED;
     return SWAN_KIND_NOT_FLOAT;
 }
+
+void swan_tensor_scale_grid(const swan_tensor *t, uint64_t *rows, uint64_t *cols) {
+    uint64_t w = t->ndim ? t->shape[t->ndim - 1] : 1, r = w ? t->nelem / w : 0;
+    *rows = r / t->block_rows + (r % t->block_rows != 0);
+    *cols = w / t->block_cols + (w % t->block_cols != 0);
+}

@@ -87,6 +87,11 @@ int swan_checkpoint_open(const char *path, swan_checkpoint *out, swan_error *err
 swan_tensor_kind swan_tensor_classify(const swan_tensor *t, swan_view2d *view);
 void swan_checkpoint_free(swan_checkpoint *ck);
 
+/* FP8 weight t (has_scale): the scale grid as the checkpoint validated it, exactly
+ * ceil(R / block_rows) x ceil(W / block_cols) values, R x W the weight's storage matrix
+ * (W its last dimension). Used by the scheduler (task items) and by swan verify. */
+void swan_tensor_scale_grid(const swan_tensor *t, uint64_t *rows, uint64_t *cols);
+
 /* Sum of nbytes over all tensors. */
 uint64_t swan_checkpoint_bytes(const swan_checkpoint *ck);
 

@@ -17,6 +17,7 @@ int swan_cmd_demo(int argc, char **argv);    /* cmd_demo.c    */
 int swan_cmd_quantize(int argc, char **argv); /* cmd_quantize.c */
 int swan_cmd_reduce(int argc, char **argv);  /* cmd_reduce.c  */
 int swan_cmd_keygen(int argc, char **argv);  /* cmd_keygen.c  */
+int swan_cmd_verify(int argc, char **argv);  /* cmd_verify.c  */
 
 typedef struct command {
     const char *name;
@@ -32,6 +33,7 @@ static const command commands[] = {
     {"demo", swan_cmd_demo, "demo [DIR [OUT]]              write the built-in demo checkpoint and analyze it"},
     {"reduce", swan_cmd_reduce, "reduce OUT [options]          re-decide and rewrite OUT's outputs from its journal"},
     {"keygen", swan_cmd_keygen, "keygen -o NAME                write a CURVE key pair NAME.key / NAME.pub"},
+    {"verify", swan_cmd_verify, "verify OUT MODEL              re-read MODEL, compare every tensor with OUT's checksums"},
 };
 #define NCOMMANDS (sizeof commands / sizeof *commands)
 

@@ -263,12 +263,7 @@ static int send_task(swan_sched *s, worker *w, size_t ti) {
             it->scale_path = s->ck->shards[sc->shard].file;
             it->scale_dtype = (char *)swan_dtype_name(sc->dtype);
             it->scale_offset = sc->offset;
-            /* The grid as the checkpoint validated it: the scale tensor holds exactly
-             * ceil(R / block_rows) x ceil(W / block_cols) values, R x W the weight's
-             * storage matrix (W its last dimension). */
-            uint64_t w = tn->ndim ? tn->shape[tn->ndim - 1] : 1, rows = w ? tn->nelem / w : 0;
-            it->scale_rows = rows / tn->block_rows + (rows % tn->block_rows != 0);
-            it->scale_cols = w / tn->block_cols + (w % tn->block_cols != 0);
+            swan_tensor_scale_grid(tn, &it->scale_rows, &it->scale_cols);
             it->block_rows = tn->block_rows;
             it->block_cols = tn->block_cols;
         }
