@@ -3,7 +3,9 @@
 #   - a FIFO named as a shard is refused at once (exit 2), never blocked on;
 #   - OUT/manifest.json being a folder is refused before any analysis (exit 2);
 #   - a shard touched or rewritten after a run makes the resume refuse, naming it
-#     (exit 2, journal kept), and --fresh starts over.
+#     (exit 2, journal kept), and --fresh starts over;
+#   - a shard rewritten while the run is going fails it at the end (exit 1), naming the
+#     file, with no manifest and the finished results kept in the journal.
 . "$(dirname "$0")/lib.sh"
 need_shared
 MODEL="$SWAN_SHARED/fixtures/fx-dense-bf16"
@@ -32,4 +34,22 @@ check "the refusal names the file and what changed" grep -q "model.safetensors c
 check "the journal is kept" cmp -s "$T/journal.before" "$T/run/journal.jsonl"
 "$SWAN_BIN" analyze "$T/model" -o "$T/run" -j 1 -q --fresh 2>"$T/err"
 check "--fresh starts over (exit 0)" [ $? -eq 0 ]
+
+# A shard rewritten mid-run (one byte of tensor data changed in place: new mtime).
+cp -r "$MODEL" "$T/live"
+chmod -R u+w "$T/live"
+journal_records() { [ -f "$1" ] && [ "$(wc -l <"$1")" -ge 3 ]; }
+SWAN_TEST_WORKER_DELAY_MS=300 "$SWAN_BIN" analyze "$T/live" -o "$T/live-out" -j 1 -q 2>"$T/err-live" &
+pid=$!
+if wait_for 60 journal_records "$T/live-out/journal.jsonl"; then
+    "$PY" -c 'import os,sys; f=open(sys.argv[1],"r+b"); f.seek(-3, os.SEEK_END); b=f.read(1); f.seek(-3, os.SEEK_END); f.write(bytes([b[0]^1])); f.close()' "$T/live/model.safetensors"
+else
+    fail "the slowed run made no progress within 60 s"
+fi
+wait $pid
+st=$?
+check "a shard rewritten during the run: exit 1 (got $st)" [ $st -eq 1 ]
+check "the failure names the shard and says it changed during the run" grep -q "model.safetensors changed during the run" "$T/err-live"
+check "no manifest written" [ ! -e "$T/live-out/manifest.json" ]
+check "finished results kept in the journal" journal_records "$T/live-out/journal.jsonl"
 finish
