@@ -161,7 +161,9 @@ static void analyze_item(const swan_task_item *it, uint64_t seed, shard_cache *c
     swan_metrics_opts mo;
     swan_metrics_default_opts(&mo);
     mo.prng_key = swan_prng_key(seed, it->name);
-    mo.dtype = dt;
+    /* FP8 weights are read as exactly their BF16 upcast, which is what MLX quantizes
+     * (an FP8 checkpoint is converted to BF16 first): scales and biases in BF16. */
+    mo.dtype = swan_dtype_is_fp8(dt) ? SWAN_DT_BF16 : dt;
     int rc = swan_metrics_compute(&reader, &mo, &out->raw, &err);
     /* The checksum of the bytes the metrics just read (hashed in the same pass). */
     if (rc == 0) rc = swan_tensor_reader_data_hash(&tr, &out->raw.data_hash, &err);

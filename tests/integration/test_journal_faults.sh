@@ -18,7 +18,8 @@ OUT="$T/out"
 "$SWAN_BIN" analyze "$MODEL" -o "$OUT" -j 1 -q || { fail "clean run"; finish; }
 cp "$OUT/journal.jsonl" "$T/clean.jsonl"
 cp "$OUT/manifest.json" "$T/clean.json"
-strip() { grep -v -e '"seconds"' -e '"analysis_time_seconds"' "$1"; }
+# The manifest without its timing block (all run-dependent timing lives there).
+strip() { manifest_sans_timing "$1"; }
 strip "$T/clean.json" >"$T/clean.stripped"
 
 # All damaged copies at once (one python start, not 240).
