@@ -4,7 +4,7 @@
 #   deploy/dev.sh demo    install what is missing, build, analyze the built-in demo checkpoint
 #   deploy/dev.sh test    install what is missing, build, run every test (ctest)
 #   deploy/dev.sh build   install what is missing and build
-#   deploy/dev.sh deps    only install what is missing
+#   deploy/dev.sh deps    only install what is missing (to build, run and test)
 #
 # Debian/Ubuntu (apt, with sudo when not root) and macOS (Homebrew; BLAS/LAPACK from
 # Apple's Accelerate) are supported. The build goes to ./build (override with BUILD_DIR).
@@ -12,14 +12,18 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD_DIR=${BUILD_DIR:-build}
 
+# What building and running swan needs (the demo installs only these) ...
 APT_PACKAGES="build-essential cmake pkg-config libzmq3-dev libmsgpack-dev libcjson-dev
-libopenblas-dev liblapacke-dev libcmocka-dev libsodium-dev python3 python3-numpy procps groff-base zsh iproute2
-chromium"
+libopenblas-dev liblapacke-dev libcmocka-dev libsodium-dev"
+# ... and what the tests need on top: python3 (fixture generators, checkers), numpy (the
+# shared golden tools), procps (pgrep), groff and zsh (man page and completion checks),
+# iproute2 (network-namespace hosts), chromium (the HTML report in a real browser).
+APT_TEST_PACKAGES="python3 python3-numpy procps groff-base zsh iproute2 chromium"
 BREW_PACKAGES="cmake pkg-config zeromq msgpack cjson cmocka libsodium"
 
 install_apt() {
-    local missing=""
-    for p in $APT_PACKAGES; do
+    local missing="" p
+    for p in "$@"; do
         dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
     done
     [ -z "$missing" ] && return 0
@@ -40,11 +44,14 @@ install_brew() {
     [ -z "$missing" ] || brew install $missing
 }
 
+# deps [test]: installs what is missing to build and run (and, with "test", to test).
 deps() {
+    local apt="$APT_PACKAGES"
+    [ "${1:-}" = test ] && apt="$apt $APT_TEST_PACKAGES"
     case "$(uname -s)" in
     Linux)
-        if command -v apt-get >/dev/null; then install_apt
-        else echo "dev.sh: no apt-get; install the equivalents of: $APT_PACKAGES" >&2; fi ;;
+        if command -v apt-get >/dev/null; then install_apt $apt
+        else echo "dev.sh: no apt-get; install the equivalents of: $apt" >&2; fi ;;
     Darwin) install_brew ;;
     *) echo "dev.sh: unsupported system $(uname -s)" >&2; exit 1 ;;
     esac
@@ -70,7 +77,7 @@ build() {
 }
 
 case "${1:-}" in
-deps) deps ;;
+deps) deps test ;;
 build) deps; build ;;
 demo)
     deps; build swan
@@ -78,7 +85,7 @@ demo)
     echo "dev.sh: the manifest is in $BUILD_DIR/demo-out/manifest.json"
     ;;
 test)
-    deps; build
+    deps test; build
     (cd "$BUILD_DIR" && ctest --output-on-failure)
     ;;
 *)
