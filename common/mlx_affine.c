@@ -216,35 +216,8 @@ static void params_scalar(const float *lo, const float *hi, int ng, int bits, sw
 
 /* ---- portable 4-lane sweep ----------------------------------------------------- */
 
-typedef float vf __attribute__((vector_size(16)));
-typedef int32_t vi __attribute__((vector_size(16)));
+#include "common/vec4.h"
 #define ROUND_MAGIC 8388608.0f /* 2^23: (t + 2^23) - 2^23 rounds t in [0, 2^22) half to even */
-
-static inline vf loadv(const float *p) {
-    vf v;
-    memcpy(&v, p, sizeof v);
-    return v;
-}
-static inline vf splat(float x) { return (vf){x, x, x, x}; }
-#if defined(__SSE2__)
-#include <emmintrin.h>
-static inline vf vmin(vf a, vf b) { return (vf)_mm_min_ps((__m128)a, (__m128)b); }
-static inline vf vmax(vf a, vf b) { return (vf)_mm_max_ps((__m128)a, (__m128)b); }
-#elif defined(__ARM_NEON)
-#include <arm_neon.h>
-static inline vf vmin(vf a, vf b) { return (vf)vminq_f32((float32x4_t)a, (float32x4_t)b); }
-static inline vf vmax(vf a, vf b) { return (vf)vmaxq_f32((float32x4_t)a, (float32x4_t)b); }
-#else
-static inline vf vmin(vf a, vf b) {
-    vi m = a < b;
-    return (vf)((m & (vi)a) | (~m & (vi)b));
-}
-static inline vf vmax(vf a, vf b) {
-    vi m = a > b;
-    return (vf)((m & (vi)a) | (~m & (vi)b));
-}
-#endif
-static inline float hsum(vf v) { return (v[0] + v[1]) + (v[2] + v[3]); }
 
 static void chunk_generic(swan_mlx_err *e, const float *x, size_t len) {
     ranges r;
