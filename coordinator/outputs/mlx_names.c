@@ -40,6 +40,10 @@ const char *swan_mlx_arch_name(swan_mlx_arch arch) {
     }
 }
 
+const char *swan_mlx_known_model_types(void) {
+    return "llama, mistral, qwen2, qwen3, qwen3_moe, mixtral, deepseek_v3";
+}
+
 static bool ends_with(const char *s, const char *suffix) {
     size_t n = strlen(s), k = strlen(suffix);
     return n >= k && strcmp(s + n - k, suffix) == 0;
@@ -85,6 +89,21 @@ static const char *mixtral_proj(const char *proj) {
     return proj;
 }
 
+bool swan_mlx_dropped(const swan_mlx_model *m, const char *name) {
+    if (m->arch == SWAN_ARCH_UNKNOWN) return false;
+    if (strstr(name, "rotary_emb.inv_freq")) return true;
+    if (m->tied_embeddings && strcmp(name, "lm_head.weight") == 0) return true; /* sanitize pops it */
+    /* deepseek_v3.py: `not k.startswith("model.layers.61")` (multi-token prediction) */
+    return m->arch == SWAN_ARCH_DEEPSEEK_V3 && starts_with(name, "model.layers.61.");
+}
+
+long swan_mlx_stacked_expert(const swan_mlx_model *m, const char *name, int ndim) {
+    const char *rest;
+    if (ndim != 2 || !is_moe(m->arch) || !ends_with(name, ".weight")) return -1;
+    const char *at = find_expert(name, &rest);
+    return at ? strtol(at + 9, NULL, 10) : -1;
+}
+
 int swan_mlx_module_paths(const swan_mlx_model *m, const char *name, int ndim,
                           char paths[SWAN_MLX_MAX_PATHS][SWAN_MLX_PATH_MAX]) {
     if (ndim < 2) return 0;
@@ -98,10 +117,9 @@ int swan_mlx_module_paths(const swan_mlx_model *m, const char *name, int ndim,
         strcpy(paths[0], base);
         return 1;
     }
-    if (m->tied_embeddings && strcmp(name, "lm_head.weight") == 0) return 0; /* sanitize pops it */
+    if (swan_mlx_dropped(m, name)) return 0;
     if (m->arch == SWAN_ARCH_DEEPSEEK_V3) {
-        if (starts_with(name, "model.layers.61.")) return 0; /* multi-token prediction layer */
-        if (ends_with(base, ".mlp.gate")) return 0;          /* MoEGate: never quantized */
+        if (ends_with(base, ".mlp.gate")) return 0; /* MoEGate: never quantized */
         if (ends_with(base, ".self_attn.kv_b_proj")) {
             size_t pre = strlen(base) - strlen("kv_b_proj");
             if (!join(paths[0], base, pre, "embed_q") || !join(paths[1], base, pre, "unembed_out"))

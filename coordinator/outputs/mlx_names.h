@@ -10,8 +10,10 @@
  * mlx_lm/models/<arch>.py); any other architecture falls back to the tensor name without
  * `.weight`, and says so. It also knows the floors mlx_lm's own quant_predicate sets
  * (qwen3_moe keeps mlp.gate at 8 bits, group 64), which a swan predicate replaces and
- * so must respect. Pure string functions: used by the outputs, by the reduce (floors)
- * and by `swan quantize`. */
+ * so must respect. Pure string functions, and the only place these rules live: used by
+ * the outputs (mlx_quant.json, swan_predicate.py), by the reduce (floors) and by
+ * `swan quantize`'s layout (coordinator/quantize/mlx_layout.c: what is dropped, which
+ * tensors stack, the module paths of the `quantization` block). */
 #ifndef SWAN_MLX_NAMES_H
 #define SWAN_MLX_NAMES_H
 
@@ -42,6 +44,19 @@ void swan_mlx_model_from_config(const char *config_json, swan_mlx_model *m);
 
 /* "llama", ... or "unknown". */
 const char *swan_mlx_arch_name(swan_mlx_arch arch);
+
+/* The model_type values whose mlx_lm model files these rules follow, for messages:
+ * "llama, mistral, qwen2, qwen3, qwen3_moe, mixtral, deepseek_v3". */
+const char *swan_mlx_known_model_types(void);
+
+/* True when mlx_lm's sanitize drops this checkpoint tensor: a tied lm_head,
+ * `rotary_emb.inv_freq` buffers, DeepSeek-V3's multi-token-prediction layer 61. */
+bool swan_mlx_dropped(const swan_mlx_model *m, const char *name);
+
+/* The expert index of a per-expert 2-D weight (`...experts.<E>.<proj>.weight`) that
+ * sanitize stacks into the layer's `switch_mlp.<proj>` (the path
+ * swan_mlx_module_paths returns), or -1 for any other tensor. */
+long swan_mlx_stacked_expert(const swan_mlx_model *m, const char *name, int ndim);
 
 /* The mlx_lm module paths one checkpoint tensor becomes (0 to SWAN_MLX_MAX_PATHS): 0
  * when it is not a module weight mlx_lm quantizes (1-D, dropped by sanitize, or a

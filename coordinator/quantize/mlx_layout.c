@@ -1,15 +1,12 @@
 /* mlx_layout.c: output tensors, names, shards and the quantization block of a
  * quantized MLX model (see mlx_layout.h).
  *
- * Names follow the `sanitize` methods of mlx_lm's model files (ml-explore/mlx-lm,
- * mlx_lm/models/<arch>.py, read for this): qwen3_moe and deepseek_v3 stack
- * `<layer>.mlp.experts.<e>.<proj>.weight` into `<layer>.mlp.switch_mlp.<proj>.weight`;
- * mixtral stacks `<layer>.block_sparse_moe.experts.<e>.w1/w2/w3.weight` into
- * `<layer>.block_sparse_moe.switch_mlp.gate_proj/down_proj/up_proj.weight`; all pop
- * `lm_head.weight` when `tie_word_embeddings` is set, llama-family models drop
- * `rotary_emb.inv_freq`, deepseek_v3 drops its multi-token-prediction layers (index
- * >= num_hidden_layers). qwen3_moe's `quant_predicate` keeps routers (`mlp.gate`) at
- * 8 bits with group size 64. */
+ * Every naming rule (what sanitize drops, which per-expert tensors stack under which
+ * `switch_mlp` path, which modules mlx_lm quantizes at all, the floors of its own
+ * quant_predicate) is coordinator/outputs/mlx_names.c's, the module that also names
+ * the modules of OUT/mlx_quant.json and swan_predicate.py: the two outputs cannot
+ * disagree. This file only groups sources into modules, applies the decisions and
+ * places the bytes. */
 #include "coordinator/quantize/mlx_layout.h"
 
 #include <cjson/cJSON.h>
@@ -18,98 +15,20 @@
 #include <string.h>
 
 #include "common/mlx_affine.h"
-
-static const char *const known_archs[] = {"llama",     "mistral", "qwen2",      "qwen3",
-                                          "qwen3_moe", "mixtral", "deepseek_v3"};
-#define NARCHS (sizeof known_archs / sizeof known_archs[0])
-
-typedef struct cfg {
-    char arch[64];
-    bool tied;
-    long layers;
-} cfg;
-
-static int read_config(const swan_checkpoint *ck, cfg *c, swan_error *err) {
-    memset(c, 0, sizeof *c);
-    c->layers = -1;
-    cJSON *root = ck->config_json ? cJSON_Parse(ck->config_json) : NULL;
-    const cJSON *mt = root ? cJSON_GetObjectItemCaseSensitive(root, "model_type") : NULL;
-    if (!cJSON_IsString(mt) || strlen(mt->valuestring) >= sizeof c->arch) {
-        cJSON_Delete(root);
-        return swan_error_set(err, "config.json has no model_type: cannot name the MLX modules "
-                                   "(known: llama, mistral, qwen2, qwen3, qwen3_moe, mixtral, deepseek_v3)");
-    }
-    strcpy(c->arch, mt->valuestring);
-    const cJSON *tie = cJSON_GetObjectItemCaseSensitive(root, "tie_word_embeddings");
-    c->tied = cJSON_IsTrue(tie);
-    const cJSON *nl = cJSON_GetObjectItemCaseSensitive(root, "num_hidden_layers");
-    if (cJSON_IsNumber(nl)) c->layers = (long)nl->valuedouble;
-    cJSON_Delete(root);
-    for (size_t i = 0; i < NARCHS; i++)
-        if (strcmp(c->arch, known_archs[i]) == 0) return 0;
-    return swan_error_set(err, "model_type '%s' is not supported for writing an MLX model (known: "
-                               "llama, mistral, qwen2, qwen3, qwen3_moe, mixtral, deepseek_v3)",
-                          c->arch);
-}
+#include "coordinator/outputs/mlx_names.h"
 
 static bool ends_with(const char *s, const char *suf) {
     size_t a = strlen(s), b = strlen(suf);
     return a >= b && strcmp(s + a - b, suf) == 0;
 }
 
-/* Layer index of "model.layers.<N>." names, or -1. */
-static long layer_of(const char *name) {
-    const char *p = strstr(name, "model.layers.");
-    if (!p) return -1;
-    p += strlen("model.layers.");
-    if (*p < '0' || *p > '9') return -1;
-    return strtol(p, NULL, 10);
-}
-
-static bool dropped(const cfg *c, const char *name) {
-    if (strstr(name, "rotary_emb.inv_freq")) return true;
-    if (c->tied && strcmp(name, "lm_head.weight") == 0) return true;
-    if (strcmp(c->arch, "deepseek_v3") == 0 && c->layers >= 0 && layer_of(name) >= c->layers)
-        return true;
-    return false;
-}
-
-/* An expert tensor of a stack: fills the stacked module path and the expert index. */
-static bool match_expert(const cfg *c, const char *name, char *key, size_t cap, long *expert) {
-    const char *mid, *proj_out = NULL;
-    static const char *const std_proj[] = {"gate_proj", "up_proj", "down_proj"};
-    static const char *const mix_in[] = {"w1", "w2", "w3"};
-    static const char *const mix_out[] = {"gate_proj", "down_proj", "up_proj"};
-    bool mixtral = strcmp(c->arch, "mixtral") == 0;
-    if (!mixtral && strcmp(c->arch, "qwen3_moe") && strcmp(c->arch, "deepseek_v3")) return false;
-    mid = strstr(name, mixtral ? ".block_sparse_moe.experts." : ".mlp.experts.");
-    if (!mid || !ends_with(name, ".weight")) return false;
-    const char *p = mid + strlen(mixtral ? ".block_sparse_moe.experts." : ".mlp.experts.");
-    if (*p < '0' || *p > '9') return false;
-    char *end;
-    long e = strtol(p, &end, 10);
-    if (*end != '.') return false;
-    char proj[32];
-    size_t plen = strlen(end + 1) - strlen(".weight");
-    if (plen == 0 || plen >= sizeof proj) return false;
-    memcpy(proj, end + 1, plen);
-    proj[plen] = '\0';
-    for (int i = 0; i < 3; i++) {
-        if (!mixtral && strcmp(proj, std_proj[i]) == 0) proj_out = std_proj[i];
-        if (mixtral && strcmp(proj, mix_in[i]) == 0) proj_out = mix_out[i];
-    }
-    if (!proj_out) return false;
-    int n = snprintf(key, cap, "%.*s.%s.switch_mlp.%s", (int)(mid - name), name,
-                     mixtral ? "block_sparse_moe" : "mlp", proj_out);
-    if (n < 0 || (size_t)n >= cap) return false;
-    *expert = e;
-    return true;
-}
-
 /* A module before it becomes output tensors: a path and its sources. */
 typedef struct module {
     char *path;      /* module path (for quantized modules) or full output name */
     bool has_weight; /* path + ".weight" is the tensor name                     */
+    int nq;          /* 0: not a module mlx_lm quantizes (norms, MoE gates...)  */
+    char *qpath[SWAN_MLX_MAX_PATHS]; /* its entries in the quantization block:
+                                        mlx_lm's module paths after sanitize  */
     uint32_t *src;
     long *expert;
     uint32_t nsrc, cap;
@@ -143,6 +62,8 @@ static bool quantizable_dtype(swan_dtype d) {
 static void modules_free(module *m, size_t n) {
     for (size_t i = 0; i < n; i++) {
         free(m[i].path);
+        free(m[i].qpath[0]);
+        free(m[i].qpath[1]);
         free(m[i].src);
         free(m[i].expert);
     }
@@ -175,7 +96,8 @@ static int check_stack(const swan_checkpoint *ck, module *m, swan_error *err) {
     return 0;
 }
 
-static void choose(const swan_checkpoint *ck, const cfg *c, const swan_qchoice *choice, module *m) {
+static void choose(const swan_checkpoint *ck, const swan_mlx_model *mm, const swan_qchoice *choice,
+                   module *m) {
     int bits = 0, group = 0;
     for (uint32_t i = 0; i < m->nsrc; i++) {
         const swan_qchoice *q = &choice[m->src[i]];
@@ -183,9 +105,9 @@ static void choose(const swan_checkpoint *ck, const cfg *c, const swan_qchoice *
         if (b > bits || (b == bits && q->group < group)) bits = b, group = q->group;
     }
     const swan_tensor *t = &ck->tensors[m->src[0]];
-    if (bits < 16 && strcmp(c->arch, "qwen3_moe") == 0 && ends_with(m->path, "mlp.gate") && bits < 8)
-        bits = 8, group = 64;
-    bool ok = bits < 16 && m->has_weight && quantizable_dtype(t->dtype) && t->ndim == 2 &&
+    int fb, fg; /* mlx_lm's own floor (qwen3_moe routers: 8 bits, group 64) */
+    if (bits < 16 && swan_mlx_floor(mm, t->name, &fb, &fg) && bits < fb) bits = fb, group = fg;
+    bool ok = bits < 16 && m->nq > 0 && m->has_weight && quantizable_dtype(t->dtype) && t->ndim == 2 &&
               swan_mlx_bits_index(bits) >= 0 && swan_mlx_group_index(group) >= 0 &&
               t->shape[1] % (uint64_t)group == 0;
     m->bits = ok ? bits : 16;
@@ -294,15 +216,15 @@ static char *quant_block(const swan_qlayout *l, const module *mods, size_t nmods
     cJSON_AddStringToObject(q, "mode", "affine");
     for (size_t i = 0; i < nmods; i++) {
         const module *m = &mods[i];
-        const swan_tensor *t = &ck->tensors[m->src[0]];
-        if (!m->has_weight || t->ndim + (m->nsrc > 1) < 2) continue; /* norms: no module to quantize */
-        if (m->bits >= 16) {
-            cJSON_AddFalseToObject(q, m->path);
-        } else {
-            cJSON *e = cJSON_AddObjectToObject(q, m->path);
-            if (e) {
-                cJSON_AddNumberToObject(e, "group_size", m->group);
-                cJSON_AddNumberToObject(e, "bits", m->bits);
+        for (int k = 0; k < m->nq; k++) { /* none for norms and other unquantized modules */
+            if (m->bits >= 16) {
+                cJSON_AddFalseToObject(q, m->qpath[k]);
+            } else {
+                cJSON *e = cJSON_AddObjectToObject(q, m->qpath[k]);
+                if (e) {
+                    cJSON_AddNumberToObject(e, "group_size", m->group);
+                    cJSON_AddNumberToObject(e, "bits", m->bits);
+                }
             }
         }
     }
@@ -315,9 +237,14 @@ static char *quant_block(const swan_qlayout *l, const module *mods, size_t nmods
 int swan_qlayout_build(const swan_checkpoint *ck, const swan_qchoice *choice, swan_qlayout *out,
                        swan_error *err) {
     memset(out, 0, sizeof *out);
-    cfg c;
-    if (read_config(ck, &c, err)) return -1;
-    strcpy(out->arch, c.arch);
+    swan_mlx_model mm;
+    swan_mlx_model_from_config(ck->config_json, &mm);
+    if (mm.arch == SWAN_ARCH_UNKNOWN)
+        return swan_error_set(err, mm.model_type[0]
+                                       ? "model_type '%s' is not supported for writing an MLX model (known: %s)"
+                                       : "config.json has no model_type%s: cannot name the MLX modules (known: %s)",
+                              mm.model_type, swan_mlx_known_model_types());
+    snprintf(out->arch, sizeof out->arch, "%s", mm.model_type);
     module *mods = calloc(ck->ntensors ? ck->ntensors : 1, sizeof *mods);
     size_t *stacks = calloc(ck->ntensors ? ck->ntensors : 1, sizeof *stacks);
     size_t nmods = 0, cap = 0, nstacks = 0;
@@ -330,11 +257,14 @@ int swan_qlayout_build(const swan_checkpoint *ck, const swan_qchoice *choice, sw
     /* 1. one module per kept name; experts grouped under their stack's path */
     for (size_t i = 0; i < ck->ntensors && rc == 0; i++) {
         const char *name = ck->tensors[i].name;
-        if (dropped(&c, name)) continue;
-        char key[1024];
-        long e = -1;
+        int ndim = ck->tensors[i].ndim;
+        if (swan_mlx_dropped(&mm, name)) continue;
+        char paths[SWAN_MLX_MAX_PATHS][SWAN_MLX_PATH_MAX];
+        int np = swan_mlx_module_paths(&mm, name, ndim, paths);
+        long e = np == 1 ? swan_mlx_stacked_expert(&mm, name, ndim) : -1;
+        const char *key = paths[0];
         module *m = NULL;
-        if (match_expert(&c, name, key, sizeof key, &e)) {
+        if (e >= 0) {
             /* a model has a few stacks per layer: search only those, latest first
              * (the experts of one stack are usually listed together) */
             for (size_t k = nstacks; k-- > 0 && !m;)
@@ -344,12 +274,20 @@ int swan_qlayout_build(const swan_checkpoint *ck, const swan_qchoice *choice, sw
                 m = &mods[nmods++];
                 m->path = strdup(key);
                 m->has_weight = true;
+                m->nq = 1;
+                m->qpath[0] = strdup(key);
             }
         } else {
+            /* written under its checkpoint name: sanitize renames at load what it
+             * renames (DeepSeek-V3's kv_b_proj becomes embed_q + unembed_out, each
+             * with this module's bits, which the quantization block lists) */
             m = &mods[nmods++];
             bool w = ends_with(name, ".weight");
             m->path = w ? strndup(name, strlen(name) - strlen(".weight")) : strdup(name);
             m->has_weight = w;
+            m->nq = w ? np : 0;
+            for (int k = 0; k < m->nq; k++)
+                if (!(m->qpath[k] = strdup(paths[k]))) m->nq = 0;
         }
         if (!m->path || add_src(m, (uint32_t)i, e))
             rc = swan_error_set(err, "out of memory planning the MLX layout");
@@ -367,7 +305,7 @@ int swan_qlayout_build(const swan_checkpoint *ck, const swan_qchoice *choice, sw
             rc = -1;
             break;
         }
-        choose(ck, &c, choice, &mods[i]);
+        choose(ck, &mm, choice, &mods[i]);
         if (emit(ck, &mods[i], out, &cap)) rc = swan_error_set(err, "out of memory planning the MLX layout");
     }
     if (rc) goto done;

@@ -9,9 +9,9 @@
  * packed), P.scales and P.biases (the source dtype). Each output tensor gets its shard
  * (at most 5 GiB of data each) and offset, so the writer can place bytes anywhere in
  * any order and the folder is the same whatever order the work finished in. Also
- * builds config.json's `quantization` block. Architectures are the ones whose mlx_lm
- * model files were read (llama, mistral, qwen2, qwen3, qwen3_moe, mixtral,
- * deepseek_v3); anything else is refused with that list. */
+ * builds config.json's `quantization` block. The names themselves (drops, stacks, module
+ * paths, floors) come from coordinator/outputs/mlx_names.h, the one owner of mlx_lm's
+ * naming rules; an architecture it does not know is refused with its list. */
 #ifndef SWAN_MLX_LAYOUT_H
 #define SWAN_MLX_LAYOUT_H
 

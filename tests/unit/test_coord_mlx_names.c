@@ -111,6 +111,31 @@ static void test_packed_experts(void **state) {
     expect_gguf(&m, "model.layers.0.mlp.experts.down_proj", 3, 1, "blk.0.ffn_down_exps.weight", NULL);
 }
 
+/* The rules swan quantize's layout takes from here: what sanitize drops, what stacks. */
+static void test_dropped_and_stacked(void **state) {
+    (void)state;
+    swan_mlx_model m = model("{\"model_type\": \"qwen3\", \"tie_word_embeddings\": true}");
+    assert_true(swan_mlx_dropped(&m, "lm_head.weight"));
+    assert_true(swan_mlx_dropped(&m, "model.layers.0.self_attn.rotary_emb.inv_freq"));
+    assert_false(swan_mlx_dropped(&m, "model.embed_tokens.weight"));
+    assert_int_equal(swan_mlx_stacked_expert(&m, "model.layers.0.mlp.experts.3.up_proj.weight", 2), -1);
+    m = model("{\"model_type\": \"llama\"}");
+    assert_false(swan_mlx_dropped(&m, "lm_head.weight"));
+    m = model("{\"model_type\": \"deepseek_v3\"}");
+    assert_true(swan_mlx_dropped(&m, "model.layers.61.mlp.gate.weight"));
+    assert_false(swan_mlx_dropped(&m, "model.layers.6.mlp.gate.weight"));
+    assert_int_equal(swan_mlx_stacked_expert(&m, "model.layers.4.mlp.experts.17.up_proj.weight", 2), 17);
+    assert_int_equal(swan_mlx_stacked_expert(&m, "model.layers.4.mlp.shared_experts.up_proj.weight", 2), -1);
+    assert_int_equal(swan_mlx_stacked_expert(&m, "model.layers.4.mlp.experts.17.up_proj.bias", 1), -1);
+    m = model("{\"model_type\": \"mixtral\"}");
+    assert_int_equal(swan_mlx_stacked_expert(&m, "model.layers.1.block_sparse_moe.experts.7.w2.weight", 2), 7);
+    m = model("{\"model_type\": \"qwen3_moe\"}");
+    assert_int_equal(swan_mlx_stacked_expert(&m, "model.layers.0.mlp.experts.down_proj", 3), -1); /* packed */
+    m = model("{\"model_type\": \"brand_new\"}");
+    assert_false(swan_mlx_dropped(&m, "lm_head.weight"));
+    assert_non_null(strstr(swan_mlx_known_model_types(), "qwen3_moe"));
+}
+
 static void test_unknown_architecture(void **state) {
     (void)state;
     swan_mlx_model m = model("{\"model_type\": \"brand_new\"}");
@@ -129,6 +154,7 @@ int main(void) {
         cmocka_unit_test(test_dense),
         cmocka_unit_test(test_per_expert),
         cmocka_unit_test(test_packed_experts),
+        cmocka_unit_test(test_dropped_and_stacked),
         cmocka_unit_test(test_unknown_architecture),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
