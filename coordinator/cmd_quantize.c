@@ -1,9 +1,18 @@
-/* cmd_quantize.c: `swan quantize MODEL -o DIR (--from OUT | --bits B --group-size G)`:
- * writes the quantized MLX model folder (SWAN-METRICS.md section 8) that mlx_lm loads,
- * with no Python. The decisions come from a finished analysis (OUT/manifest.json:
- * decision.bits and decision.group_size per tensor) or are one uniform width. The
+/* cmd_quantize.c: `swan quantize MODEL -o DIR (--from OUT | --bits B --group-size G |
+ * allocation flags such as --target-bpw)`: writes the quantized MLX model folder
+ * (SWAN-METRICS.md section 8) that mlx_lm loads, with no Python. The decisions come
+ * from a finished analysis (OUT/manifest.json: decision.bits and decision.group_size
+ * per tensor), or are one uniform width, or, with allocation flags (`swan reduce`'s:
+ * --target-bpw, --target-size, --policy ...), are decided again from OUT's journal by
+ * the one reduce path (swan_reduce_run), analyzing into OUT first when it holds no
+ * finished analysis (OUT defaults to DIR.analysis). The
  * layout (names, stacks, shards, config) is coordinator/quantize/mlx_layout.c; the bytes
- * are written by coordinator/quantize/mlx_writer.c with worker/quantize.c's kernel. */
+ * are written by coordinator/quantize/mlx_writer.c with worker/quantize.c's kernel,
+ * resumably (coordinator/quantize/quantize_journal.h): an interrupted run (exit 130)
+ * is finished by running the same command again.
+ *
+ * Test hook: SWAN_TEST_QUANTIZE_DELAY_MS=N sleeps N ms before each tensor written, so
+ * a test can interrupt a run part-way. */
 #include <cjson/cJSON.h>
 #include <errno.h>
 #include <stdio.h>
@@ -13,31 +22,46 @@
 
 #include "common/checkpoint.h"
 #include "common/mlx_affine.h"
+#include "coordinator/analyze.h"
 #include "coordinator/cli.h"
+#include "coordinator/journal/finished_analysis.h"
+#include "coordinator/journal/journal.h"
+#include "coordinator/policy_cli.h"
+#include "coordinator/reduce/decisions.h"
 #include "coordinator/quantize/mlx_layout.h"
 #include "coordinator/quantize/mlx_writer.h"
+#include "coordinator/quantize/quantize_journal.h"
 
 int swan_cmd_quantize(int argc, char **argv);
 
 static const char help_text[] =
-    "usage: swan quantize MODEL_DIR -o DIR (--from OUT | --bits B [--group-size G]) [-j N]\n"
+    "usage: swan quantize MODEL_DIR -o DIR (--from OUT | --bits B [--group-size G] |\n"
+    "                     --target-bpw B | --target-size S | other allocation flags) [-j N]\n"
     "\n"
     "Write the MLX model itself: packed uint32 weights, scales and biases exactly as MLX's\n"
     "affine quantization computes them, kept tensors unchanged, per-expert tensors stacked\n"
     "under mlx_lm's module paths (switch_mlp), tied lm_head dropped, config.json with the\n"
     "`quantization` block, shards of at most 5 GB with model.safetensors.index.json,\n"
-    "tokenizer and generation files copied. The folder is complete when its index exists.\n"
+    "tokenizer and generation files copied. The folder is complete when its index exists;\n"
+    "an interrupted run (exit 130) resumes when the same command is run again.\n"
     "Architectures: llama, mistral, qwen2, qwen3, qwen3_moe, mixtral, deepseek_v3.\n"
     "\n"
     "options:\n"
     "  -o, --output DIR     the MLX model folder to write (required)\n"
     "  -j, --jobs N         threads (default: online cores); the bytes do not depend on N\n"
-    "      --from OUT       use the decisions of a finished `swan analyze ... -o OUT`\n"
+    "      --from OUT       use the decisions of a finished `swan analyze ... -o OUT`;\n"
+    "                       with allocation flags, decide again from OUT's journal (as\n"
+    "                       `swan reduce` does; OUT itself is not rewritten)\n"
     "      --bits B         instead: every matrix at B bits (2, 3, 4, 5, 6, 8)\n"
     "      --group-size G   with --bits: group size 32, 64 or 128 (default 64)\n"
     "  -h, --help           this help\n"
     "\n"
-    "Exit status: 0 done, 1 failed, 2 input or flags refused.\n";
+    "allocation (as swan reduce; given without --from, MODEL_DIR is analyzed into\n"
+    "DIR.analysis first, or that analysis resumed or reused):\n"
+    "%s"
+    "\n"
+    "Exit status: 0 done, 1 failed, 2 input or flags refused (a budget the model cannot\n"
+    "reach gives the reachable range), 130 interrupted.\n";
 
 /* Sorted (name, index) pairs of the checkpoint's tensors. */
 typedef struct name_ix {
@@ -79,7 +103,7 @@ static char *slurp(const char *path, swan_error *err) {
 /* Decisions from OUT/manifest.json; every tensor of the checkpoint must be listed. */
 static int choices_from_manifest(const swan_checkpoint *ck, const char *out_dir,
                                  swan_qchoice *choice, swan_error *err) {
-    char path[4200];
+    char path[4224];
     snprintf(path, sizeof path, "%s/manifest.json", out_dir);
     char *text = slurp(path, err);
     if (!text) return -1;
@@ -134,18 +158,79 @@ static int choices_from_manifest(const swan_checkpoint *ck, const char *out_dir,
     return rc;
 }
 
+/* Decisions of the allocation flags: the reduce of OUT's analysis (run first when OUT
+ * holds none). Returns a SWAN_EXIT_* status. */
+static int choices_from_policy(const swan_checkpoint *ck, const char *model, const char *out_dir,
+                               const swan_policy *pol, int jobs, swan_qchoice *choice,
+                               double *bpw, swan_error *err) {
+    char path[4224];
+    snprintf(path, sizeof path, "%s/manifest.json", out_dir);
+    if (access(path, F_OK) != 0) { /* no finished analysis: analyze (or resume) into OUT */
+        swan_analyze_opts o;
+        swan_analyze_default_opts(&o);
+        o.model_dir = model;
+        o.out_dir = out_dir;
+        o.argv0 = swan_cli_argv0();
+        o.jobs = jobs;
+        o.quiet = true;
+        o.policy = *pol;
+        int st = swan_analyze(&o, swan_cli_stop_flag(), err);
+        if (st != SWAN_EXIT_OK) return st;
+    }
+    swan_finished_analysis a;
+    int st = swan_finished_analysis_load(out_dir, &a, err);
+    if (st != SWAN_EXIT_OK) return st;
+    bool same = swan_journal_fingerprint(ck, a.info.seed) == a.info.fingerprint && a.ck.ntensors == ck->ntensors;
+    for (size_t i = 0; same && i < ck->ntensors; i++) same = strcmp(a.ck.tensors[i].name, ck->tensors[i].name) == 0;
+    if (!same) {
+        swan_finished_analysis_free(&a);
+        swan_error_set(err, "%s was analyzed from another checkpoint than %s", out_dir, model);
+        return SWAN_EXIT_REFUSED;
+    }
+    swan_reduction red;
+    int rc = swan_reduce_run(&a.ck, &a.plan, pol, &red, err);
+    if (rc == 0) {
+        for (size_t i = 0; i < ck->ntensors; i++)
+            choice[i] = (swan_qchoice){red.d[i].bits >= 16 ? 16 : red.d[i].bits, red.d[i].group_size};
+        *bpw = red.effective_bpw;
+    }
+    swan_reduction_free(&red);
+    swan_finished_analysis_free(&a);
+    return rc == 0 ? SWAN_EXIT_OK : rc == SWAN_REDUCE_UNREACHABLE ? SWAN_EXIT_REFUSED : SWAN_EXIT_FAILED;
+}
+
+/* Bits per weight of the written folder: its tensor bytes over the source's weights. */
+static double written_bpw(const swan_checkpoint *ck, const swan_qlayout *l) {
+    double params = 0;
+    for (size_t i = 0; i < ck->ntensors; i++) params += (double)ck->tensors[i].nelem;
+    return params > 0 ? (double)l->total_bytes * 8.0 / params : 0;
+}
+
 int swan_cmd_quantize(int argc, char **argv) {
     static const struct option longopts[] = {
         {"output", required_argument, 0, 'o'}, {"from", required_argument, 0, 'F'},
         {"bits", required_argument, 0, 'b'},   {"group-size", required_argument, 0, 'g'},
         {"jobs", required_argument, 0, 'j'},   {"help", no_argument, 0, 'h'},
-        {0, 0, 0, 0}};
+        SWAN_POLICY_LONGOPTS,                  {0, 0, 0, 0}};
     const char *model = NULL, *out = NULL, *from = NULL;
     int bits = 0, group = 0, c, jobs = 0;
+    swan_policy pol;
+    swan_policy_default(&pol);
+    bool policy_given = false;
+    swan_error perr = {{0}};
     while ((c = swan_cli_next("quantize", argc, argv, "ho:j:", longopts)) != -1) {
+        if (swan_is_policy_opt(c)) {
+            if (swan_policy_cli_apply(&pol, c, optarg, &perr)) return swan_cli_refuse("quantize", "%s", perr.msg);
+            policy_given = true;
+            continue;
+        }
         switch (c) {
         case SWAN_CLI_BAD: return SWAN_EXIT_REFUSED;
-        case 'h': return swan_cli_print(help_text);
+        case 'h': {
+            char text[sizeof help_text + 4096];
+            snprintf(text, sizeof text, help_text, swan_policy_cli_help);
+            return swan_cli_print(text);
+        }
         case 'o': out = optarg; break;
         case 'F': from = optarg; break;
         case 'j':
@@ -175,8 +260,17 @@ int swan_cmd_quantize(int argc, char **argv) {
     }
     if (!model) return swan_cli_refuse("quantize", "expected a MODEL_DIR");
     if (!out || !*out) return swan_cli_refuse("quantize", "-o DIR is required");
-    if (!from == !bits) return swan_cli_refuse("quantize", "give exactly one of --from OUT and --bits B");
+    if (bits && (from || policy_given))
+        return swan_cli_refuse("quantize", "--bits B gives every matrix one width: it goes without --from and allocation flags");
+    if (!from && !bits && !policy_given)
+        return swan_cli_refuse("quantize", "give --from OUT, --bits B or a budget (--target-bpw B, --target-size S)");
     if (group && !bits) return swan_cli_refuse("quantize", "--group-size goes with --bits");
+    if (policy_given && swan_policy_validate(&pol, &perr)) return swan_cli_refuse("quantize", "%s", perr.msg);
+    char analysis[4200];
+    if (policy_given && !from) { /* the analysis the budget is solved from, beside DIR */
+        snprintf(analysis, sizeof analysis, "%s.analysis", out);
+        from = analysis;
+    }
     if (!group) group = 64;
     if (!jobs) {
         long n = sysconf(_SC_NPROCESSORS_ONLN);
@@ -194,12 +288,16 @@ int swan_cmd_quantize(int argc, char **argv) {
         return SWAN_EXIT_REFUSED;
     }
     int status = SWAN_EXIT_OK;
+    double decided_bpw = -1;
     swan_qchoice *choice = calloc(ck.ntensors ? ck.ntensors : 1, sizeof *choice);
     swan_qlayout lay;
     memset(&lay, 0, sizeof lay);
     if (!choice) {
         fprintf(stderr, "swan quantize: out of memory\n");
         status = SWAN_EXIT_FAILED;
+    } else if (policy_given) {
+        status = choices_from_policy(&ck, model, from, &pol, jobs, choice, &decided_bpw, &err);
+        if (status != SWAN_EXIT_OK) fprintf(stderr, "swan quantize: %s\n", err.msg);
     } else if (from) {
         if (choices_from_manifest(&ck, from, choice, &err)) {
             fprintf(stderr, "swan quantize: %s\n", err.msg);
@@ -212,14 +310,33 @@ int swan_cmd_quantize(int argc, char **argv) {
         fprintf(stderr, "swan quantize: %s\n", err.msg);
         status = SWAN_EXIT_REFUSED;
     }
-    if (status == SWAN_EXIT_OK && swan_mlx_write(&ck, &lay, out, (size_t)16 << 20, jobs, &err)) {
-        fprintf(stderr, "swan quantize: %s\n", err.msg);
-        status = SWAN_EXIT_FAILED;
+    swan_mlx_write_stats ws = {0, 0};
+    if (status == SWAN_EXIT_OK) {
+        const char *delay = getenv("SWAN_TEST_QUANTIZE_DELAY_MS");
+        swan_mlx_write_opts wo = {.max_block_bytes = (size_t)16 << 20,
+                                  .jobs = jobs,
+                                  .stop = swan_cli_stop_flag(),
+                                  .delay_ms = delay ? atoi(delay) : 0};
+        int wrc = swan_mlx_write(&ck, &lay, out, &wo, &ws, &err);
+        if (wrc == SWAN_MLX_WRITE_STOPPED) {
+            fprintf(stderr, "swan quantize: interrupted; finished tensors are journaled in %s/%s: "
+                            "run the same command again to resume\n", out, SWAN_QJOURNAL_NAME);
+            status = SWAN_EXIT_INTERRUPTED;
+        } else if (wrc) {
+            fprintf(stderr, "swan quantize: %s (finished tensors are kept: run the same command again to resume)\n",
+                    err.msg);
+            status = SWAN_EXIT_FAILED;
+        }
     }
-    if (status == SWAN_EXIT_OK)
-        fprintf(stderr, "swan quantize: wrote %s (%s, %zu tensors in %u shards, %.2f GB; %llu params quantized, %llu kept)\n",
-                out, lay.arch, lay.n, lay.nshards, (double)lay.total_bytes / 1e9,
+    if (status == SWAN_EXIT_OK && ws.resumed)
+        fprintf(stderr, "swan quantize: resumed: %zu of %zu tensors were already written\n", ws.resumed, ws.units);
+    if (status == SWAN_EXIT_OK) {
+        fprintf(stderr, "swan quantize: wrote %s (%s, %zu tensors in %u shards, %.2f GB, %.4f bits per weight; %llu params quantized, %llu kept)\n",
+                out, lay.arch, lay.n, lay.nshards, (double)lay.total_bytes / 1e9, written_bpw(&ck, &lay),
                 (unsigned long long)lay.quantized_params, (unsigned long long)lay.kept_params);
+        if (decided_bpw >= 0)
+            fprintf(stderr, "swan quantize: the decisions of %s give %.4f bits per weight\n", from, decided_bpw);
+    }
     swan_qlayout_free(&lay);
     free(choice);
     swan_checkpoint_free(&ck);

@@ -16,8 +16,7 @@
 #include "coordinator/analyze.h"
 #include "coordinator/cli.h"
 #include "coordinator/model_info.h"
-#include "coordinator/journal/journal.h"
-#include "coordinator/journal/tensor_table.h"
+#include "coordinator/journal/finished_analysis.h"
 #include "coordinator/outputs/outputs.h"
 #include "coordinator/plan/plan.h"
 #include "coordinator/policy_cli.h"
@@ -39,48 +38,17 @@ static const char help_text[] =
     "budget the model cannot reach: the message gives the reachable range).\n";
 
 static int run_reduce(const char *out, const swan_policy *pol, bool quiet, swan_error *err) {
-    char path[PATH_MAX + 32];
-    swan_checkpoint ck;
-    swan_tensor_table_info ti;
-    swan_plan plan;
-    memset(&plan, 0, sizeof plan);
-    snprintf(path, sizeof path, "%s/tensors.json", out);
-    if (access(path, F_OK) != 0) {
-        swan_error_set(err, "%s has no tensors.json: run swan analyze into it first", out);
-        return SWAN_EXIT_REFUSED;
-    }
-    if (swan_tensor_table_read(path, &ck, &ti, err)) return SWAN_EXIT_REFUSED;
-    int status = SWAN_EXIT_REFUSED, lock_fd = -1;
-    size_t loaded = 0;
-    if (swan_plan_init(&plan, &ck, err)) {
-        status = SWAN_EXIT_FAILED;
-        goto done;
-    }
-    if (swan_out_dir_lock(out, &lock_fd, err)) goto done;
-    snprintf(path, sizeof path, "%s/journal.jsonl", out);
-    swan_journal_info ji;
-    memset(&ji, 0, sizeof ji);
-    int jrc = swan_journal_read(path, ti.fingerprint, &ck, &plan, &ji, err);
-    free(ji.stamps);
-    if (jrc) goto done;
-    loaded = ji.loaded;
-    if (loaded < plan.analyzed) {
-        swan_error_set(err, "%s holds %zu of the %zu analyzed tensors: finish the analysis with swan analyze first",
-                       path, loaded, plan.analyzed);
-        goto done;
-    }
-    swan_run_info info = {.model_name = ti.model_name,
+    swan_finished_analysis a;
+    int status = swan_finished_analysis_load(out, &a, err);
+    if (status != SWAN_EXIT_OK) return status;
+    swan_run_info info = {.model_name = a.info.model_name,
                           .swan_version = SWAN_VERSION,
-                          .seed = ti.seed,
-                          .fingerprint = ti.fingerprint,
-                          .total_layers = swan_count_layers(&ck),
+                          .seed = a.info.seed,
+                          .fingerprint = a.info.fingerprint,
+                          .total_layers = swan_count_layers(&a.ck),
                           .analysis_seconds = -1};
-    status = swan_outputs_run(out, &ck, &plan, pol, &info, quiet, err);
-done:
-    if (lock_fd >= 0) close(lock_fd);
-    swan_plan_free(&plan);
-    swan_checkpoint_free(&ck);
-    free(ti.model_name);
+    status = swan_outputs_run(out, &a.ck, &a.plan, pol, &info, quiet, err);
+    swan_finished_analysis_free(&a);
     return status;
 }
 

@@ -10,9 +10,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "common/atomic_file.h"
+#include "common/hash.h"
+#include "coordinator/quantize/quantize_journal.h"
 #include "worker/quantize.h"
 #include "worker/tensor_reader.h"
 
@@ -150,15 +153,68 @@ static int quantize_module(const swan_checkpoint *ck, const swan_qlayout *l, con
 typedef struct shard_job {
     const swan_checkpoint *ck;
     const swan_qlayout *l;
+    const swan_mlx_write_opts *o;
+    swan_qjournal *journal;
     uint32_t k;
     int fd;
     uint64_t base;
-    size_t max_block_bytes;
     atomic_size_t next;
+    atomic_size_t units, resumed;
     atomic_int failed;
+    atomic_int stopped;
     swan_error err; /* the first failure */
     pthread_mutex_t lock;
 } shard_job;
+
+/* XXH64 of a unit's bytes as they are in the shard: a kept tensor's range, or a
+ * module's weight, scales and biases ranges one after the other. */
+static int unit_sum(const swan_qlayout *l, const swan_qtensor *t, int fd, uint64_t base, char *buf,
+                    uint64_t *sum, swan_error *err) {
+    const swan_qtensor *parts[3] = {t, NULL, NULL};
+    if (t->kind == SWAN_QOUT_WEIGHT) parts[1] = &l->t[t->scales], parts[2] = &l->t[t->biases];
+    swan_xxh64_state st;
+    swan_xxh64_init(&st, 0);
+    for (int p = 0; p < 3 && parts[p]; p++)
+        for (uint64_t done = 0; done < parts[p]->nbytes;) {
+            uint64_t left = parts[p]->nbytes - done;
+            size_t n = left < COPY_CHUNK ? (size_t)left : COPY_CHUNK;
+            if (pread_all(fd, buf, n, base + parts[p]->offset + done))
+                return swan_error_set(err, "cannot read back %s: %s", parts[p]->name,
+                                      errno ? strerror(errno) : "short read");
+            swan_xxh64_update(&st, buf, n);
+            done += n;
+        }
+    *sum = swan_xxh64_digest(&st);
+    return 0;
+}
+
+static void sleep_ms(int ms) {
+    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
+    }
+}
+
+/* One unit: skipped when the journal holds it and its bytes still hash to the record,
+ * else written, read back, hashed and journaled. */
+static int do_unit(shard_job *j, size_t i, char *buf, swan_error *err) {
+    const swan_qtensor *t = &j->l->t[i];
+    uint64_t sum;
+    atomic_fetch_add(&j->units, 1);
+    if (j->journal->has[i]) {
+        if (unit_sum(j->l, t, j->fd, j->base, buf, &sum, err)) return -1;
+        if (sum == j->journal->sum[i]) {
+            atomic_fetch_add(&j->resumed, 1);
+            return 0;
+        }
+    }
+    if (j->o->delay_ms > 0) sleep_ms(j->o->delay_ms);
+    int rc = t->kind == SWAN_QOUT_COPY
+                 ? copy_tensor(j->ck, t, j->fd, j->base, buf, err)
+                 : quantize_module(j->ck, j->l, t, j->fd, j->base, j->o->max_block_bytes, err);
+    if (rc == 0) rc = unit_sum(j->l, t, j->fd, j->base, buf, &sum, err);
+    if (rc == 0) rc = swan_qjournal_unit(j->journal, i, sum, err);
+    return rc;
+}
 
 static void *shard_worker(void *arg) {
     shard_job *j = arg;
@@ -166,14 +222,15 @@ static void *shard_worker(void *arg) {
     swan_error err = {{0}};
     int rc = buf ? 0 : swan_error_set(&err, "out of memory");
     while (rc == 0 && !atomic_load(&j->failed)) {
+        if (j->o->stop && *j->o->stop) {
+            atomic_store(&j->stopped, 1);
+            break;
+        }
         size_t i = atomic_fetch_add(&j->next, 1);
         if (i >= j->l->n) break;
         const swan_qtensor *t = &j->l->t[i];
-        if (t->shard != j->k) continue;
-        if (t->kind == SWAN_QOUT_COPY)
-            rc = copy_tensor(j->ck, t, j->fd, j->base, buf, &err);
-        else if (t->kind == SWAN_QOUT_WEIGHT)
-            rc = quantize_module(j->ck, j->l, t, j->fd, j->base, j->max_block_bytes, &err);
+        if (t->shard != j->k || (t->kind != SWAN_QOUT_COPY && t->kind != SWAN_QOUT_WEIGHT)) continue;
+        rc = do_unit(j, i, buf, &err);
     }
     if (rc) {
         pthread_mutex_lock(&j->lock);
@@ -184,14 +241,20 @@ static void *shard_worker(void *arg) {
     return NULL;
 }
 
+/* 0, SWAN_MLX_WRITE_STOPPED or -1. */
 static int fill_shard(const swan_checkpoint *ck, const swan_qlayout *l, uint32_t k, int fd,
-                      uint64_t base, size_t max_block_bytes, int jobs, swan_error *err) {
+                      uint64_t base, const swan_mlx_write_opts *o, swan_qjournal *journal,
+                      swan_mlx_write_stats *stats, swan_error *err) {
     shard_job j;
     memset(&j, 0, sizeof j);
-    j.ck = ck, j.l = l, j.k = k, j.fd = fd, j.base = base, j.max_block_bytes = max_block_bytes;
+    j.ck = ck, j.l = l, j.o = o, j.journal = journal, j.k = k, j.fd = fd, j.base = base;
     atomic_init(&j.next, 0);
+    atomic_init(&j.units, 0);
+    atomic_init(&j.resumed, 0);
     atomic_init(&j.failed, 0);
+    atomic_init(&j.stopped, 0);
     pthread_mutex_init(&j.lock, NULL);
+    int jobs = o->jobs;
     if (jobs < 1) jobs = 1;
     if (jobs > 64) jobs = 64;
     pthread_t th[64];
@@ -201,15 +264,28 @@ static int fill_shard(const swan_checkpoint *ck, const swan_qlayout *l, uint32_t
     shard_worker(&j);
     for (int i = 0; i < started; i++) pthread_join(th[i], NULL);
     pthread_mutex_destroy(&j.lock);
+    stats->units += atomic_load(&j.units);
+    stats->resumed += atomic_load(&j.resumed);
     if (atomic_load(&j.failed)) {
         *err = j.err;
         return -1;
     }
-    return 0;
+    return atomic_load(&j.stopped) ? SWAN_MLX_WRITE_STOPPED : 0;
 }
 
+static size_t shard_units(const swan_qlayout *l, uint32_t k) {
+    size_t n = 0;
+    for (size_t i = 0; i < l->n; i++)
+        n += l->t[i].shard == k && (l->t[i].kind == SWAN_QOUT_COPY || l->t[i].kind == SWAN_QOUT_WEIGHT);
+    return n;
+}
+
+/* A shard under NAME.tmp (kept across runs: the journal's units are in it), renamed
+ * when full. A shard the journal records as renamed, still there at its size, is
+ * done. 0, SWAN_MLX_WRITE_STOPPED or -1. */
 static int write_shard(const swan_checkpoint *ck, const swan_qlayout *l, uint32_t k,
-                       const char *dir, size_t max_block_bytes, int jobs, swan_error *err) {
+                       const char *dir, const swan_mlx_write_opts *o, swan_qjournal *journal,
+                       swan_mlx_write_stats *stats, swan_error *err) {
     char name[64], path[SWAN_PATH_MAX], tmp[SWAN_PATH_MAX + 8];
     swan_qlayout_shard_name(l, k, name, sizeof name);
     if (join_path(path, sizeof path, dir, name, err)) return -1;
@@ -217,7 +293,16 @@ static int write_shard(const swan_checkpoint *ck, const swan_qlayout *l, uint32_
     size_t hlen = 0;
     char *hdr = shard_header(l, k, &hlen);
     if (!hdr) return swan_error_set(err, "out of memory for the header of %s", name);
-    int fd = open(tmp, O_RDWR | O_CREAT | O_TRUNC, 0644);
+    struct stat st;
+    if (journal->shard_done[k] && stat(path, &st) == 0 && S_ISREG(st.st_mode) &&
+        (uint64_t)st.st_size == 8 + hlen + l->shard_bytes[k] && access(tmp, F_OK) != 0) {
+        size_t n = shard_units(l, k);
+        stats->units += n;
+        stats->resumed += n;
+        free(hdr);
+        return 0;
+    }
+    int fd = open(tmp, O_RDWR | O_CREAT, 0644);
     if (fd < 0) {
         free(hdr);
         return swan_error_set(err, "cannot write %s: %s", tmp, strerror(errno));
@@ -230,13 +315,13 @@ static int write_shard(const swan_checkpoint *ck, const swan_qlayout *l, uint32_
         ftruncate(fd, (off_t)(base + l->shard_bytes[k])) != 0)
         rc = swan_error_set(err, "cannot write %s: %s", tmp, strerror(errno));
     free(hdr);
-    if (rc == 0) rc = fill_shard(ck, l, k, fd, base, max_block_bytes, jobs, err);
+    if (rc == 0) rc = fill_shard(ck, l, k, fd, base, o, journal, stats, err);
     if (rc == 0 && swan_fsync(fd) != 0) rc = swan_error_set(err, "cannot sync %s: %s", tmp, strerror(errno));
     if (close(fd) != 0 && rc == 0) rc = swan_error_set(err, "cannot write %s: %s", tmp, strerror(errno));
     if (rc == 0 && rename(tmp, path) != 0)
         rc = swan_error_set(err, "cannot rename %s: %s", tmp, strerror(errno));
-    if (rc) unlink(tmp);
-    return rc;
+    if (rc == 0) rc = swan_qjournal_shard(journal, k, err);
+    return rc; /* on failure or stop the .tmp stays: its journaled units are kept */
 }
 
 static int write_text(const char *dir, const char *name, const char *text, swan_error *err) {
@@ -315,18 +400,22 @@ static int write_index(const swan_qlayout *l, const char *dir, swan_error *err) 
 }
 
 int swan_mlx_write(const swan_checkpoint *ck, const swan_qlayout *l, const char *out_dir,
-                   size_t max_block_bytes, int jobs, swan_error *err) {
+                   const swan_mlx_write_opts *o, swan_mlx_write_stats *stats, swan_error *err) {
+    memset(stats, 0, sizeof *stats);
     if (mkdir(out_dir, 0755) != 0 && errno != EEXIST)
         return swan_error_set(err, "cannot create %s: %s", out_dir, strerror(errno));
+    swan_qjournal journal;
+    if (swan_qjournal_open(&journal, out_dir, swan_qlayout_fingerprint(ck, l), l, err)) return -1;
     char *buf = malloc(COPY_CHUNK);
-    if (!buf) return swan_error_set(err, "out of memory");
-    int rc = 0;
+    int rc = buf ? 0 : swan_error_set(err, "out of memory");
     for (uint32_t k = 0; k < l->nshards && rc == 0; k++)
-        rc = write_shard(ck, l, k, out_dir, max_block_bytes, jobs, err);
+        rc = write_shard(ck, l, k, out_dir, o, &journal, stats, err);
     if (rc == 0) rc = write_config(ck, l, out_dir, err);
     for (size_t i = 0; rc == 0 && i < sizeof side_files / sizeof side_files[0]; i++)
         rc = copy_side_file(ck->dir, out_dir, side_files[i], buf, err);
     if (rc == 0) rc = write_index(l, out_dir, err);
+    /* complete: the index is in place, the journal has nothing left to say */
+    swan_qjournal_close(&journal, out_dir, rc == 0);
     free(buf);
     return rc;
 }
