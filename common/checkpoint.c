@@ -155,9 +155,14 @@ static char *fmt_shape(char *buf, size_t size, int ndim, const uint64_t *shape) 
     return buf;
 }
 
+/* bsearch's comparator for a bare name against by_name's tensor pointers (so the key
+ * needs no swan_tensor built around a const name). */
+static int cmp_name_tensor_ptr(const void *key, const void *elem) {
+    return strcmp(key, (*(const swan_tensor *const *)elem)->name);
+}
+
 static swan_tensor *find_tensor(swan_tensor **by_name, size_t n, const char *name) {
-    swan_tensor key = {.name = (char *)name}, *kp = &key;
-    swan_tensor **hit = bsearch(&kp, by_name, n, sizeof *by_name, cmp_tensor_ptr_name);
+    swan_tensor **hit = bsearch(name, by_name, n, sizeof *by_name, cmp_name_tensor_ptr);
     return hit ? *hit : NULL;
 }
 

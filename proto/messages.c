@@ -14,8 +14,8 @@
  *   2. msgpack_unpack_next() builds the object tree in a zone (strings point into the
  *      caller's buffer; nothing of the zone survives this file).
  *   3. decode_*() check every field: presence, msgpack type, range, string length,
- *      embedded NUL bytes, finiteness, and copy strings into malloc'd NUL-terminated
- *      strings owned by the swan_msg. Any failure frees the partial message.
+ *      embedded NUL bytes, finiteness, and copy strings and arrays into the swan_msg's
+ *      arena (NUL-terminated strings). Any failure frees the partial message.
  * Unknown keys are ignored (forward compatibility); a known key present twice is
  * refused; keys that are not strings are refused.
  *
@@ -26,6 +26,7 @@
 #include <inttypes.h>
 #include <math.h>
 #include <msgpack.h>
+#include <stdalign.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,6 +47,59 @@ static const char *const type_names[] = {
 const char *swan_msg_type_name(swan_msg_type t) {
     if ((int)t <= 0 || (int)t >= TYPE_COUNT) return "unknown";
     return type_names[t];
+}
+
+/* ------------------------------------------------------------------ arena */
+
+/* A message's memory is a chain of blocks, newest first. Allocations are carved from
+ * the newest block, so a decoded TASK of thousands of items costs a handful of
+ * mallocs, and swan_msg_free releases everything without knowing the message's
+ * type or which fields the decoder (or a caller) filled. */
+struct swan_msg_block {
+    swan_msg_block *prev;
+    size_t used, cap;       /* bytes of data[] */
+    max_align_t data[];     /* aligned for any type */
+};
+
+#define BLOCK_MIN 1024              /* first block: a HELLO or a small TASK fits */
+#define BLOCK_GROW_MAX (1u << 20)   /* blocks double up to this, then stay      */
+
+static void *arena_take(swan_msg *msg, size_t size, size_t align) {
+    swan_msg_block *b = msg->owned;
+    if (b) {
+        size_t at = (b->used + align - 1) & ~(align - 1);
+        if (at <= b->cap && b->cap - at >= size) {
+            b->used = at + size;
+            return (char *)b->data + at;
+        }
+    }
+    size_t cap = b ? (b->cap < BLOCK_GROW_MAX ? 2 * b->cap : b->cap) : BLOCK_MIN;
+    if (cap < size) cap = size;
+    if (cap > SIZE_MAX - sizeof *b) return NULL;
+    swan_msg_block *nb = calloc(1, sizeof *nb + cap);
+    if (!nb) return NULL;
+    nb->cap = cap;
+    nb->used = size;
+    nb->prev = b;
+    msg->owned = nb;
+    return nb->data;
+}
+
+void *swan_msg_alloc(swan_msg *msg, size_t size) {
+    return arena_take(msg, size ? size : 1, alignof(max_align_t));
+}
+
+const char *swan_msg_strndup(swan_msg *msg, const char *s, size_t n) {
+    if (n == SIZE_MAX) return NULL;
+    char *copy = arena_take(msg, n + 1, 1);
+    if (!copy) return NULL;
+    if (n) memcpy(copy, s, n);
+    copy[n] = '\0'; /* blocks are calloc'd, but a reused tail is not re-zeroed */
+    return copy;
+}
+
+const char *swan_msg_strdup(swan_msg *msg, const char *s) {
+    return swan_msg_strndup(msg, s, strlen(s));
 }
 
 /* ----------------------------------------------------- shared value limits */
@@ -572,20 +626,23 @@ static int get_bool(const msgpack_object_map *m, const char *key, bool *out, con
     return 0;
 }
 
-/* Copies a string field into a malloc'd NUL-terminated string (*out). */
-static int get_str(const msgpack_object_map *m, const char *key, bool nonempty, char **out,
-                   const char *ctx, swan_error *err) {
-    const msgpack_object *o;
-    if (need(m, key, &o, ctx, err)) return -1;
-    if (o->type != MSGPACK_OBJECT_STR) return wrong_type(o, ctx, key, "a string", err);
+/* Checks a string object and copies it into owner's arena (*out, NUL-terminated). */
+static int copy_str(swan_msg *owner, const msgpack_object *o, bool nonempty, const char **out,
+                    const char *ctx, const char *key, const char *expected, swan_error *err) {
+    if (o->type != MSGPACK_OBJECT_STR) return wrong_type(o, ctx, key, expected, err);
     const msgpack_object_str *s = &o->via.str;
     if (check_str(s->ptr, s->size, nonempty, ctx, key, err)) return -1;
-    char *copy = malloc((size_t)s->size + 1);
-    if (!copy) return swan_error_set(err, "%s: out of memory copying field '%s'", ctx, key);
-    if (s->size) memcpy(copy, s->ptr, s->size);
-    copy[s->size] = '\0';
-    *out = copy;
+    *out = swan_msg_strndup(owner, s->ptr, s->size);
+    if (!*out) return swan_error_set(err, "%s: out of memory copying field '%s'", ctx, key);
     return 0;
+}
+
+/* A string field, copied into owner's arena (*out). */
+static int get_str(swan_msg *owner, const msgpack_object_map *m, const char *key, bool nonempty,
+                   const char **out, const char *ctx, swan_error *err) {
+    const msgpack_object *o;
+    if (need(m, key, &o, ctx, err)) return -1;
+    return copy_str(owner, o, nonempty, out, ctx, key, "a string", err);
 }
 
 /* Finds the "items" array and checks its length against SWAN_MSG_MAX_ITEMS. */
@@ -613,24 +670,25 @@ static int forbid(const msgpack_object_map *m, const char *key, const char *why,
 
 /* -------------------------------------------------------- messages */
 
-static int decode_hello(const msgpack_object_map *m, swan_msg_hello *h, swan_error *err) {
+static int decode_hello(swan_msg *owner, const msgpack_object_map *m, swan_msg_hello *h,
+                        swan_error *err) {
     return get_u32(m, "pid", UINT32_MAX, &h->pid, "hello", err) ||
                    get_u32(m, "threads", UINT32_MAX, &h->threads, "hello", err) ||
-                   get_str(m, "host", false, &h->host, "hello", err)
+                   get_str(owner, m, "host", false, &h->host, "hello", err)
                ? -1 : 0;
 }
 
-static int decode_task_item(const msgpack_object *o, uint32_t idx, swan_task_item *it,
-                            swan_error *err) {
+static int decode_task_item(swan_msg *owner, const msgpack_object *o, uint32_t idx,
+                            swan_task_item *it, swan_error *err) {
     char ctx[48];
     item_context(ctx, "task: item ", idx);
     const msgpack_object_map *m;
     const msgpack_object *shape;
     if (as_map(o, ctx, NULL, &m, err) ||
         get_u32(m, "tensor_id", UINT32_MAX, &it->tensor_id, ctx, err) ||
-        get_str(m, "name", false, &it->name, ctx, err) ||
-        get_str(m, "path", true, &it->path, ctx, err) ||
-        get_str(m, "dtype", true, &it->dtype, ctx, err) ||
+        get_str(owner, m, "name", false, &it->name, ctx, err) ||
+        get_str(owner, m, "path", true, &it->path, ctx, err) ||
+        get_str(owner, m, "dtype", true, &it->dtype, ctx, err) ||
         get_u32(m, "ndim", SWAN_MAX_DIMS, &it->ndim, ctx, err) ||
         get_u64(m, "offset", &it->offset, ctx, err) ||
         get_u64(m, "nbytes", &it->nbytes, ctx, err) || need(m, "shape", &shape, ctx, err))
@@ -655,8 +713,8 @@ static int decode_task_item(const msgpack_object *o, uint32_t idx, swan_task_ite
             if (forbid(m, scale_keys[k], "without 'scale_path'", ctx, err)) return -1;
         return 0;
     }
-    return get_str(m, "scale_path", true, &it->scale_path, ctx, err) ||
-                   get_str(m, "scale_dtype", true, &it->scale_dtype, ctx, err) ||
+    return get_str(owner, m, "scale_path", true, &it->scale_path, ctx, err) ||
+                   get_str(owner, m, "scale_dtype", true, &it->scale_dtype, ctx, err) ||
                    get_u64(m, "scale_offset", &it->scale_offset, ctx, err) ||
                    get_u64(m, "scale_rows", &it->scale_rows, ctx, err) ||
                    get_u64(m, "scale_cols", &it->scale_cols, ctx, err) ||
@@ -665,17 +723,18 @@ static int decode_task_item(const msgpack_object *o, uint32_t idx, swan_task_ite
                ? -1 : 0;
 }
 
-static int decode_task(const msgpack_object_map *m, swan_msg_task *t, swan_error *err) {
+static int decode_task(swan_msg *owner, const msgpack_object_map *m, swan_msg_task *t,
+                       swan_error *err) {
     const msgpack_object_array *items;
     if (get_u64(m, "task_id", &t->task_id, "task", err) ||
         get_u64(m, "seed", &t->seed, "task", err) || get_items(m, "task", &items, err))
         return -1;
-    t->items = calloc(items->size ? items->size : 1, sizeof *t->items);
+    t->items = swan_msg_alloc(owner, (size_t)items->size * sizeof *t->items);
     if (!t->items) return swan_error_set(err, "task: out of memory for %" PRIu32 " items",
                                          items->size);
-    t->nitems = items->size; /* set first: swan_msg_free frees what was decoded so far */
+    t->nitems = items->size;
     for (uint32_t i = 0; i < items->size; i++)
-        if (decode_task_item(&items->ptr[i], i, &t->items[i], err)) return -1;
+        if (decode_task_item(owner, &items->ptr[i], i, &t->items[i], err)) return -1;
     return 0;
 }
 
@@ -713,8 +772,8 @@ static int decode_raw(const msgpack_object_map *parent, swan_raw_metrics *r, con
     return 0;
 }
 
-static int decode_result_item(const msgpack_object *o, uint32_t idx, swan_result_item *it,
-                              swan_error *err) {
+static int decode_result_item(swan_msg *owner, const msgpack_object *o, uint32_t idx,
+                              swan_result_item *it, swan_error *err) {
     char ctx[48];
     item_context(ctx, "result: item ", idx); /* per item: snprintf was a visible cost */
     const msgpack_object_map *m;
@@ -728,20 +787,21 @@ static int decode_result_item(const msgpack_object *o, uint32_t idx, swan_result
         return forbid(m, "error", "when 'ok' is true", ctx, err) || decode_raw(m, &it->raw, ctx, err)
                    ? -1 : 0;
     return forbid(m, "raw", "when 'ok' is false", ctx, err) ||
-                   get_str(m, "error", false, &it->error, ctx, err)
+                   get_str(owner, m, "error", false, &it->error, ctx, err)
                ? -1 : 0;
 }
 
-static int decode_result(const msgpack_object_map *m, swan_msg_result *r, swan_error *err) {
+static int decode_result(swan_msg *owner, const msgpack_object_map *m, swan_msg_result *r,
+                         swan_error *err) {
     const msgpack_object_array *items;
     if (get_u64(m, "task_id", &r->task_id, "result", err) || get_items(m, "result", &items, err))
         return -1;
-    r->items = calloc(items->size ? items->size : 1, sizeof *r->items);
+    r->items = swan_msg_alloc(owner, (size_t)items->size * sizeof *r->items);
     if (!r->items) return swan_error_set(err, "result: out of memory for %" PRIu32 " items",
                                          items->size);
     r->nitems = items->size;
     for (uint32_t i = 0; i < items->size; i++)
-        if (decode_result_item(&items->ptr[i], i, &r->items[i], err)) return -1;
+        if (decode_result_item(owner, &items->ptr[i], i, &r->items[i], err)) return -1;
     return 0;
 }
 
@@ -794,43 +854,42 @@ static int get_shards(const msgpack_object_map *m, const char *ctx, const msgpac
     return 0;
 }
 
-static int decode_challenge(const msgpack_object_map *m, swan_msg_challenge *c, swan_error *err) {
+static int decode_challenge(swan_msg *owner, const msgpack_object_map *m, swan_msg_challenge *c,
+                            swan_error *err) {
     const msgpack_object_array *a;
     if (get_u64(m, "nonce", &c->nonce, "challenge", err) ||
-        get_str(m, "root", false, &c->root, "challenge", err) || get_shards(m, "challenge", &a, err))
+        get_str(owner, m, "root", false, &c->root, "challenge", err) ||
+        get_shards(m, "challenge", &a, err))
         return -1;
-    c->shards = calloc(a->size ? a->size : 1, sizeof *c->shards);
-    if (!c->shards) return swan_error_set(err, "challenge: out of memory");
-    for (uint32_t i = 0; i < a->size; i++) {
-        const msgpack_object *o = &a->ptr[i];
-        if (o->type != MSGPACK_OBJECT_STR) return wrong_type(o, "challenge", "shards", "strings", err);
-        if (check_str(o->via.str.ptr, o->via.str.size, true, "challenge", "shards", err)) return -1;
-        c->shards[i] = malloc((size_t)o->via.str.size + 1);
-        if (!c->shards[i]) return swan_error_set(err, "challenge: out of memory");
-        memcpy(c->shards[i], o->via.str.ptr, o->via.str.size);
-        c->shards[i][o->via.str.size] = '\0';
-        c->nshards = i + 1;
-    }
+    const char **shards = swan_msg_alloc(owner, (size_t)a->size * sizeof *shards);
+    if (!shards) return swan_error_set(err, "challenge: out of memory");
+    for (uint32_t i = 0; i < a->size; i++)
+        if (copy_str(owner, &a->ptr[i], true, &shards[i], "challenge", "shards", "strings", err))
+            return -1;
+    c->shards = shards;
+    c->nshards = a->size;
     return 0;
 }
 
-static int decode_identity(const msgpack_object_map *m, swan_msg_identity *d, swan_error *err) {
+static int decode_identity(swan_msg *owner, const msgpack_object_map *m, swan_msg_identity *d,
+                           swan_error *err) {
     const msgpack_object_array *a;
     if (get_shards(m, "identity", &a, err)) return -1;
-    d->shards = calloc(a->size ? a->size : 1, sizeof *d->shards);
+    d->shards = swan_msg_alloc(owner, (size_t)a->size * sizeof *d->shards);
     if (!d->shards) return swan_error_set(err, "identity: out of memory");
     for (uint32_t i = 0; i < a->size; i++) {
         char ctx[48];
         item_context(ctx, "identity: shard ", i);
         const msgpack_object_map *sm;
         swan_shard_identity *x = &d->shards[i];
-        d->nshards = i + 1;
-        if (as_map(&a->ptr[i], ctx, NULL, &sm, err) || get_str(sm, "name", true, &x->name, ctx, err) ||
+        if (as_map(&a->ptr[i], ctx, NULL, &sm, err) ||
+            get_str(owner, sm, "name", true, &x->name, ctx, err) ||
             get_bool(sm, "present", &x->present, ctx, err) || get_u64(sm, "size", &x->size, ctx, err) ||
             get_u64(sm, "header_hash", &x->header_hash, ctx, err) ||
             get_u64(sm, "sample_hash", &x->sample_hash, ctx, err))
             return -1;
     }
+    d->nshards = a->size;
     return 0;
 }
 
@@ -838,18 +897,20 @@ static int decode_object(const msgpack_object *o, swan_msg *out, swan_error *err
     const msgpack_object_map *m;
     swan_msg_type type = SWAN_MSG_SHUTDOWN;
     if (as_map(o, "message", NULL, &m, err) || decode_header(m, &type, err)) return -1;
-    out->type = type; /* from here on swan_msg_free knows which member to free */
+    out->type = type;
     switch (type) {
-    case SWAN_MSG_HELLO: return decode_hello(m, &out->u.hello, err);
-    case SWAN_MSG_TASK: return decode_task(m, &out->u.task, err);
-    case SWAN_MSG_RESULT: return decode_result(m, &out->u.result, err);
+    case SWAN_MSG_HELLO: return decode_hello(out, m, &out->u.hello, err);
+    case SWAN_MSG_TASK: return decode_task(out, m, &out->u.task, err);
+    case SWAN_MSG_RESULT: return decode_result(out, m, &out->u.result, err);
     case SWAN_MSG_HEARTBEAT:
         return get_u64(m, "task_id", &out->u.heartbeat.task_id, "heartbeat", err);
     case SWAN_MSG_SHUTDOWN: return 0;
-    case SWAN_MSG_FATAL: return get_str(m, "reason", false, &out->u.fatal.reason, "fatal", err);
-    case SWAN_MSG_REFUSED: return get_str(m, "reason", false, &out->u.refused.reason, "refused", err);
-    case SWAN_MSG_CHALLENGE: return decode_challenge(m, &out->u.challenge, err);
-    case SWAN_MSG_IDENTITY: return decode_identity(m, &out->u.identity, err);
+    case SWAN_MSG_FATAL:
+        return get_str(out, m, "reason", false, &out->u.fatal.reason, "fatal", err);
+    case SWAN_MSG_REFUSED:
+        return get_str(out, m, "reason", false, &out->u.refused.reason, "refused", err);
+    case SWAN_MSG_CHALLENGE: return decode_challenge(out, m, &out->u.challenge, err);
+    case SWAN_MSG_IDENTITY: return decode_identity(out, m, &out->u.identity, err);
     }
     return swan_error_set(err, "message: unknown message type");
 }
@@ -883,38 +944,10 @@ int swan_msg_decode(const void *buf, size_t len, swan_msg *out, swan_error *err)
 
 void swan_msg_free(swan_msg *msg) {
     if (!msg) return;
-    switch (msg->type) {
-    case SWAN_MSG_HELLO: free(msg->u.hello.host); break;
-    case SWAN_MSG_TASK:
-        for (uint32_t i = 0; msg->u.task.items && i < msg->u.task.nitems; i++) {
-            free(msg->u.task.items[i].name);
-            free(msg->u.task.items[i].path);
-            free(msg->u.task.items[i].dtype);
-            free(msg->u.task.items[i].scale_path);
-            free(msg->u.task.items[i].scale_dtype);
-        }
-        free(msg->u.task.items);
-        break;
-    case SWAN_MSG_RESULT:
-        for (uint32_t i = 0; msg->u.result.items && i < msg->u.result.nitems; i++)
-            free(msg->u.result.items[i].error);
-        free(msg->u.result.items);
-        break;
-    case SWAN_MSG_FATAL: free(msg->u.fatal.reason); break;
-    case SWAN_MSG_REFUSED: free(msg->u.refused.reason); break;
-    case SWAN_MSG_CHALLENGE:
-        for (uint32_t i = 0; msg->u.challenge.shards && i < msg->u.challenge.nshards; i++)
-            free(msg->u.challenge.shards[i]);
-        free(msg->u.challenge.shards);
-        free(msg->u.challenge.root);
-        break;
-    case SWAN_MSG_IDENTITY:
-        for (uint32_t i = 0; msg->u.identity.shards && i < msg->u.identity.nshards; i++)
-            free(msg->u.identity.shards[i].name);
-        free(msg->u.identity.shards);
-        break;
-    case SWAN_MSG_HEARTBEAT:
-    case SWAN_MSG_SHUTDOWN: break;
+    for (swan_msg_block *b = msg->owned; b;) {
+        swan_msg_block *prev = b->prev;
+        free(b);
+        b = prev;
     }
     memset(msg, 0, sizeof *msg);
 }

@@ -4,8 +4,22 @@
  * map with string keys; "type" and "v" (protocol version) are always present.
  * Decoding is strict: a truncated buffer, a wrong type, a missing field, an
  * out-of-range value or an unknown message type is refused with a one-line reason,
- * because messages arrive from the network and may be hostile. Decoded strings are
- * NUL-terminated copies owned by the message (free with swan_msg_free). */
+ * because messages arrive from the network and may be hostile.
+ *
+ * Ownership, one rule for every string (and array) a message points to:
+ *   - A message is a view: its string fields are `const char *` and nothing reached
+ *     through them is freed field by field, by anyone.
+ *   - What the message itself owns lives in its arena (`owned`), released all at once
+ *     by swan_msg_free. The decoder puts every string and array it makes there, so a
+ *     decoded message needs exactly one swan_msg_free.
+ *   - Whoever builds an outgoing message may point its fields at memory of its own
+ *     (a checkpoint's names, swan_dtype_name(), a stack buffer) that outlives the
+ *     swan_msg_encode call, or copy into the message's arena with swan_msg_alloc /
+ *     swan_msg_strdup when the message must carry its strings along (a worker's
+ *     RESULT crosses threads). swan_msg_free on a message that borrowed everything
+ *     frees nothing but its (empty) arena, so it is always safe to call.
+ * Hence no `(char *)` cast ever takes the const off a string to put it in or out of
+ * a message (docs/protocol.md, "Who owns a message's strings"). */
 #ifndef SWAN_MESSAGES_H
 #define SWAN_MESSAGES_H
 
@@ -37,14 +51,14 @@ typedef enum swan_msg_type {
 typedef struct swan_msg_hello {
     uint32_t pid;
     uint32_t threads;       /* BLAS threads this worker uses        */
-    char *host;             /* hostname, informational              */
+    const char *host;       /* hostname, informational              */
 } swan_msg_hello;
 
 typedef struct swan_task_item {
     uint32_t tensor_id;     /* coordinator's index, echoed back     */
-    char *name;             /* tensor name (seeds the PRNG)         */
-    char *path;             /* shard path readable by the worker    */
-    char *dtype;            /* safetensors dtype name, e.g. "BF16"  */
+    const char *name;       /* tensor name (seeds the PRNG)         */
+    const char *path;       /* shard path readable by the worker    */
+    const char *dtype;      /* safetensors dtype name, e.g. "BF16"  */
     uint32_t ndim;
     uint64_t shape[SWAN_MAX_DIMS];
     uint64_t offset;        /* absolute byte offset in the shard    */
@@ -52,8 +66,8 @@ typedef struct swan_task_item {
     /* FP8 weights only (scale_path NULL otherwise): where the scales are. Element
      * (r, c) of the [nelem/W, W] storage matrix (W = last dimension) is multiplied by
      * scale[r / block_rows][c / block_cols] of the scale_rows x scale_cols grid. */
-    char *scale_path;       /* shard holding the scale tensor      */
-    char *scale_dtype;      /* "F32" (or "BF16"/"F16")              */
+    const char *scale_path; /* shard holding the scale tensor      */
+    const char *scale_dtype; /* "F32" (or "BF16"/"F16")             */
     uint64_t scale_offset;  /* absolute byte offset of the scales   */
     uint64_t scale_rows, scale_cols;
     uint64_t block_rows, block_cols;
@@ -69,7 +83,7 @@ typedef struct swan_msg_task {
 typedef struct swan_result_item {
     uint32_t tensor_id;
     int32_t ok;             /* 1: raw is valid; 0: error holds why  */
-    char *error;            /* NULL when ok                         */
+    const char *error;      /* NULL when ok                         */
     swan_raw_metrics raw;
 } swan_result_item;
 
@@ -84,15 +98,15 @@ typedef struct swan_msg_heartbeat {
 } swan_msg_heartbeat;
 
 typedef struct swan_msg_fatal {
-    char *reason;
+    const char *reason;
 } swan_msg_fatal;
 
 typedef struct swan_msg_challenge {
     uint64_t nonce;         /* picks the data samples (model_identity.h)  */
-    char *root;             /* the coordinator's model folder, used by a
+    const char *root;       /* the coordinator's model folder, used by a
                                worker without --model-dir                 */
     uint32_t nshards;
-    char **shards;          /* shard names relative to the model folder  */
+    const char *const *shards; /* shard names relative to the model folder */
 } swan_msg_challenge;
 
 typedef struct swan_msg_identity {
@@ -101,11 +115,15 @@ typedef struct swan_msg_identity {
 } swan_msg_identity;
 
 typedef struct swan_msg_refused {
-    char *reason;
+    const char *reason;
 } swan_msg_refused;
+
+/* The memory a message owns: a chain of blocks (messages.c). */
+typedef struct swan_msg_block swan_msg_block;
 
 typedef struct swan_msg {
     swan_msg_type type;
+    swan_msg_block *owned;  /* arena: NULL until something is allocated in it */
     union {
         swan_msg_hello hello;
         swan_msg_task task;
@@ -121,10 +139,22 @@ typedef struct swan_msg {
 /* Encodes msg into a malloc'd buffer (*buf, *len); the caller frees *buf. */
 int swan_msg_encode(const swan_msg *msg, char **buf, size_t *len, swan_error *err);
 
-/* Decodes and validates buf; on success the caller owns *out (swan_msg_free). On
- * failure *out needs no freeing and err says what was wrong. */
+/* Decodes and validates buf; on success the caller owns *out (swan_msg_free), and every
+ * string and array in it lives in out's arena. On failure *out needs no freeing and
+ * err says what was wrong. */
 int swan_msg_decode(const void *buf, size_t len, swan_msg *out, swan_error *err);
 
+/* size zeroed bytes, aligned for any type, owned by msg (released by swan_msg_free).
+ * NULL when out of memory. Moving a swan_msg by value moves its arena with it. */
+void *swan_msg_alloc(swan_msg *msg, size_t size);
+
+/* A copy of s (of its first n bytes, NUL-terminated) owned by msg; NULL when out of
+ * memory. */
+const char *swan_msg_strdup(swan_msg *msg, const char *s);
+const char *swan_msg_strndup(swan_msg *msg, const char *s, size_t n);
+
+/* Releases msg's arena (everything the decoder or swan_msg_alloc made for it) and
+ * zeroes msg. Borrowed strings are left alone. */
 void swan_msg_free(swan_msg *msg);
 
 const char *swan_msg_type_name(swan_msg_type t); /* "hello", "task", ... */

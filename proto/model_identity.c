@@ -68,8 +68,7 @@ static int hash_prefix(int fd, uint64_t len, uint64_t *out) {
 int swan_shard_identity_compute(const char *path, const char *name, uint64_t nonce,
                                 swan_shard_identity *out, swan_error *err) {
     memset(out, 0, sizeof *out);
-    out->name = strdup(name);
-    if (!out->name) return swan_error_set(err, "out of memory");
+    out->name = name;
     int fd = open(path, O_RDONLY);
     if (fd < 0) {
         if (errno == ENOENT) return 0; /* absent: present = false */

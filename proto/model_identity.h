@@ -24,14 +24,16 @@
 #define SWAN_IDENTITY_SAMPLE_BYTES 64
 
 typedef struct swan_shard_identity {
-    char *name;              /* relative to the model folder (owned)          */
+    const char *name;        /* relative to the model folder (borrowed: the
+                                name given to compute, or a message's)      */
     bool present;            /* false: the worker has no such file            */
     uint64_t size;
     uint64_t header_hash;    /* of the shard's header bytes                   */
     uint64_t sample_hash;    /* of the samples chosen by the nonce            */
 } swan_shard_identity;
 
-/* Computes the identity of the file at path (name is stored as given). A missing
+/* Computes the identity of the file at path (out->name points at name, which must
+ * outlive out: nothing here allocates or frees a name). A missing
  * file is not an error: present is false. Other read errors are. */
 int swan_shard_identity_compute(const char *path, const char *name, uint64_t nonce,
                                 swan_shard_identity *out, swan_error *err);

@@ -123,9 +123,10 @@ static int cancellable_read_tile(void *ctx, uint64_t row0, uint64_t nrows, uint6
     return c->inner.read_tile(c->inner.ctx, row0, nrows, col0, ncols, dst, err);
 }
 
-/* Analyzes one item; on failure the item carries the reason instead of metrics. */
+/* Analyzes one item; on failure the item carries the reason (in result's arena)
+ * instead of metrics. */
 static void analyze_item(const swan_task_item *it, uint64_t seed, shard_cache *cache,
-                         const atomic_bool *cancel, swan_result_item *out) {
+                         const atomic_bool *cancel, swan_msg *result, swan_result_item *out) {
     swan_error err;
     memset(out, 0, sizeof *out);
     out->tensor_id = it->tensor_id;
@@ -178,7 +179,7 @@ static void analyze_item(const swan_task_item *it, uint64_t seed, shard_cache *c
     return;
 fail:
     out->ok = 0;
-    out->error = strdup(err.msg);
+    out->error = swan_msg_strdup(result, err.msg);
 }
 
 static void run_task(const swan_msg_task *task, const swan_worker_opts *o, shard_cache *cache,
@@ -186,7 +187,7 @@ static void run_task(const swan_msg_task *task, const swan_worker_opts *o, shard
     memset(result, 0, sizeof *result);
     result->type = SWAN_MSG_RESULT;
     result->u.result.task_id = task->task_id;
-    result->u.result.items = calloc(task->nitems ? task->nitems : 1, sizeof(swan_result_item));
+    result->u.result.items = swan_msg_alloc(result, (size_t)task->nitems * sizeof(swan_result_item));
     if (!result->u.result.items) return; /* nitems 0: the coordinator will see a mismatch */
     result->u.result.nitems = task->nitems;
     for (uint32_t i = 0; i < task->nitems; i++) {
@@ -194,10 +195,10 @@ static void run_task(const swan_msg_task *task, const swan_worker_opts *o, shard
         if (o->before_tensor && o->before_tensor(o->hook_ctx, task->items[i].name, cancel, &err)) {
             swan_result_item *out = &result->u.result.items[i];
             out->tensor_id = task->items[i].tensor_id;
-            out->error = strdup(err.msg);
+            out->error = swan_msg_strdup(result, err.msg);
             continue;
         }
-        analyze_item(&task->items[i], task->seed, cache, cancel, &result->u.result.items[i]);
+        analyze_item(&task->items[i], task->seed, cache, cancel, result, &result->u.result.items[i]);
     }
 }
 
@@ -258,19 +259,19 @@ typedef struct loop {
     size_t stale;           /* results still due for a previous connection   */
 } loop;
 
-/* A shard name from the coordinator, made a path under our model folder. Names are
- * relative and may not climb out of it ("..") whatever a coordinator sends. */
-static int resolve(const loop *L, char **name, swan_error *err) {
+/* A shard name from the coordinator, made a path under our model folder (*name then
+ * points into owner's arena). Names are relative and may not climb out of the folder
+ * ("..") whatever a coordinator sends. */
+static int resolve(const loop *L, swan_msg *owner, const char **name, swan_error *err) {
     const char *n = *name;
     if (!L->root[0]) return swan_error_set(err, "the coordinator sent a task before checking the model");
     if (n[0] == '/' || strcmp(n, "..") == 0 || strncmp(n, "../", 3) == 0 || strstr(n, "/../") ||
         (strlen(n) >= 3 && strcmp(n + strlen(n) - 3, "/..") == 0))
         return swan_error_set(err, "the coordinator sent a shard name outside the model folder");
     size_t len = strlen(L->root) + 1 + strlen(n) + 1;
-    char *full = malloc(len);
+    char *full = swan_msg_alloc(owner, len);
     if (!full) return swan_error_set(err, "out of memory");
     snprintf(full, len, "%s/%s", L->root, n);
-    free(*name);
     *name = full;
     return 0;
 }
@@ -281,18 +282,18 @@ static int resolve(const loop *L, char **name, swan_error *err) {
 static int on_challenge(loop *L, const swan_msg_challenge *c, swan_error *err) {
     snprintf(L->root, sizeof L->root, "%s", L->o->model_dir ? L->o->model_dir : c->root);
     if (!L->root[0]) return swan_error_set(err, "the coordinator sent no model folder; give --model-dir");
+    /* The identities borrow their names from c; the array and the resolved paths live
+     * in m's arena. */
     swan_msg m = {.type = SWAN_MSG_IDENTITY};
     m.u.identity.nshards = c->nshards;
-    m.u.identity.shards = calloc(c->nshards ? c->nshards : 1, sizeof *m.u.identity.shards);
+    m.u.identity.shards = swan_msg_alloc(&m, (size_t)c->nshards * sizeof *m.u.identity.shards);
     if (!m.u.identity.shards) return swan_error_set(err, "out of memory");
     int rc = 0;
     for (uint32_t i = 0; i < c->nshards && rc == 0; i++) {
-        char *path = strdup(c->shards[i]);
-        if (!path) rc = swan_error_set(err, "out of memory");
-        if (rc == 0) rc = resolve(L, &path, err);
+        const char *path = c->shards[i];
+        rc = resolve(L, &m, &path, err);
         if (rc == 0)
             rc = swan_shard_identity_compute(path, c->shards[i], c->nonce, &m.u.identity.shards[i], err);
-        free(path);
     }
     if (rc == 0) rc = send_msg(&L->tr, &m, err);
     swan_msg_free(&m);
@@ -341,7 +342,8 @@ static int on_coordinator_message(loop *L, swan_error *err) {
     }
     for (uint32_t i = 0; i < m.u.task.nitems; i++) {
         swan_task_item *it = &m.u.task.items[i];
-        if (resolve(L, &it->path, err) || (it->scale_path && resolve(L, &it->scale_path, err))) {
+        if (resolve(L, &m, &it->path, err) ||
+            (it->scale_path && resolve(L, &m, &it->scale_path, err))) {
             swan_msg_free(&m);
             return -1;
         }

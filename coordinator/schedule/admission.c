@@ -42,9 +42,7 @@ int swan_admission_init(swan_admission *a, const swan_checkpoint *ck, swan_error
 }
 
 void swan_admission_free(swan_admission *a) {
-    if (a->expected)
-        for (size_t i = 0; i < a->ck->nshards; i++) free(a->expected[i].name);
-    free(a->expected);
+    free(a->expected); /* the names are a->names' */
     free(a->names);
     free(a->root);
     memset(a, 0, sizeof *a);

@@ -22,7 +22,7 @@ typedef struct swan_admission {
     const swan_checkpoint *ck;
     uint64_t nonce;
     char *root;                    /* the folder the shard names are relative to */
-    char **names;                  /* per shard: ck->shards[i].file              */
+    const char **names;            /* per shard: ck->shards[i].file              */
     swan_shard_identity *expected; /* per shard, once computed                   */
     bool computed;
 } swan_admission;
@@ -30,7 +30,8 @@ typedef struct swan_admission {
 int swan_admission_init(swan_admission *a, const swan_checkpoint *ck, swan_error *err);
 void swan_admission_free(swan_admission *a);
 
-/* Fills m with the CHALLENGE (its strings belong to a: do not swan_msg_free it). */
+/* Fills m with the CHALLENGE; its strings are borrowed from a and must not outlive it
+ * (swan_msg_free on m frees nothing of them). */
 void swan_admission_challenge(const swan_admission *a, swan_msg *m);
 
 /* 0 when the worker's identity matches every shard; 1 with why set to one line

@@ -253,7 +253,7 @@ static int send_task(swan_sched *s, worker *w, size_t ti) {
         it->tensor_id = idx;
         it->name = tn->name;
         it->path = s->ck->shards[tn->shard].file; /* relative: each worker has its own root */
-        it->dtype = (char *)swan_dtype_name(tn->dtype);
+        it->dtype = swan_dtype_name(tn->dtype);
         it->ndim = (uint32_t)tn->ndim;
         memcpy(it->shape, tn->shape, sizeof it->shape);
         it->offset = tn->offset;
@@ -261,7 +261,7 @@ static int send_task(swan_sched *s, worker *w, size_t ti) {
         if (tn->has_scale) {
             const swan_tensor *sc = &s->ck->tensors[tn->scale_index];
             it->scale_path = s->ck->shards[sc->shard].file;
-            it->scale_dtype = (char *)swan_dtype_name(sc->dtype);
+            it->scale_dtype = swan_dtype_name(sc->dtype);
             it->scale_offset = sc->offset;
             swan_tensor_scale_grid(tn, &it->scale_rows, &it->scale_cols);
             it->block_rows = tn->block_rows;

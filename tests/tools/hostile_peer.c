@@ -82,7 +82,7 @@ static void send_hello(void *s) {
 static void answer_challenge(void *s, const swan_msg_challenge *c) {
     swan_msg m = {.type = SWAN_MSG_IDENTITY};
     m.u.identity.nshards = c->nshards;
-    m.u.identity.shards = calloc(c->nshards + 1, sizeof *m.u.identity.shards);
+    m.u.identity.shards = swan_msg_alloc(&m, (size_t)c->nshards * sizeof *m.u.identity.shards);
     for (uint32_t i = 0; i < c->nshards; i++) {
         char path[8192];
         swan_error err;

@@ -83,8 +83,6 @@ static void test_identity(void **state) {
     assert_string_equal(why, "missing");
     assert_int_equal(a.header_hash, other_nonce.header_hash);
     assert_true(a.sample_hash != other_nonce.sample_hash);
-    swan_shard_identity *all[] = {&a, &same, &ft, &hdr, &shrt, &missing, &other_nonce, &same_as_a, &ft_as_a};
-    for (size_t i = 0; i < sizeof all / sizeof *all; i++) free(all[i]->name);
     const char *files[] = {"a", "same", "finetune", "hdr", "short"};
     for (size_t i = 0; i < 5; i++) {
         snprintf(path, sizeof path, "%s/%s", dir, files[i]);
@@ -108,7 +106,7 @@ static void roundtrip(const swan_msg *in, swan_msg *out) {
 
 static void test_messages(void **state) {
     (void)state;
-    char *names[] = {"model-00001-of-00002.safetensors", "sub/model-00002-of-00002.safetensors"};
+    const char *names[] = {"model-00001-of-00002.safetensors", "sub/model-00002-of-00002.safetensors"};
     swan_msg in = {.type = SWAN_MSG_CHALLENGE}, out;
     in.u.challenge.nonce = 0xfedcba9876543210ULL;
     in.u.challenge.root = "/models/Qwen3";

@@ -24,16 +24,16 @@
 
 /* ---------------------------------------------------------------- helpers */
 
-static char *xstrdup(const char *s) {
-    size_t n = strlen(s);
-    char *p = malloc(n + 1);
+/* Messages built here keep their strings in their own arena (the ownership rule of
+ * proto/messages.h), so one swan_msg_free releases a built message as a decoded one. */
+static const char *xstrdup(swan_msg *m, const char *s) {
+    const char *p = swan_msg_strdup(m, s);
     assert_non_null(p);
-    memcpy(p, s, n + 1);
     return p;
 }
 
-static char *repeat(char c, size_t n) {
-    char *p = malloc(n + 1);
+static const char *repeat(swan_msg *m, char c, size_t n) {
+    char *p = swan_msg_alloc(m, n + 1);
     assert_non_null(p);
     memset(p, c, n);
     p[n] = '\0';
@@ -96,7 +96,7 @@ static void make_hello(swan_msg *m) {
     m->type = SWAN_MSG_HELLO;
     m->u.hello.pid = UINT32_MAX;
     m->u.hello.threads = 7;
-    m->u.hello.host = xstrdup("node-17.example.org");
+    m->u.hello.host = xstrdup(m, "node-17.example.org");
 }
 
 /* Item 0: max dims and extreme integers; item 1: scalar with the longest name;
@@ -108,14 +108,14 @@ static void make_task(swan_msg *m) {
     t->task_id = UINT64_MAX;
     t->seed = 0x0123456789abcdefULL;
     t->nitems = 3;
-    t->items = calloc(3, sizeof *t->items);
+    t->items = swan_msg_alloc(m, 3 * sizeof *t->items);
     assert_non_null(t->items);
 
     swan_task_item *a = &t->items[0];
     a->tensor_id = UINT32_MAX;
-    a->name = xstrdup("model.layers.0.mlp.experts.7.w1.weight");
-    a->path = xstrdup("/models/shard-00001-of-00004.safetensors");
-    a->dtype = xstrdup("BF16");
+    a->name = xstrdup(m, "model.layers.0.mlp.experts.7.w1.weight");
+    a->path = xstrdup(m, "/models/shard-00001-of-00004.safetensors");
+    a->dtype = xstrdup(m, "BF16");
     a->ndim = SWAN_MAX_DIMS;
     for (uint32_t d = 0; d < SWAN_MAX_DIMS; d++) a->shape[d] = UINT64_MAX - d;
     a->offset = UINT64_MAX;
@@ -123,25 +123,25 @@ static void make_task(swan_msg *m) {
 
     swan_task_item *b = &t->items[1];
     b->tensor_id = 0;
-    b->name = repeat('n', SWAN_MSG_MAX_STRING);
-    b->path = repeat('p', SWAN_MSG_MAX_STRING);
-    b->dtype = xstrdup("F32");
+    b->name = repeat(m, 'n', SWAN_MSG_MAX_STRING);
+    b->path = repeat(m, 'p', SWAN_MSG_MAX_STRING);
+    b->dtype = xstrdup(m, "F32");
     b->ndim = 0;
     b->offset = 0;
     b->nbytes = 4;
 
     swan_task_item *c = &t->items[2];
     c->tensor_id = 12345;
-    c->name = xstrdup(""); /* safetensors allows an empty tensor name */
-    c->path = xstrdup("s.safetensors");
-    c->dtype = xstrdup("F8_E4M3"); /* an FP8 weight with its block scales */
+    c->name = xstrdup(m, ""); /* safetensors allows an empty tensor name */
+    c->path = xstrdup(m, "s.safetensors");
+    c->dtype = xstrdup(m, "F8_E4M3"); /* an FP8 weight with its block scales */
     c->ndim = 2;
     c->shape[0] = 4096;
     c->shape[1] = 11008;
     c->offset = 8 + 1024;
     c->nbytes = 4096ULL * 11008;
-    c->scale_path = xstrdup("t.safetensors");
-    c->scale_dtype = xstrdup("F32");
+    c->scale_path = xstrdup(m, "t.safetensors");
+    c->scale_dtype = xstrdup(m, "F32");
     c->scale_offset = UINT64_MAX - 7;
     c->scale_rows = 32;
     c->scale_cols = 86;
@@ -156,7 +156,7 @@ static void make_result(swan_msg *m) {
     swan_msg_result *r = &m->u.result;
     r->task_id = 42;
     r->nitems = 3;
-    r->items = calloc(3, sizeof *r->items);
+    r->items = swan_msg_alloc(m, 3 * sizeof *r->items);
     assert_non_null(r->items);
 
     swan_result_item *a = &r->items[0];
@@ -182,7 +182,7 @@ static void make_result(swan_msg *m) {
     swan_result_item *b = &r->items[1];
     b->tensor_id = 7;
     b->ok = 0;
-    b->error = xstrdup("shard.safetensors: tensor 'x': offset beyond end of file");
+    b->error = xstrdup(m, "shard.safetensors: tensor 'x': offset beyond end of file");
 
     swan_result_item *c = &r->items[2];
     c->tensor_id = 8;
@@ -213,7 +213,7 @@ static void make_heartbeat(swan_msg *m, uint64_t task_id) {
 static void make_fatal(swan_msg *m) {
     memset(m, 0, sizeof *m);
     m->type = SWAN_MSG_FATAL;
-    m->u.fatal.reason = xstrdup("cannot open /models/a.safetensors: Permission denied");
+    m->u.fatal.reason = xstrdup(m, "cannot open /models/a.safetensors: Permission denied");
 }
 
 static void make_shutdown(swan_msg *m) {
@@ -306,13 +306,11 @@ static void test_roundtrip_hello(void **state) {
     assert_int_equal(out.type, 0);
 
     /* Longest host name, and an empty one. */
-    free(in.u.hello.host);
-    in.u.hello.host = repeat('h', SWAN_MSG_MAX_STRING);
+    in.u.hello.host = repeat(&in, 'h', SWAN_MSG_MAX_STRING);
     roundtrip(&in, &out);
     assert_string_equal(out.u.hello.host, in.u.hello.host);
     swan_msg_free(&out);
-    free(in.u.hello.host);
-    in.u.hello.host = xstrdup("");
+    in.u.hello.host = xstrdup(&in, "");
     in.u.hello.pid = 0;
     roundtrip(&in, &out);
     assert_string_equal(out.u.hello.host, "");
@@ -403,16 +401,16 @@ static void test_max_items(void **state) {
     in.type = SWAN_MSG_TASK;
     in.u.task.task_id = 9;
     in.u.task.nitems = SWAN_MSG_MAX_ITEMS;
-    in.u.task.items = calloc(SWAN_MSG_MAX_ITEMS, sizeof *in.u.task.items);
+    in.u.task.items = swan_msg_alloc(&in, SWAN_MSG_MAX_ITEMS * sizeof *in.u.task.items);
     assert_non_null(in.u.task.items);
     for (uint32_t i = 0; i < SWAN_MSG_MAX_ITEMS; i++) {
         char name[32];
         snprintf(name, sizeof name, "t%u", i);
         swan_task_item *it = &in.u.task.items[i];
         it->tensor_id = i;
-        it->name = xstrdup(name);
-        it->path = xstrdup("a.safetensors");
-        it->dtype = xstrdup("F32");
+        it->name = xstrdup(&in, name);
+        it->path = "a.safetensors"; /* borrowed: a literal outlives the message */
+        it->dtype = "F32";
         it->ndim = 1;
         it->shape[0] = i;
         it->offset = (uint64_t)i * 4;
@@ -427,7 +425,7 @@ static void test_max_items(void **state) {
     memset(&in, 0, sizeof in);
     in.type = SWAN_MSG_RESULT;
     in.u.result.nitems = SWAN_MSG_MAX_ITEMS;
-    in.u.result.items = calloc(SWAN_MSG_MAX_ITEMS, sizeof *in.u.result.items);
+    in.u.result.items = swan_msg_alloc(&in, SWAN_MSG_MAX_ITEMS * sizeof *in.u.result.items);
     assert_non_null(in.u.result.items);
     for (uint32_t i = 0; i < SWAN_MSG_MAX_ITEMS; i++) {
         in.u.result.items[i].tensor_id = i;
@@ -477,6 +475,113 @@ static void test_max_items(void **state) {
     msgpack_sbuffer_destroy(&sb);
 }
 
+/* ------------------------------------------------------------ ownership */
+
+/* Every string field is `const char *` (issue 9: no casts away of const to send). */
+#define IS_CONST_STR(x) _Generic((x), const char *: 1, default: 0)
+static const swan_msg probe_msg;
+_Static_assert(IS_CONST_STR(probe_msg.u.hello.host), "hello.host");
+_Static_assert(IS_CONST_STR(probe_msg.u.task.items->name), "task item name");
+_Static_assert(IS_CONST_STR(probe_msg.u.task.items->path), "task item path");
+_Static_assert(IS_CONST_STR(probe_msg.u.task.items->dtype), "task item dtype");
+_Static_assert(IS_CONST_STR(probe_msg.u.task.items->scale_path), "task item scale_path");
+_Static_assert(IS_CONST_STR(probe_msg.u.task.items->scale_dtype), "task item scale_dtype");
+_Static_assert(IS_CONST_STR(probe_msg.u.result.items->error), "result item error");
+_Static_assert(IS_CONST_STR(probe_msg.u.fatal.reason), "fatal.reason");
+_Static_assert(IS_CONST_STR(probe_msg.u.refused.reason), "refused.reason");
+_Static_assert(IS_CONST_STR(probe_msg.u.challenge.root), "challenge.root");
+_Static_assert(IS_CONST_STR(probe_msg.u.challenge.shards[0]), "challenge.shards");
+_Static_assert(IS_CONST_STR(probe_msg.u.identity.shards->name), "identity shard name");
+
+/* An outgoing message may borrow every string (literals, a stack buffer, the names
+ * swan_dtype_name returns): it encodes, and swan_msg_free leaves them alone (freeing
+ * a literal would abort) and zeroes the message. */
+static void test_borrowed_strings(void **state) {
+    (void)state;
+    char host[] = "stack-host";
+    swan_msg in = {.type = SWAN_MSG_HELLO}, out;
+    in.u.hello.host = host;
+    roundtrip(&in, &out);
+    assert_string_equal(out.u.hello.host, "stack-host");
+    assert_ptr_not_equal(out.u.hello.host, host);
+    swan_msg_free(&in);
+    assert_int_equal(in.type, 0);
+    assert_string_equal(host, "stack-host");
+    swan_msg_free(&out);
+
+    swan_task_item item = {.name = "w", .path = "a.safetensors", .dtype = "BF16", .ndim = 1};
+    item.shape[0] = 8;
+    item.nbytes = 16;
+    in = (swan_msg){.type = SWAN_MSG_TASK};
+    in.u.task.task_id = 3;
+    in.u.task.nitems = 1;
+    in.u.task.items = &item; /* even the array is borrowed */
+    roundtrip(&in, &out);
+    assert_task_equal(&in.u.task, &out.u.task);
+    swan_msg_free(&in);
+    assert_string_equal(item.dtype, "BF16");
+    swan_msg_free(&out);
+}
+
+/* A decoded message owns everything it points to, through one arena: the strings are
+ * NUL-terminated copies that outlive the received buffer, and one swan_msg_free
+ * releases them all (the leak check of the sanitizer/valgrind runs sees the rest). */
+static void test_decoded_strings_owned(void **state) {
+    (void)state;
+    swan_msg in, out;
+    make_task(&in);
+    size_t len;
+    char *buf = encode_ok(&in, &len);
+    swan_error err = {{0}};
+    assert_int_equal(swan_msg_decode(buf, len, &out, &err), 0);
+    memset(buf, 0xAA, len); /* the received frame is gone: nothing may point into it */
+    assert_non_null(out.owned);
+    assert_task_equal(&in.u.task, &out.u.task);
+    free(buf);
+    swan_msg moved = out; /* moving the struct moves the arena */
+    memset(&out, 0, sizeof out);
+    assert_task_equal(&in.u.task, &moved.u.task);
+    swan_msg_free(&moved);
+    assert_null(moved.owned);
+    assert_int_equal(moved.type, 0);
+    swan_msg_free(&in);
+}
+
+/* The arena: aligned blocks of any size, NUL-terminated copies, many small pieces. */
+static void test_arena(void **state) {
+    (void)state;
+    swan_msg m = {.type = SWAN_MSG_RESULT};
+    const char *odd = swan_msg_strndup(&m, "abcdef", 3);
+    assert_string_equal(odd, "abc");
+    for (size_t size = 1; size < 5000; size = size * 3 + 1) {
+        unsigned char *p = swan_msg_alloc(&m, size);
+        assert_non_null(p);
+        assert_int_equal((uintptr_t)p % _Alignof(max_align_t), 0);
+        for (size_t i = 0; i < size; i++) assert_int_equal(p[i], 0); /* zeroed */
+        memset(p, 0x5c, size);
+        assert_non_null(swan_msg_strdup(&m, "x")); /* leaves the next block unaligned */
+    }
+    unsigned char *big = swan_msg_alloc(&m, 3u << 20); /* larger than any block */
+    assert_non_null(big);
+    big[(3u << 20) - 1] = 1;
+    const char *keep[2000];
+    for (int i = 0; i < 2000; i++) {
+        char s[16];
+        snprintf(s, sizeof s, "s%d", i);
+        keep[i] = swan_msg_strdup(&m, s);
+        assert_non_null(keep[i]);
+    }
+    for (int i = 0; i < 2000; i++) {
+        char s[16];
+        snprintf(s, sizeof s, "s%d", i);
+        assert_string_equal(keep[i], s);
+    }
+    assert_string_equal(odd, "abc");
+    swan_msg_free(&m);
+    assert_null(m.owned);
+    swan_msg_free(&m); /* twice is harmless: the message is zeroed */
+}
+
 /* -------------------------------------------------------------- encoder */
 
 static void expect_encode_error(const swan_msg *m, const char *needle) {
@@ -507,7 +612,6 @@ static void test_encode_refuses_invalid(void **state) {
     m.u.result.items[1].raw.kurtosis = NAN;
     size_t len;
     free(encode_ok(&m, &len));
-    free(m.u.result.items[1].error);
     m.u.result.items[1].error = NULL;
     expect_encode_error(&m, "field 'error' is NULL");
     swan_msg_free(&m);
@@ -516,11 +620,9 @@ static void test_encode_refuses_invalid(void **state) {
     m.u.task.items[2].ndim = SWAN_MAX_DIMS + 1;
     expect_encode_error(&m, "task: item 2: field 'ndim' is 9");
     m.u.task.items[2].ndim = 2;
-    free(m.u.task.items[1].dtype);
-    m.u.task.items[1].dtype = xstrdup("");
+    m.u.task.items[1].dtype = "";
     expect_encode_error(&m, "task: item 1: field 'dtype' is empty");
-    free(m.u.task.items[1].name);
-    m.u.task.items[1].name = repeat('x', SWAN_MSG_MAX_STRING + 1);
+    m.u.task.items[1].name = repeat(&m, 'x', SWAN_MSG_MAX_STRING + 1);
     expect_encode_error(&m, "field 'name' is 4097 bytes long");
     swan_msg_free(&m);
 
@@ -1137,12 +1239,11 @@ static void test_task_item_rules(void **state) {
     wire_expect_fail(&w, "task: item 2: field 'name' contains a NUL byte");
     wire_close(&w);
 
-    char *big = repeat('q', SWAN_MSG_MAX_STRING + 1);
+    const char *big = repeat(&m, 'q', SWAN_MSG_MAX_STRING + 1);
     wire_open(&w, &m);
     wire_set(&w, "items.2.path", o_cstr(big));
     wire_expect_fail(&w, "field 'path' is 4097 bytes long, above the limit 4096");
     wire_close(&w);
-    free(big);
 
     wire_open(&w, &m);
     wire_set(&w, "items.2.path", o_cstr(""));
@@ -1314,10 +1415,8 @@ static void test_fuzz(void **state) {
     size_t enc_len[6];
     make_task(&base[0]);
     /* Shorter strings than make_task's 4 KiB ones, so that edits hit structure often. */
-    free(base[0].u.task.items[1].name);
-    free(base[0].u.task.items[1].path);
-    base[0].u.task.items[1].name = xstrdup("w");
-    base[0].u.task.items[1].path = xstrdup("p");
+    base[0].u.task.items[1].name = "w";
+    base[0].u.task.items[1].path = "p";
     make_result(&base[1]);
     make_hello(&base[2]);
     make_heartbeat(&base[3], 3);
@@ -1387,6 +1486,9 @@ int main(void) {
         cmocka_unit_test(test_roundtrip_result_empty),
         cmocka_unit_test(test_roundtrip_small_messages),
         cmocka_unit_test(test_max_items),
+        cmocka_unit_test(test_borrowed_strings),
+        cmocka_unit_test(test_decoded_strings_owned),
+        cmocka_unit_test(test_arena),
         cmocka_unit_test(test_encode_refuses_invalid),
         cmocka_unit_test(test_truncated_task),
         cmocka_unit_test(test_truncated_result),
