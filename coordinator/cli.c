@@ -10,6 +10,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "coordinator/policy_cli.h"
+
 static volatile sig_atomic_t g_stop = 0;
 static const char *g_argv0 = "swan";
 
@@ -38,32 +40,32 @@ const char *swan_cli_argv0(void) {
     return g_argv0;
 }
 
-static void hint(const char *cmd) {
-    fprintf(stderr, "try 'swan %s --help'\n", cmd);
+/* The one printer of both: `swan CMD: [warning: ]MESSAGE`, and for a refusal the hint
+ * line after it. */
+static void say(const char *cmd, bool refusal, const char *fmt, va_list ap) {
+    fprintf(stderr, "swan %s: %s", cmd, refusal ? "" : "warning: ");
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    if (refusal) fprintf(stderr, "try 'swan %s --help'\n", cmd);
 }
 
 int swan_cli_refuse(const char *cmd, const char *fmt, ...) {
-    fprintf(stderr, "swan %s: ", cmd);
     va_list ap;
     va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
+    say(cmd, true, fmt, ap);
     va_end(ap);
-    fputc('\n', stderr);
-    hint(cmd);
     return SWAN_EXIT_REFUSED;
+}
+
+void swan_cli_warn(const char *cmd, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    say(cmd, false, fmt, ap);
+    va_end(ap);
 }
 
 int swan_cli_bad_value(const char *cmd, const char *flag, const char *expected, const char *value) {
     return swan_cli_refuse(cmd, "%s: expected %s, got '%s'", flag, expected, value);
-}
-
-void swan_cli_warn(const char *cmd, const char *fmt, ...) {
-    fprintf(stderr, "swan %s: warning: ", cmd);
-    va_list ap;
-    va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
-    va_end(ap);
-    fputc('\n', stderr);
 }
 
 int swan_cli_next(const char *cmd, int argc, char **argv, const char *shortopts,
@@ -192,4 +194,51 @@ int swan_cli_check_out_dir(const char *cmd, const char *flag, const char *path) 
 int swan_cli_cores(void) {
     long n = sysconf(_SC_NPROCESSORS_ONLN);
     return n > 0 ? (int)n : 1;
+}
+
+int swan_cli_quiet_flag(void *ctx, int c, const char *arg) {
+    (void)arg;
+    if (c != 'q') return -1;
+    *(bool *)ctx = true;
+    return 0;
+}
+
+/* One more positional argument; -1 after refusing it when there are enough already. */
+static int take_arg(const swan_cli_spec *spec, const char *arg, const char **args, int *nargs) {
+    if (*nargs < spec->max_args) {
+        args[(*nargs)++] = arg;
+        return 0;
+    }
+    if (spec->args_hint)
+        swan_cli_refuse(spec->cmd, "unexpected argument '%s' (%s)", arg, spec->args_hint);
+    else
+        swan_cli_refuse(spec->cmd, "unexpected argument '%s'", arg);
+    return -1;
+}
+
+static int print_help(const swan_cli_spec *spec) {
+    if (!spec->policy) return swan_cli_print(spec->help);
+    printf(spec->help, swan_policy_cli_help); /* errors: see swan_cli_finish */
+    return SWAN_EXIT_OK;
+}
+
+int swan_cli_parse(const swan_cli_spec *spec, int argc, char **argv, const char **args, int *nargs) {
+    *nargs = 0;
+    int c;
+    while ((c = swan_cli_next(spec->cmd, argc, argv, spec->shortopts, spec->longopts)) != -1) {
+        if (c == SWAN_CLI_BAD) return SWAN_EXIT_REFUSED;
+        if (c == 'h') return print_help(spec);
+        int rc;
+        if (c == SWAN_CLI_POSITIONAL)
+            rc = take_arg(spec, optarg, args, nargs);
+        else if (spec->policy && swan_is_policy_opt(c))
+            rc = swan_policy_cli_flag(spec->cmd, spec->policy, c, optarg);
+        else
+            rc = spec->flag ? spec->flag(spec->ctx, c, optarg) : -1;
+        if (rc) return SWAN_EXIT_REFUSED;
+    }
+    for (; optind < argc; optind++) /* after "--" */
+        if (take_arg(spec, argv[optind], args, nargs)) return SWAN_EXIT_REFUSED;
+    if (*nargs < spec->min_args) return swan_cli_refuse(spec->cmd, "%s", spec->args_missing);
+    return SWAN_CLI_GO;
 }

@@ -11,8 +11,11 @@
  *     and a failed write to standard output (a full disk, `> /dev/full`) is exit 1.
  *
  * A subcommand is `int swan_cmd_X(int argc, char **argv)` with argv[0] == "X"; it
- * loops over swan_cli_next() and uses the swan_cli_flag_* parsers, which print the
- * refusal themselves so that the subcommand only has to return SWAN_EXIT_REFUSED. */
+ * declares its command line in a swan_cli_spec (its flags, its help, how many
+ * positional arguments it takes, and the reduce settings if it has them) and calls
+ * swan_cli_parse, which runs the option loop every subcommand shares. Its own flags go
+ * to its callback, which uses the swan_cli_flag_* parsers; those print the refusal
+ * themselves, so the callback only has to return -1. */
 #ifndef SWAN_CLI_H
 #define SWAN_CLI_H
 
@@ -85,5 +88,44 @@ int swan_cli_check_out_dir(const char *cmd, const char *flag, const char *path);
 
 /* The number of online cores (at least 1). */
 int swan_cli_cores(void);
+
+struct swan_policy;
+
+/* One subcommand's command line, declared. */
+typedef struct swan_cli_spec {
+    const char *cmd;                /* "analyze": names the command in every message        */
+    const char *shortopts;          /* getopt letters of the command's own flags ('h' too)  */
+    const struct option *longopts;  /* its long flags, {"help", ..., 'h'} and, with policy,
+                                       SWAN_POLICY_LONGOPTS (policy_cli.h)                  */
+    const char *help;               /* printed for -h/--help; with policy, its "%s" takes
+                                       the shared allocation flags' help                    */
+    int max_args;                   /* positional arguments taken, in order, wherever they
+                                       stand (also after "--")                              */
+    int min_args;
+    const char *args_hint;          /* why one more is unexpected, "one MODEL_DIR only"
+                                       (NULL: nothing said)                                 */
+    const char *args_missing;       /* the refusal when fewer than min_args                 */
+    struct swan_policy *policy;     /* non-NULL: the reduce settings (policy_cli.h) go here */
+    /* One of the command's own flags (c as getopt returns it, arg its value or NULL):
+     * 0, or -1 after printing the refusal (the swan_cli_flag_* parsers do). */
+    int (*flag)(void *ctx, int c, const char *arg);
+    void *ctx;
+} swan_cli_spec;
+
+/* The flag callback of a command whose only flag of its own is -q/--quiet: ctx is a
+ * bool *, set by -q. */
+int swan_cli_quiet_flag(void *ctx, int c, const char *arg);
+
+/* What swan_cli_parse returns when the command should go on. */
+#define SWAN_CLI_GO (-1)
+
+/* Runs the option loop of spec over argv: -h/--help prints the help (stdout) and
+ * returns 0; an unknown flag, a bad value, one positional argument too many or too
+ * few prints one line and the hint and returns SWAN_EXIT_REFUSED; otherwise the
+ * positional arguments are in args[0..*nargs) (args has room for max_args) and
+ * SWAN_CLI_GO comes back. So a command reads
+ *     int st = swan_cli_parse(&spec, argc, argv, args, &nargs);
+ *     if (st != SWAN_CLI_GO) return st; */
+int swan_cli_parse(const swan_cli_spec *spec, int argc, char **argv, const char **args, int *nargs);
 
 #endif

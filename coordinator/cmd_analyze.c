@@ -51,19 +51,19 @@ enum {
     OPT_CURVE_SECRET, OPT_ALLOW, OPT_INSECURE
 };
 
-/* One flag's value into o; -1 after printing the refusal. */
-static int apply_flag(swan_analyze_opts *o, int c, const char *arg, bool *jobs_set) {
-    swan_error err = {{0}};
-    int bad = 0;
-    if (swan_is_policy_opt(c)) {
-        bad = swan_policy_cli_apply(&o->policy, c, arg, &err);
-        if (bad) swan_cli_refuse("analyze", "%s", err.msg);
-        return bad ? -1 : 0;
-    }
+typedef struct analyze_flags {
+    swan_analyze_opts o;
+    bool jobs_set;
+} analyze_flags;
+
+/* One of analyze's own flags into o; -1 after printing the refusal. */
+static int apply_flag(void *ctx, int c, const char *arg) {
+    analyze_flags *f = ctx;
+    swan_analyze_opts *o = &f->o;
     switch (c) {
     case 'o': return swan_cli_check_out_dir("analyze", "--out", (o->out_dir = arg));
     case 'j':
-        *jobs_set = true;
+        f->jobs_set = true;
         return swan_cli_flag_int("analyze", "--jobs", arg, 0, 4096, &o->jobs);
     case 'q': o->quiet = true; return 0;
     case 'v': o->verbose = true; return 0;
@@ -80,15 +80,9 @@ static int apply_flag(swan_analyze_opts *o, int c, const char *arg, bool *jobs_s
     case OPT_KEEP_FAILED: o->keep_failed = true; return 0;
     default: return -1;
     }
-    if (bad) swan_cli_refuse("analyze", "%s", err.msg);
-    return bad ? -1 : 0;
 }
 
 int swan_cmd_analyze(int argc, char **argv) {
-    swan_analyze_opts o;
-    swan_analyze_default_opts(&o);
-    o.argv0 = swan_cli_argv0();
-    bool jobs_set = false;
     static const struct option longopts[] = {
         {"out", required_argument, 0, 'o'},         {"jobs", required_argument, 0, 'j'},
         {"quiet", no_argument, 0, 'q'},             {"threads", required_argument, 0, OPT_THREADS},
@@ -103,39 +97,30 @@ int swan_cmd_analyze(int argc, char **argv) {
         {"verbose", no_argument, 0, 'v'},
         {"keep-failed", no_argument, 0, OPT_KEEP_FAILED},
         {0, 0, 0, 0}};
-    const char *model = NULL;
-    int c;
-    while ((c = swan_cli_next("analyze", argc, argv, "o:j:qvh", longopts)) != -1) {
-        if (c == SWAN_CLI_BAD) return SWAN_EXIT_REFUSED;
-        if (c == 'h') {
-            char text[sizeof help_text + 4096];
-            snprintf(text, sizeof text, help_text, swan_policy_cli_help);
-            return swan_cli_print(text);
-        }
-        if (c == SWAN_CLI_POSITIONAL) {
-            if (model) return swan_cli_refuse("analyze", "unexpected argument '%s' (one MODEL_DIR only)", optarg);
-            model = optarg;
-            continue;
-        }
-        if (apply_flag(&o, c, optarg, &jobs_set)) return SWAN_EXIT_REFUSED;
-    }
-    for (; optind < argc; optind++) { /* after "--" */
-        if (model) return swan_cli_refuse("analyze", "unexpected argument '%s' (one MODEL_DIR only)", argv[optind]);
-        model = argv[optind];
-    }
-    if (!model) return swan_cli_refuse("analyze", "expected a MODEL_DIR");
+    analyze_flags f = {.jobs_set = false};
+    swan_analyze_opts *o = &f.o;
+    swan_analyze_default_opts(o);
+    o->argv0 = swan_cli_argv0();
+    const swan_cli_spec spec = {.cmd = "analyze", .shortopts = "o:j:qvh", .longopts = longopts,
+                                .help = help_text, .min_args = 1, .max_args = 1,
+                                .args_hint = "one MODEL_DIR only",
+                                .args_missing = "expected a MODEL_DIR", .policy = &o->policy,
+                                .flag = apply_flag, .ctx = &f};
+    const char *model;
+    int nargs, st = swan_cli_parse(&spec, argc, argv, &model, &nargs);
+    if (st != SWAN_CLI_GO) return st;
     if (!*model) return swan_cli_refuse("analyze", "MODEL_DIR: expected a folder, got ''");
-    o.model_dir = model;
-    if (!jobs_set && o.threads > 1) o.jobs = o.jobs / o.threads > 0 ? o.jobs / o.threads : 1;
-    if (o.jobs == 0 && !o.listen)
+    o->model_dir = model;
+    if (!f.jobs_set && o->threads > 1) o->jobs = o->jobs / o->threads > 0 ? o->jobs / o->threads : 1;
+    if (o->jobs == 0 && !o->listen)
         return swan_cli_refuse("analyze", "--jobs: 0 means no local workers; give --listen so remote ones can join");
     int cores = swan_cli_cores();
-    if (jobs_set && o.jobs > 2 * cores)
+    if (f.jobs_set && o->jobs > 2 * cores)
         swan_cli_warn("analyze", "-j %d is far above the %d online core%s: workers will share cores "
                                  "(no faster, more memory)",
-                      o.jobs, cores, cores == 1 ? "" : "s");
+                      o->jobs, cores, cores == 1 ? "" : "s");
     swan_error err = {{0}};
-    int status = swan_analyze(&o, swan_cli_stop_flag(), &err);
+    int status = swan_analyze(o, swan_cli_stop_flag(), &err);
     if (status != SWAN_EXIT_OK) fprintf(stderr, "swan analyze: %s\n", err.msg);
     return status;
 }

@@ -27,22 +27,14 @@ int swan_cmd_demo(int argc, char **argv) {
     static const struct option longopts[] = {{"quiet", no_argument, 0, 'q'},
                                              {"help", no_argument, 0, 'h'},
                                              {0, 0, 0, 0}};
-    const char *pos[2] = {"swan-demo-model", "swan-demo-out"};
-    int npos = 0, c;
     bool quiet = false;
-    while ((c = swan_cli_next("demo", argc, argv, "qh", longopts)) != -1) {
-        if (c == SWAN_CLI_BAD) return SWAN_EXIT_REFUSED;
-        if (c == 'h') return swan_cli_print(help_text);
-        if (c == 'q') quiet = true;
-        if (c != SWAN_CLI_POSITIONAL) continue;
-        if (npos == 2) return swan_cli_refuse("demo", "unexpected argument '%s' (DIR and OUT only)", optarg);
-        pos[npos++] = optarg;
-    }
-    for (; optind < argc; optind++) {
-        if (npos == 2) return swan_cli_refuse("demo", "unexpected argument '%s' (DIR and OUT only)", argv[optind]);
-        pos[npos++] = argv[optind];
-    }
-    const char *dir = pos[0], *out = pos[1];
+    const swan_cli_spec spec = {.cmd = "demo", .shortopts = "qh", .longopts = longopts,
+                                .help = help_text, .max_args = 2, .args_hint = "DIR and OUT only",
+                                .flag = swan_cli_quiet_flag, .ctx = &quiet};
+    const char *pos[2];
+    int npos, st = swan_cli_parse(&spec, argc, argv, pos, &npos);
+    if (st != SWAN_CLI_GO) return st;
+    const char *dir = npos > 0 ? pos[0] : "swan-demo-model", *out = npos > 1 ? pos[1] : "swan-demo-out";
     if (swan_cli_check_out_dir("demo", "DIR", dir) || swan_cli_check_out_dir("demo", "OUT", out))
         return SWAN_EXIT_REFUSED;
     swan_demo_opts d;

@@ -23,19 +23,13 @@ static const char help_text[] =
 
 int swan_cmd_inspect(int argc, char **argv) {
     static const struct option longopts[] = {{"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
-    const char *model = NULL;
-    int c;
-    while ((c = swan_cli_next("inspect", argc, argv, "h", longopts)) != -1) {
-        if (c == SWAN_CLI_BAD) return SWAN_EXIT_REFUSED;
-        if (c == 'h') return swan_cli_print(help_text);
-        if (model) return swan_cli_refuse("inspect", "unexpected argument '%s' (one MODEL_DIR only)", optarg);
-        model = optarg;
-    }
-    for (; optind < argc; optind++) {
-        if (model) return swan_cli_refuse("inspect", "unexpected argument '%s' (one MODEL_DIR only)", argv[optind]);
-        model = argv[optind];
-    }
-    if (!model) return swan_cli_refuse("inspect", "expected a MODEL_DIR");
+    const swan_cli_spec spec = {.cmd = "inspect", .shortopts = "h", .longopts = longopts,
+                                .help = help_text, .min_args = 1, .max_args = 1,
+                                .args_hint = "one MODEL_DIR only",
+                                .args_missing = "expected a MODEL_DIR"};
+    const char *model;
+    int nargs, st = swan_cli_parse(&spec, argc, argv, &model, &nargs);
+    if (st != SWAN_CLI_GO) return st;
     swan_checkpoint ck;
     swan_error err = {{0}};
     if (swan_checkpoint_open(model, &ck, &err)) {

@@ -25,20 +25,21 @@ static const char keygen_help[] =
     "\n"
     "Existing files are never overwritten.\n";
 
+static int name_flag(void *ctx, int c, const char *arg) {
+    if (c != 'o') return -1;
+    *(const char **)ctx = arg;
+    return 0;
+}
+
 int swan_cmd_keygen(int argc, char **argv) {
     static const struct option longopts[] = {
         {"out", required_argument, 0, 'o'}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
     const char *name = NULL;
-    int c;
-    while ((c = swan_cli_next("keygen", argc, argv, "o:h", longopts)) != -1) {
-        switch (c) {
-        case 'o': name = optarg; break;
-        case 'h': return swan_cli_print(keygen_help);
-        case SWAN_CLI_POSITIONAL:
-            return swan_cli_refuse("keygen", "unexpected argument '%s' (the name goes after -o)", optarg);
-        default: return SWAN_EXIT_REFUSED;
-        }
-    }
+    const swan_cli_spec spec = {.cmd = "keygen", .shortopts = "o:h", .longopts = longopts,
+                                .help = keygen_help, .args_hint = "the name goes after -o",
+                                .flag = name_flag, .ctx = &name};
+    int nargs, st = swan_cli_parse(&spec, argc, argv, NULL, &nargs);
+    if (st != SWAN_CLI_GO) return st;
     if (!name || !*name) return swan_cli_refuse("keygen", "-o: expected a NAME for NAME.key and NAME.pub");
     size_t len = strlen(name);
     if (len > 4 && (strcmp(name + len - 4, ".key") == 0 || strcmp(name + len - 4, ".pub") == 0))

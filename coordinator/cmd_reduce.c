@@ -60,33 +60,15 @@ int swan_cmd_reduce(int argc, char **argv) {
     swan_policy pol;
     swan_policy_default(&pol);
     bool quiet = false;
-    const char *out = NULL;
-    int c;
+    const swan_cli_spec spec = {.cmd = "reduce", .shortopts = "qh", .longopts = longopts,
+                                .help = help_text, .min_args = 1, .max_args = 1,
+                                .args_hint = "one OUT folder only",
+                                .args_missing = "expected the OUT folder of a swan analyze",
+                                .policy = &pol, .flag = swan_cli_quiet_flag, .ctx = &quiet};
+    const char *out;
+    int nargs, st = swan_cli_parse(&spec, argc, argv, &out, &nargs);
+    if (st != SWAN_CLI_GO) return st;
     swan_error err = {{0}};
-    while ((c = swan_cli_next("reduce", argc, argv, "qh", longopts)) != -1) {
-        if (c == SWAN_CLI_BAD) return SWAN_EXIT_REFUSED;
-        if (c == 'h') {
-            char text[sizeof help_text + 4096];
-            snprintf(text, sizeof text, help_text, swan_policy_cli_help);
-            return swan_cli_print(text);
-        }
-        if (c == SWAN_CLI_POSITIONAL) {
-            if (out) return swan_cli_refuse("reduce", "unexpected argument '%s' (one OUT folder only)", optarg);
-            out = optarg;
-            continue;
-        }
-        if (c == 'q') {
-            quiet = true;
-            continue;
-        }
-        if (swan_is_policy_opt(c) && swan_policy_cli_apply(&pol, c, optarg, &err) == 0) continue;
-        return swan_cli_refuse("reduce", "%s", err.msg[0] ? err.msg : "unknown option");
-    }
-    for (; optind < argc; optind++) { /* after "--" */
-        if (out) return swan_cli_refuse("reduce", "unexpected argument '%s' (one OUT folder only)", argv[optind]);
-        out = argv[optind];
-    }
-    if (!out) return swan_cli_refuse("reduce", "expected the OUT folder of a swan analyze");
     if (swan_policy_validate(&pol, &err)) return swan_cli_refuse("reduce", "%s", err.msg);
     int status = run_reduce(out, &pol, quiet, &err);
     if (status != SWAN_EXIT_OK) fprintf(stderr, "swan reduce: %s\n", err.msg);

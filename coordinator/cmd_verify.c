@@ -172,24 +172,15 @@ int swan_cmd_verify(int argc, char **argv) {
     static const struct option longopts[] = {{"quiet", no_argument, 0, 'q'},
                                              {"help", no_argument, 0, 'h'},
                                              {0, 0, 0, 0}};
-    const char *pos[2] = {NULL, NULL};
-    int npos = 0, c;
     bool quiet = false;
-    while ((c = swan_cli_next("verify", argc, argv, "qh", longopts)) != -1) {
-        if (c == SWAN_CLI_BAD) return SWAN_EXIT_REFUSED;
-        if (c == 'h') return swan_cli_print(help_text);
-        if (c == 'q') {
-            quiet = true;
-        } else if (c == SWAN_CLI_POSITIONAL) {
-            if (npos == 2) return swan_cli_refuse("verify", "unexpected argument '%s' (OUT and MODEL only)", optarg);
-            pos[npos++] = optarg;
-        }
-    }
-    for (; optind < argc; optind++) { /* after "--" */
-        if (npos == 2) return swan_cli_refuse("verify", "unexpected argument '%s' (OUT and MODEL only)", argv[optind]);
-        pos[npos++] = argv[optind];
-    }
-    if (npos < 2) return swan_cli_refuse("verify", "expected OUT (a swan analyze folder) and MODEL");
+    const swan_cli_spec spec = {.cmd = "verify", .shortopts = "qh", .longopts = longopts,
+                                .help = help_text, .min_args = 2, .max_args = 2,
+                                .args_hint = "OUT and MODEL only",
+                                .args_missing = "expected OUT (a swan analyze folder) and MODEL",
+                                .flag = swan_cli_quiet_flag, .ctx = &quiet};
+    const char *pos[2];
+    int npos, st = swan_cli_parse(&spec, argc, argv, pos, &npos);
+    if (st != SWAN_CLI_GO) return st;
     swan_error err = {{0}};
     int status = run_verify(pos[0], pos[1], quiet, &err);
     if (status != SWAN_EXIT_OK) fprintf(stderr, "swan verify: %s\n", err.msg);

@@ -71,11 +71,49 @@ static void set_test_faults(swan_worker_opts *o, test_faults *f) {
     }
 }
 
-int swan_cmd_worker(int argc, char **argv) {
+typedef struct worker_flags {
     swan_worker_opts o;
-    swan_worker_default_opts(&o);
+    int jobs;
+    const char *server_pub, *secret;
+} worker_flags;
+
+static int nonempty(const char *flag, const char *what, const char *arg) {
+    if (*arg) return 0;
+    swan_cli_bad_value("worker", flag, what, arg);
+    return -1;
+}
+
+/* One of the worker's flags; -1 after printing the refusal. */
+static int worker_flag(void *ctx, int c, const char *arg) {
+    worker_flags *f = ctx;
+    uint64_t v;
+    switch (c) {
+    case OPT_CONNECT:
+        if (nonempty("--connect", "an endpoint", arg)) return -1;
+        f->o.endpoint = arg;
+        return 0;
+    case OPT_THREADS: return swan_cli_flag_int("worker", "--threads", arg, 1, 1024, &f->o.threads);
+    case 'j': return swan_cli_flag_int("worker", "--jobs", arg, 1, 4096, &f->jobs);
+    case OPT_CURVE_SERVER: f->server_pub = arg; return 0;
+    case OPT_CURVE_SECRET: f->secret = arg; return 0;
+    case OPT_MODEL_DIR:
+        if (nonempty("--model-dir", "a folder", arg)) return -1;
+        f->o.model_dir = arg;
+        return 0;
+    case OPT_PARENT:
+        if (swan_cli_flag_u64("worker", "--parent", arg, 1, 0x7fffffff, &v)) return -1;
+        f->o.parent = (pid_t)v;
+        return 0;
+    default: return -1;
+    }
+}
+
+int swan_cmd_worker(int argc, char **argv) {
+    worker_flags f = {.jobs = -1};
+    swan_worker_opts *o = &f.o;
+    swan_worker_default_opts(o);
     test_faults faults;
-    set_test_faults(&o, &faults);
+    set_test_faults(o, &faults);
     static const struct option longopts[] = {{"connect", required_argument, 0, OPT_CONNECT},
                                              {"threads", required_argument, 0, OPT_THREADS},
                                              {"parent", required_argument, 0, OPT_PARENT},
@@ -85,56 +123,29 @@ int swan_cmd_worker(int argc, char **argv) {
                                              {"model-dir", required_argument, 0, OPT_MODEL_DIR},
                                              {"help", no_argument, 0, 'h'},
                                              {0, 0, 0, 0}};
-    int c, jobs = -1;
-    uint64_t v;
-    const char *server_pub = NULL, *secret = NULL;
-    while ((c = swan_cli_next("worker", argc, argv, "j:h", longopts)) != -1) {
-        switch (c) {
-        case SWAN_CLI_BAD: return SWAN_EXIT_REFUSED;
-        case 'h': return swan_cli_print(help_text);
-        case SWAN_CLI_POSITIONAL: return swan_cli_refuse("worker", "unexpected argument '%s'", optarg);
-        case OPT_CONNECT:
-            if (!*optarg) return swan_cli_bad_value("worker", "--connect", "an endpoint", optarg);
-            o.endpoint = optarg;
-            break;
-        case OPT_THREADS:
-            if (swan_cli_flag_int("worker", "--threads", optarg, 1, 1024, &o.threads)) return SWAN_EXIT_REFUSED;
-            break;
-        case 'j':
-            if (swan_cli_flag_int("worker", "--jobs", optarg, 1, 4096, &jobs)) return SWAN_EXIT_REFUSED;
-            break;
-        case OPT_CURVE_SERVER: server_pub = optarg; break;
-        case OPT_CURVE_SECRET: secret = optarg; break;
-        case OPT_MODEL_DIR:
-            if (!*optarg) return swan_cli_bad_value("worker", "--model-dir", "a folder", optarg);
-            o.model_dir = optarg;
-            break;
-        case OPT_PARENT:
-            if (swan_cli_flag_u64("worker", "--parent", optarg, 1, 0x7fffffff, &v)) return SWAN_EXIT_REFUSED;
-            o.parent = (pid_t)v;
-            break;
-        }
-    }
-    if (optind < argc) return swan_cli_refuse("worker", "unexpected argument '%s'", argv[optind]);
-    if (!o.endpoint) return swan_cli_refuse("worker", "--connect: expected an endpoint, got nothing");
-    if ((server_pub != NULL) != (secret != NULL))
+    const swan_cli_spec spec = {.cmd = "worker", .shortopts = "j:h", .longopts = longopts,
+                                .help = help_text, .flag = worker_flag, .ctx = &f};
+    int nargs, st = swan_cli_parse(&spec, argc, argv, NULL, &nargs);
+    if (st != SWAN_CLI_GO) return st;
+    if (!o->endpoint) return swan_cli_refuse("worker", "--connect: expected an endpoint, got nothing");
+    if ((f.server_pub != NULL) != (f.secret != NULL))
         return swan_cli_refuse("worker", "--curve-server and --curve-secret go together (the "
                                          "coordinator's public key and this host's secret key)");
     swan_error err = {{0}};
     swan_curve_keypair keys;
     char server_key[SWAN_Z85_KEY_LEN + 1];
-    if (secret) {
-        if (swan_key_load_secret(secret, &keys, &err) || swan_key_load_public(server_pub, server_key, &err)) {
+    if (f.secret) {
+        if (swan_key_load_secret(f.secret, &keys, &err) || swan_key_load_public(f.server_pub, server_key, &err)) {
             fprintf(stderr, "swan worker: %s\n", err.msg);
             return SWAN_EXIT_REFUSED;
         }
-        o.curve = &keys;
-        o.server_key = server_key;
+        o->curve = &keys;
+        o->server_key = server_key;
     }
     /* Started by a local swan analyze (--parent): one process; by hand: one per core. */
-    if (jobs < 0) jobs = o.parent ? 1 : swan_cli_cores();
+    if (f.jobs < 0) f.jobs = o->parent ? 1 : swan_cli_cores();
     volatile sig_atomic_t *stop = swan_cli_stop_flag();
-    int status = swan_worker_run_procs(&o, jobs, stop, &err);
+    int status = swan_worker_run_procs(o, f.jobs, stop, &err);
     memset(&keys, 0, sizeof keys);
     /* Stopped by a signal: the coordinator (or the user) asked; nothing to say. */
     if (*stop) return 128 + SIGTERM;

@@ -3,6 +3,8 @@
 
 #include <string.h>
 
+#include "coordinator/cli.h"
+
 const char swan_policy_cli_help[] =
     "allocation (swan analyze and swan reduce):\n"
     "      --policy swan       the published thresholds (default)\n"
@@ -26,6 +28,13 @@ const char swan_policy_cli_help[] =
     "                          multi_modal_projector, positional_embedding, class_embedding,\n"
     "                          patch_embedding\n"
     "      --quantize-protected  decide protected tensors like any other\n";
+
+int swan_policy_cli_flag(const char *cmd, swan_policy *p, int opt, const char *arg) {
+    swan_error err = {{0}};
+    if (swan_policy_cli_apply(p, opt, arg, &err) == 0) return 0;
+    swan_cli_refuse(cmd, "%s", err.msg);
+    return -1;
+}
 
 int swan_policy_cli_apply(swan_policy *p, int opt, const char *arg, swan_error *err) {
     switch (opt) {

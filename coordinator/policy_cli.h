@@ -1,8 +1,10 @@
 /* policy_cli.h: the reduce flags shared by `swan analyze` and `swan reduce`.
  *
  * Both commands take the same allocation settings; each puts SWAN_POLICY_LONGOPTS
- * into its getopt_long table and hands any option in the SWAN_OPT_POLICY range to
- * swan_policy_cli_apply, so a flag is parsed (and documented) in one place. */
+ * into its getopt_long table, "%s" where swan_policy_cli_help goes into its help, and
+ * its swan_policy into its swan_cli_spec (cli.h): swan_cli_parse then hands every
+ * option in the SWAN_OPT_POLICY range here, so a flag is parsed, refused and
+ * documented in one place. */
 #ifndef SWAN_POLICY_CLI_H
 #define SWAN_POLICY_CLI_H
 
@@ -46,6 +48,11 @@ static inline bool swan_is_policy_opt(int c) {
 /* Applies one flag; -1 with err set (one line naming the flag) when arg is bad or
  * the flag conflicts with an earlier one. */
 int swan_policy_cli_apply(swan_policy *p, int opt, const char *arg, swan_error *err);
+
+/* swan_policy_cli_apply for command cmd, printing the refusal (`swan CMD: MESSAGE`
+ * and the hint): 0 applied, -1 refused. swan_cli_parse calls it for every command
+ * whose swan_cli_spec has a policy. */
+int swan_policy_cli_flag(const char *cmd, swan_policy *p, int opt, const char *arg);
 
 /* The help text of these flags (lines starting with two spaces, ending in '\n'; under
  * 4 KiB, so a command can print it inside its own help). */

@@ -49,6 +49,21 @@ refused "worker: no --connect" worker
 refused "worker: bad --threads" worker --connect tcp://127.0.0.1:1 --threads x
 refused "demo: unknown flag" demo --bogus
 refused "demo: a third argument" demo "$T/nope" "$T/nope2" extra
+refused "two model dirs, one after --" analyze "$T/model" -o "$T/nope" -- "$T/model"
+refused "reduce: no folder" reduce
+refused "reduce: two folders" reduce "$T/nope" "$T/nope2"
+refused "reduce: two folders, one after --" reduce "$T/nope" -- "$T/nope2"
+refused "reduce: unknown flag" reduce "$T/nope" --bogus
+refused "reduce: bad --weights (shared reduce flags)" reduce "$T/nope" --weights 0.5,0.5
+refused "reduce: two budgets" reduce "$T/nope" --target-bpw 4 --target-size 10GB
+refused "verify: one argument" verify "$T/nope"
+refused "verify: three arguments" verify "$T/nope" "$T/model" extra
+refused "keygen: a positional argument" keygen "$T/nope"
+refused "keygen: no -o" keygen
+refused "worker: a positional argument" worker "$T/nope"
+refused "worker: a positional argument after --" worker --connect tcp://127.0.0.1:1 -- "$T/nope"
+refused "worker: empty --connect" worker --connect ""
+refused "demo: a third argument after --" demo "$T/nope" -- "$T/nope2" extra
 
 # The exact words of a refusal, as the README shows them.
 "$SWAN_BIN" analyze "$T/model" -o "$T/nope" --jobs x 2>"$T/err"
@@ -69,7 +84,7 @@ check "-o FILE/sub: exit 2" [ $? -eq 2 ] && grep -q "afile/sub" "$T/err"
 check "demo DIR that is a file: exit 2, nothing created" [ $? -eq 2 ] && [ ! -e "$T/nope" ]
 
 # Help: every subcommand, on stdout, exit 0, nothing on stderr.
-for cmd in analyze inspect worker demo; do
+for cmd in analyze inspect worker demo reduce verify keygen quantize; do
     for h in --help -h; do
         "$SWAN_BIN" $cmd $h >"$T/h.out" 2>"$T/h.err"
         st=$?
@@ -81,6 +96,11 @@ done
 check "swan help analyze == swan analyze --help" grep -q "^usage: swan analyze" "$T/h.out"
 check "analyze help says -q hides the summary too" grep -q "neither progress nor the summary" "$T/h.out"
 check "analyze help says --protect is a case-insensitive substring" grep -q "case-insensitive" "$T/h.out"
+check "analyze help lists the built-in protected patterns" grep -q "embed_tokens, lm_head" "$T/h.out"
+"$SWAN_BIN" reduce --help >"$T/h.out"
+check "reduce help has the shared allocation flags" grep -q -- "--target-bpw B" "$T/h.out"
+check "reduce help: the same allocation text as analyze's" \
+    bash -c "diff <('$SWAN_BIN' analyze --help | sed -n '/^allocation/,/quantize-protected/p') <(sed -n '/^allocation/,/quantize-protected/p' '$T/h.out')"
 (cd "$T" && "$SWAN_BIN" demo --help >/dev/null && "$SWAN_BIN" demo -h >/dev/null)
 check "demo --help / -h are flags, not folder names" [ ! -e "$T/--help" ] && [ ! -e "$T/-h" ] && [ ! -e "$T/swan-demo-model" ]
 "$SWAN_BIN" demo -q "$T/model" "$T/demo-q" >"$T/dq.out" 2>"$T/dq.err"

@@ -1,5 +1,7 @@
 /* test_coord_cli.c: the shared command-line helpers (coordinator/cli): strict number
- * parsing without wrap-around, and one-line refusals with the help hint. */
+ * parsing without wrap-around, one-line refusals with the help hint, the one printer
+ * of refusals and warnings, and swan_cli_parse (the option loop every subcommand
+ * shares: positional arguments, help, the shared reduce flags). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -12,6 +14,7 @@
 #include <cmocka.h>
 
 #include "coordinator/cli.h"
+#include "coordinator/policy_cli.h"
 
 /* Runs f with stderr going to a temporary file; returns what it printed. */
 static char captured[1024];
@@ -152,6 +155,136 @@ static void test_next_positionals_in_order(void **state) {
     assert_string_equal(o, "O");
 }
 
+/* ---- swan_cli_parse ---- */
+
+typedef struct parse_case {
+    int argc;
+    char **argv;
+    swan_policy policy;
+    bool with_policy;
+    bool quiet;
+    const char *args[2];
+    int nargs;
+    int status;
+} parse_case;
+
+static void run_parse(void *arg) {
+    parse_case *pc = arg;
+    static const struct option longopts[] = {SWAN_POLICY_LONGOPTS,
+                                             {"quiet", no_argument, 0, 'q'},
+                                             {"help", no_argument, 0, 'h'},
+                                             {0, 0, 0, 0}};
+    swan_policy_default(&pc->policy);
+    const swan_cli_spec spec = {.cmd = "x", .shortopts = "qh", .longopts = longopts,
+                                .help = "usage: swan x A [B]\n%s-- end\n", .min_args = 1,
+                                .max_args = 2, .args_hint = "A and B only",
+                                .args_missing = "expected an A",
+                                .policy = pc->with_policy ? &pc->policy : NULL,
+                                .flag = swan_cli_quiet_flag, .ctx = &pc->quiet};
+    optind = 1;
+    pc->status = swan_cli_parse(&spec, pc->argc, pc->argv, pc->args, &pc->nargs);
+}
+
+static const char *parse(parse_case *pc, int argc, char **argv) {
+    pc->argc = argc;
+    pc->argv = argv;
+    return capture_stderr(run_parse, pc);
+}
+
+static void test_parse_positionals(void **state) {
+    (void)state;
+    parse_case pc = {.with_policy = true};
+    char *a1[] = {"x", "one", "-q", "--", "-two", NULL};
+    assert_string_equal(parse(&pc, 5, a1), "");
+    assert_int_equal(pc.status, SWAN_CLI_GO);
+    assert_true(pc.quiet);
+    assert_int_equal(pc.nargs, 2);
+    assert_string_equal(pc.args[0], "one");
+    assert_string_equal(pc.args[1], "-two"); /* after "--": an argument, not a flag */
+
+    char *a2[] = {"x", "a", "b", "c", NULL};
+    assert_string_equal(parse(&pc, 4, a2),
+                        "swan x: unexpected argument 'c' (A and B only)\ntry 'swan x --help'\n");
+    assert_int_equal(pc.status, 2);
+    char *a3[] = {"x", "a", "b", "--", "c", NULL};
+    assert_string_equal(parse(&pc, 5, a3),
+                        "swan x: unexpected argument 'c' (A and B only)\ntry 'swan x --help'\n");
+    assert_int_equal(pc.status, 2);
+    char *a4[] = {"x", "-q", NULL};
+    assert_string_equal(parse(&pc, 2, a4), "swan x: expected an A\ntry 'swan x --help'\n");
+    assert_int_equal(pc.status, 2);
+    char *a5[] = {"x", "a", "--bogus", NULL};
+    assert_string_equal(parse(&pc, 3, a5), "swan x: --bogus: unknown option\ntry 'swan x --help'\n");
+    assert_int_equal(pc.status, 2);
+}
+
+/* The reduce flags go to the policy with the command's name in any refusal; without a
+ * policy in the spec they are not the command's (the callback refuses them). */
+static void test_parse_policy_flags(void **state) {
+    (void)state;
+    parse_case pc = {.with_policy = true};
+    char *a1[] = {"x", "m", "--target-bpw", "4.5", "--protect", "q_proj", "--no-default-protect", NULL};
+    assert_string_equal(parse(&pc, 7, a1), "");
+    assert_int_equal(pc.status, SWAN_CLI_GO);
+    assert_int_equal(pc.policy.alloc, SWAN_ALLOC_TARGET_BPW);
+    assert_true(pc.policy.target_bpw == 4.5);
+    assert_false(pc.policy.builtin_protect);
+    char *a2[] = {"x", "m", "--weights", "0.5,0.5", NULL};
+    const char *err = parse(&pc, 4, a2);
+    assert_int_equal(pc.status, 2);
+    assert_true(strncmp(err, "swan x: --weights ", 18) == 0);
+    assert_non_null(strstr(err, "\ntry 'swan x --help'\n"));
+    int lines = 0;
+    for (const char *p = err; *p; p++) lines += *p == '\n';
+    assert_int_equal(lines, 2); /* the reason and the hint, nothing more */
+    char *a3[] = {"x", "m", "--target-bpw", "4", "--target-size", "10GB", NULL};
+    assert_non_null(strstr(parse(&pc, 6, a3), "only one of --target-bpw and --target-size"));
+    assert_int_equal(pc.status, 2);
+    pc.with_policy = false;
+    char *a4[] = {"x", "m", "--target-bpw", "4", NULL};
+    parse(&pc, 4, a4);
+    assert_int_equal(pc.status, 2);
+}
+
+/* -h prints the help to stdout with the shared flags' help where "%s" stands. */
+static void test_parse_help(void **state) {
+    (void)state;
+    fflush(stdout);
+    int saved = dup(1);
+    FILE *t = tmpfile();
+    dup2(fileno(t), 1);
+    parse_case pc = {.with_policy = true};
+    char *a1[] = {"x", "--help", "extra", "args", "--bogus", NULL};
+    const char *err = parse(&pc, 5, a1);
+    fflush(stdout);
+    dup2(saved, 1);
+    close(saved);
+    assert_string_equal(err, "");
+    assert_int_equal(pc.status, 0);
+    char out[8192];
+    rewind(t);
+    size_t n = fread(out, 1, sizeof out - 1, t);
+    out[n] = '\0';
+    fclose(t);
+    assert_true(strncmp(out, "usage: swan x A [B]\n", 20) == 0);
+    assert_non_null(strstr(out, "--target-bpw B"));
+    assert_non_null(strstr(out, "-- end\n"));
+}
+
+/* Refusals and warnings come from one printer: the same prefix, the hint only on a refusal. */
+static void warn_and_refuse(void *arg) {
+    *(int *)arg = swan_cli_refuse("y", "bad %d", 1);
+    swan_cli_warn("y", "odd %s", "thing");
+}
+
+static void test_one_printer(void **state) {
+    (void)state;
+    int rc = 0;
+    assert_string_equal(capture_stderr(warn_and_refuse, &rc),
+                        "swan y: bad 1\ntry 'swan y --help'\nswan y: warning: odd thing\n");
+    assert_int_equal(rc, 2);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_parse_u64_strict),
@@ -160,6 +293,10 @@ int main(void) {
         cmocka_unit_test(test_seed_overflow_refused),
         cmocka_unit_test(test_next_unknown_and_missing),
         cmocka_unit_test(test_next_positionals_in_order),
+        cmocka_unit_test(test_parse_positionals),
+        cmocka_unit_test(test_parse_policy_flags),
+        cmocka_unit_test(test_parse_help),
+        cmocka_unit_test(test_one_printer),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
