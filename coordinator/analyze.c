@@ -21,6 +21,7 @@
 #include "coordinator/version.h"
 #include "coordinator/plan/plan.h"
 #include "coordinator/progress.h"
+#include "coordinator/reduce/decisions.h"
 #include "coordinator/schedule/local_workers.h"
 #include "coordinator/schedule/scheduler.h"
 #include "coordinator/schedule/workers_report.h"
@@ -447,6 +448,10 @@ static int prepare(run *r, const char *dir, double *tp, swan_error *err) {
     warn_unmatched_protect(r);
     phase(r, "validated the checkpoint", tp);
     if (swan_plan_init(&r->plan, &r->ck, err)) return SWAN_EXIT_FAILED;
+    /* A size budget the model cannot reach is refused now, before anything is written
+     * or any task sent: the range depends only on what the plan knows. */
+    int reach = swan_reduce_check_reachable(&r->ck, &r->plan, &o->policy, true, err);
+    if (reach) return reach == SWAN_REDUCE_UNREACHABLE ? SWAN_EXIT_REFUSED : SWAN_EXIT_FAILED;
     /* An output folder we cannot create or write, or a folder where an output file
      * must go, is bad input: refused before any analysis. */
     if (make_dirs(o->out_dir, err) || check_output_paths(o->out_dir, err) || lock_out_dir(r, err))

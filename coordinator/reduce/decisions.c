@@ -72,6 +72,22 @@ static bool usable(const swan_tensor_rec *r) {
     return r->kind == SWAN_KIND_MATRIX && r->have_raw && r->raw.nonfinite == 0;
 }
 
+/* A matrix not analyzed yet, counted (before the analysis) as one that will be. */
+static bool pending(const swan_tensor_rec *r, bool assume_pending) {
+    return assume_pending && r->kind == SWAN_KIND_MATRIX && !r->have_raw;
+}
+
+/* The raw metrics the allocation model reads for tensor rec: its own, or for a pending
+ * matrix a stand-in that knows only the 2-D view's shape (which is all that decides
+ * which (bits, group size) it can store; its damage is 0, irrelevant to the range). */
+static const swan_raw_metrics *model_raw(const swan_tensor_rec *r, swan_raw_metrics *stub) {
+    if (r->have_raw) return &r->raw;
+    memset(stub, 0, sizeof *stub);
+    stub->rows = r->rows;
+    stub->cols = r->cols;
+    return stub;
+}
+
 /* Adaptive ranges: the 5th and 95th percentiles of each metric over the model's
  * analyzed matrices (robust to a few outliers, and by construction no metric sits at
  * one end for most tensors). A metric with no spread keeps its fixed range. */
@@ -195,14 +211,17 @@ static double stored_bits(const swan_checkpoint *ck, const swan_plan *plan, size
 
 /* Is tensor i a candidate for quantization under p? (prot from its decision) */
 static bool quantizable(const swan_plan *plan, const swan_decision *d, size_t i,
-                        const swan_policy *p) {
-    if (!usable(&plan->recs[i])) return false;
+                        const swan_policy *p, bool assume_pending) {
+    if (!usable(&plan->recs[i]) && !pending(&plan->recs[i], assume_pending)) return false;
     if (strcmp(d[i].classification, "protected") == 0 && !p->quantize_protected) return false;
     return true;
 }
 
+/* The units, their options and the fixed bits. With assume_pending, matrices not
+ * analyzed yet are units too (swan_reduce_reach before the analysis). */
 static int model_build(const swan_checkpoint *ck, const swan_plan *plan, const swan_policy *p,
-                       const swan_decision *d, size_t nstacks, alloc_model *m, swan_error *err) {
+                       const swan_decision *d, size_t nstacks, bool assume_pending,
+                       alloc_model *m, swan_error *err) {
     swan_mlx_model arch;
     swan_mlx_model_from_config(ck->config_json, &arch);
     memset(m, 0, sizeof *m);
@@ -214,7 +233,7 @@ static int model_build(const swan_checkpoint *ck, const swan_plan *plan, const s
     for (size_t i = 0; i < n; i++) {
         m->total_params += (double)ck->tensors[i].nelem;
         m->unit_of[i] = UINT32_MAX;
-        if (!quantizable(plan, d, i, p)) {
+        if (!quantizable(plan, d, i, p, assume_pending)) {
             m->fixed += stored_bits(ck, plan, i);
             continue;
         }
@@ -272,7 +291,9 @@ static int model_build(const swan_checkpoint *ck, const swan_plan *plan, const s
                 bool ok = true;
                 for (uint32_t k = m->mfirst[u]; k < m->mfirst[u + 1] && ok; k++) {
                     uint32_t t = m->members[k];
-                    double e = swan_width_error(&plan->recs[t].raw, k_bits[bi], k_groups[gi], NULL);
+                    swan_raw_metrics stub;
+                    double e = swan_width_error(model_raw(&plan->recs[t], &stub), k_bits[bi],
+                                                k_groups[gi], NULL);
                     if (e < 0) ok = false;
                     else damage += swan_sensitivity_weight(d[t].composite) *
                                    (double)ck->tensors[t].nelem * e * e;
@@ -298,6 +319,34 @@ oom:
 
 static swan_budget_problem model_problem(const alloc_model *m) {
     return (swan_budget_problem){m->opts, m->first, m->nunits, m->fixed};
+}
+
+/* The one place the reachable range is computed: every unit at its cheapest and at
+ * its dearest option (swan_budget_range), plus what is fixed. */
+static swan_reach model_reach(const alloc_model *m) {
+    swan_budget_problem pb = model_problem(m);
+    swan_reach r = {0, 0, m->total_params};
+    swan_budget_range(&pb, &r.lo_bits, &r.hi_bits);
+    return r;
+}
+
+int swan_reduce_check_target(const swan_policy *p, const swan_reach *r, swan_error *err) {
+    if (p->alloc == SWAN_ALLOC_THRESHOLDS) return 0;
+    double budget = swan_reduce_budget_bits(p, r);
+    if (budget >= r->lo_bits && budget <= r->hi_bits) return 0;
+    if (p->alloc == SWAN_ALLOC_TARGET_BPW)
+        swan_error_set(err, "--target-bpw %g is outside what this model can reach: %.4f to %.4f bits per weight",
+                       p->target_bpw, r->params > 0 ? r->lo_bits / r->params : 0,
+                       r->params > 0 ? r->hi_bits / r->params : 0);
+    else
+        swan_error_set(err, "--target-size %.0f bytes is outside what this model can reach: %.0f to %.0f bytes (%.3f to %.3f GB)",
+                       p->target_bytes, r->lo_bits / 8, r->hi_bits / 8, r->lo_bits / 8e9,
+                       r->hi_bits / 8e9);
+    return SWAN_REDUCE_UNREACHABLE;
+}
+
+double swan_reduce_budget_bits(const swan_policy *p, const swan_reach *r) {
+    return p->alloc == SWAN_ALLOC_TARGET_BPW ? p->target_bpw * r->params : p->target_bytes * 8.0;
 }
 
 /* A uniform choice: every unit at (bits, group) when it can store it, else the
@@ -475,28 +524,17 @@ int swan_reduce_run(const swan_checkpoint *ck, const swan_plan *plan, const swan
     clip_shares(plan, out, out);
     if (assign_stacks(ck, plan, out, err)) goto fail;
     alloc_model m;
-    if (model_build(ck, plan, p, out->d, out->nstacks, &m, err)) goto fail;
-    swan_budget_problem pb = model_problem(&m);
-    double lo, hi;
-    swan_budget_range(&pb, &lo, &hi);
-    out->min_bpw = m.total_params > 0 ? lo / m.total_params : 0;
-    out->max_bpw = m.total_params > 0 ? hi / m.total_params : 0;
+    if (model_build(ck, plan, p, out->d, out->nstacks, false, &m, err)) goto fail;
+    swan_reach reach = model_reach(&m);
+    out->min_bpw = reach.params > 0 ? reach.lo_bits / reach.params : 0;
+    out->max_bpw = reach.params > 0 ? reach.hi_bits / reach.params : 0;
     int rc = 0;
     if (p->alloc == SWAN_ALLOC_THRESHOLDS) {
         apply_thresholds(plan, p, &m, out->d);
     } else {
-        double budget = p->alloc == SWAN_ALLOC_TARGET_BPW ? p->target_bpw * m.total_params
-                                                          : p->target_bytes * 8.0;
+        double budget = swan_reduce_budget_bits(p, &reach);
         out->target_bits = budget;
-        if (budget < lo || budget > hi) {
-            if (p->alloc == SWAN_ALLOC_TARGET_BPW)
-                swan_error_set(err, "--target-bpw %g is outside what this model can reach: %.4f to %.4f bits per weight",
-                               p->target_bpw, out->min_bpw, out->max_bpw);
-            else
-                swan_error_set(err, "--target-size %.0f bytes is outside what this model can reach: %.0f to %.0f bytes (%.3f to %.3f GB)",
-                               p->target_bytes, lo / 8, hi / 8, lo / 8e9, hi / 8e9);
-            rc = SWAN_REDUCE_UNREACHABLE;
-        } else {
+        if ((rc = swan_reduce_check_target(p, &reach, err)) == 0) {
             uint32_t *choice = malloc((m.nunits ? m.nunits : 1) * sizeof *choice);
             if (!choice) rc = swan_error_set(err, "out of memory in the budget solver");
             else if ((rc = model_solve(&m, budget, choice, err)) == 0) apply_choice(&m, choice, out->d);
@@ -516,17 +554,53 @@ fail:
     return -1;
 }
 
+int swan_reduce_reach(const swan_checkpoint *ck, const swan_plan *plan, const swan_policy *p,
+                      bool assume_pending, swan_reach *out, swan_error *err) {
+    /* The same steps as swan_reduce_run up to the allocation model: protection and
+     * classification per tensor, expert stacks, units and their options. Scores do
+     * not matter for the range, so the fixed ranges do for normalization. */
+    swan_reduction red;
+    memset(&red, 0, sizeof red);
+    red.n = ck->ntensors;
+    red.d = calloc(red.n ? red.n : 1, sizeof *red.d);
+    if (!red.d) return swan_error_set(err, "out of memory for %zu decisions", red.n);
+    swan_norm_fixed(&red.ranges);
+    for (size_t i = 0; i < ck->ntensors; i++) {
+        const swan_tensor_rec *r = &plan->recs[i];
+        swan_raw_metrics stub;
+        const swan_raw_metrics *raw = r->have_raw || pending(r, assume_pending) ? model_raw(r, &stub) : NULL;
+        swan_decide_with(p, &red.ranges, ck->tensors[i].name, r->kind, raw, &red.d[i]);
+    }
+    alloc_model m;
+    int rc = assign_stacks(ck, plan, &red, err);
+    if (rc == 0) rc = model_build(ck, plan, p, red.d, red.nstacks, assume_pending, &m, err);
+    if (rc == 0) {
+        *out = model_reach(&m);
+        model_free(&m);
+    }
+    swan_reduction_free(&red);
+    return rc ? -1 : 0;
+}
+
+int swan_reduce_check_reachable(const swan_checkpoint *ck, const swan_plan *plan,
+                                const swan_policy *p, bool assume_pending, swan_error *err) {
+    if (p->alloc == SWAN_ALLOC_THRESHOLDS) return 0;
+    swan_reach reach;
+    if (swan_reduce_reach(ck, plan, p, assume_pending, &reach, err)) return -1;
+    return swan_reduce_check_target(p, &reach, err);
+}
+
 int swan_reduce_curve(const swan_checkpoint *ck, const swan_plan *plan, const swan_policy *p,
                       const swan_reduction *red, const double *targets, size_t n,
                       swan_curve_point *budget_pts, swan_curve_point *uniform_pts, swan_error *err) {
     /* The units depend on classification, stacks and composites only, which every
      * policy computes the same way: reuse them. */
     alloc_model m;
-    int rc = model_build(ck, plan, p, red->d, red->nstacks, &m, err);
+    int rc = model_build(ck, plan, p, red->d, red->nstacks, false, &m, err);
     if (rc) return -1;
     swan_budget_problem pb = model_problem(&m);
-    double lo, hi;
-    swan_budget_range(&pb, &lo, &hi);
+    swan_reach reach = model_reach(&m);
+    double lo = reach.lo_bits, hi = reach.hi_bits;
     uint32_t *choice = malloc((m.nunits ? m.nunits : 1) * sizeof *choice);
     if (!choice) {
         model_free(&m);

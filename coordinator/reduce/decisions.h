@@ -48,6 +48,39 @@ typedef struct swan_reduction {
     double target_bits;           /* budget policies: the budget in bits (else 0)     */
 } swan_reduction;
 
+/* What a size budget can reach: the whole model's size in bits with every unit (a
+ * matrix, or a stack sharing one width) at its cheapest / its dearest option under
+ * the policy's protection, plus every tensor that is not a unit at its stored width;
+ * params turns bits into bits per weight. */
+typedef struct swan_reach {
+    double lo_bits, hi_bits;
+    double params;
+} swan_reach;
+
+/* The reachable range of p on this checkpoint, from what the plan knows. Needs no raw
+ * metrics: it depends only on shapes, dtypes, protection, stacks and the (bits, group
+ * size) options, so `swan analyze` and `swan reduce` refuse an unreachable budget
+ * before any task is sent (or any journal read). With assume_pending, a matrix not
+ * analyzed yet counts as one that will be, with finite values: the widest range the
+ * run can end with (a matrix whose analysis fails or finds NaN/Inf is kept at 16 bits,
+ * which can only raise the minimum; swan_reduce_run checks the final range again).
+ * Returns 0, or -1 (out of memory) with err set. */
+int swan_reduce_reach(const swan_checkpoint *ck, const swan_plan *plan, const swan_policy *p,
+                      bool assume_pending, swan_reach *out, swan_error *err);
+
+/* 0 when p has no budget or its budget lies within r; else SWAN_REDUCE_UNREACHABLE with
+ * err the one-line refusal giving the range (in bits per weight for --target-bpw, in
+ * bytes and GB for --target-size). */
+int swan_reduce_check_target(const swan_policy *p, const swan_reach *r, swan_error *err);
+
+/* swan_reduce_reach then swan_reduce_check_target, skipped when p has no budget:
+ * 0, SWAN_REDUCE_UNREACHABLE (err: the refusal with the range) or -1 (out of memory). */
+int swan_reduce_check_reachable(const swan_checkpoint *ck, const swan_plan *plan,
+                                const swan_policy *p, bool assume_pending, swan_error *err);
+
+/* p's budget in bits of the whole model (p has a budget). */
+double swan_reduce_budget_bits(const swan_policy *p, const swan_reach *r);
+
 /* Runs the reduce. Returns 0; SWAN_REDUCE_UNREACHABLE with err naming the reachable
  * range when a budget is outside it; -1 on allocation failure. */
 int swan_reduce_run(const swan_checkpoint *ck, const swan_plan *plan, const swan_policy *p,

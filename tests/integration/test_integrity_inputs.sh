@@ -36,10 +36,12 @@ check "the journal is kept" cmp -s "$T/journal.before" "$T/run/journal.jsonl"
 check "--fresh starts over (exit 0)" [ $? -eq 0 ]
 
 # A shard rewritten mid-run (one byte of tensor data changed in place: new mtime).
+# 1 s per tensor: after the second record ~7 s of the run remain for the rewrite, so a
+# loaded machine (python starting slowly) does not let the run end first.
 cp -r "$MODEL" "$T/live"
 chmod -R u+w "$T/live"
 journal_records() { [ -f "$1" ] && [ "$(wc -l <"$1")" -ge 3 ]; }
-SWAN_TEST_WORKER_DELAY_MS=300 "$SWAN_BIN" analyze "$T/live" -o "$T/live-out" -j 1 -q 2>"$T/err-live" &
+SWAN_TEST_WORKER_DELAY_MS=1000 "$SWAN_BIN" analyze "$T/live" -o "$T/live-out" -j 1 -q 2>"$T/err-live" &
 pid=$!
 if wait_for 60 journal_records "$T/live-out/journal.jsonl"; then
     "$PY" -c 'import os,sys; f=open(sys.argv[1],"r+b"); f.seek(-3, os.SEEK_END); b=f.read(1); f.seek(-3, os.SEEK_END); f.write(bytes([b[0]^1])); f.close()' "$T/live/model.safetensors"

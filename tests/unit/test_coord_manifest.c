@@ -433,9 +433,83 @@ static void test_manifest_bad_dir(void **state) {
     assert_int_equal(access(tmp, F_OK), -1);
 }
 
+/* The reachable range of a budget (swan_reduce_reach), by hand from the table above.
+ * Fixed, whatever the budget: embed_tokens and lm_head (protected, 16 x 16384 each),
+ * k_proj (non-finite: 16 x 4096), the layernorm and the tiny tensor (F32: 32 x 64
+ * each), position_ids (I64: 64 x 32). Units at their cheapest: 2 bits plus 32/g with
+ * the largest group dividing their columns (64 -> 2.5, 128 -> 2.25), at their dearest
+ * 16 bits. */
+#define FIXED_BITS (2 * 16.0 * 16384 + 16.0 * 4096 + 2 * 32.0 * 64 + 64.0 * 32)
+#define UNIT_PARAMS (4096.0 + 4 * 8192)
+#define UNITS_LO (2.5 * 4096 + 2.25 * 8192 + 2.5 * 3 * 8192)
+static void test_reach(void **state) {
+    env *e = *state;
+    swan_error err = {{0}};
+    swan_reach r;
+    assert_int_equal(swan_reduce_reach(&e->ck, &e->plan, &e->pol, false, &r, &err), 0);
+    assert_near(r.lo_bits, FIXED_BITS + UNITS_LO, 1e-6);
+    assert_near(r.hi_bits, FIXED_BITS + 16 * UNIT_PARAMS, 1e-6);
+    assert_near(r.params, (double)TOTAL_PARAMS, 0);
+    /* the same range swan_reduce_run reports (one function computes both) */
+    assert_near(e->red.min_bpw, r.lo_bits / r.params, 1e-12);
+    assert_near(e->red.max_bpw, r.hi_bits / r.params, 1e-12);
+    /* nothing pending: assuming pending matrices changes nothing */
+    swan_reach same;
+    assert_int_equal(swan_reduce_reach(&e->ck, &e->plan, &e->pol, true, &same, &err), 0);
+    assert_near(same.lo_bits, r.lo_bits, 0);
+    assert_near(same.hi_bits, r.hi_bits, 0);
+
+    /* Before the analysis (no raw metrics): every matrix counts as analyzable, so
+     * k_proj is a unit too (2.5 bits at its cheapest) and the minimum is lower; the
+     * maximum is the same. Without assume_pending, they stay 16-bit. */
+    bool had[NW];
+    for (size_t i = 0; i < NW; i++) had[i] = e->plan.recs[i].have_raw, e->plan.recs[i].have_raw = false;
+    swan_reach pre, none;
+    assert_int_equal(swan_reduce_reach(&e->ck, &e->plan, &e->pol, true, &pre, &err), 0);
+    assert_int_equal(swan_reduce_reach(&e->ck, &e->plan, &e->pol, false, &none, &err), 0);
+    for (size_t i = 0; i < NW; i++) e->plan.recs[i].have_raw = had[i];
+    assert_near(pre.lo_bits, r.lo_bits - (16 - 2.5) * 4096, 1e-6);
+    assert_near(pre.hi_bits, r.hi_bits, 1e-6);
+    assert_near(none.lo_bits, none.hi_bits, 0);
+
+    /* Protection is part of the range: without the built-in list, embed_tokens and
+     * lm_head (64 columns) can go down to 2.5 bits as well. */
+    swan_policy np = e->pol;
+    np.builtin_protect = false;
+    swan_reach nr;
+    assert_int_equal(swan_reduce_reach(&e->ck, &e->plan, &np, false, &nr, &err), 0);
+    assert_near(nr.lo_bits, r.lo_bits - 2 * (16 - 2.5) * 16384, 1e-6);
+}
+
+/* The refusal: inside the range passes, either side is refused with the range. */
+static void test_check_target(void **state) {
+    env *e = *state;
+    swan_error err = {{0}};
+    swan_reach r = {1000.0, 8000.0, 500.0}; /* 2 to 16 bits per weight */
+    swan_policy p = e->pol;
+    assert_int_equal(swan_reduce_check_target(&p, &r, &err), 0); /* no budget: nothing to check */
+    assert_int_equal(swan_policy_parse_target_bpw(&p, "2", &err), 0);
+    assert_int_equal(swan_reduce_check_target(&p, &r, &err), 0);
+    assert_int_equal(swan_policy_parse_target_bpw(&p, "16", &err), 0);
+    assert_int_equal(swan_reduce_check_target(&p, &r, &err), 0);
+    assert_int_equal(swan_policy_parse_target_bpw(&p, "1.99", &err), 0);
+    assert_int_equal(swan_reduce_check_target(&p, &r, &err), SWAN_REDUCE_UNREACHABLE);
+    assert_string_equal(err.msg, "--target-bpw 1.99 is outside what this model can reach: 2.0000 to "
+                                 "16.0000 bits per weight");
+    swan_policy_default(&p);
+    assert_int_equal(swan_policy_parse_target_size(&p, "1001B", &err), 0);
+    assert_int_equal(swan_reduce_check_target(&p, &r, &err), SWAN_REDUCE_UNREACHABLE);
+    assert_non_null(strstr(err.msg, "--target-size 1001 bytes is outside what this model can reach: "
+                                    "125 to 1000 bytes"));
+    assert_int_equal(swan_policy_parse_target_size(&p, "1000B", &err), 0);
+    assert_int_equal(swan_reduce_check_target(&p, &r, &err), 0);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_reduce_all, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_reach, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_check_target, setup, teardown),
         cmocka_unit_test_setup_teardown(test_manifest_schema, setup, teardown),
         cmocka_unit_test_setup_teardown(test_manifest_overwrites, setup, teardown),
         cmocka_unit_test_setup_teardown(test_manifest_without_config, setup, teardown),
