@@ -2,7 +2,8 @@
 # possible size) is refused with exit 2 and the range BEFORE any analysis: no worker
 # computes anything, no OUT folder or journal is created, an existing OUT is left as it
 # was. The range given then is the one the finished reduce reports (one function
-# computes both). A reachable budget still works. swan reduce refuses the same way.
+# computes both). A reachable budget still works. swan reduce and swan quantize refuse
+# the same way.
 . "$(dirname "$0")/lib.sh"
 need_python
 demo_model
@@ -62,7 +63,20 @@ check "swan reduce --target-bpw below the range: exit 2" [ "$st" -eq 2 ]
 check "... naming the same range" [ "$(refusal_range "$T/e")" = "$lo $hi" ]
 check "... the manifest untouched" cmp -s "$T/manifest.before" "$T/keep/manifest.json"
 
-# 6. on a fixture with expert stacks (one width per stack), the range named before
+# 6. swan quantize with a budget: refused the same way, before analyzing into
+#    DIR.analysis (nothing created) or, with --from, from the finished analysis
+SWAN_TEST_WORKER_DELAY_MS=2000 run_bounded 30 "$SWAN_BIN" quantize "$T/model" -o "$T/q" --target-bpw 1.5 \
+    >"$T/o" 2>"$T/e"
+st=$?
+check "swan quantize --target-bpw below the range: exit 2, before any analysis" [ "$st" -eq 2 ]
+check "... naming the range" [ "$(refusal_range "$T/e")" = "$lo $hi" ]
+check "... nothing created (no DIR, no DIR.analysis)" [ ! -e "$T/q" ] && [ ! -e "$T/q.analysis" ]
+"$SWAN_BIN" quantize "$T/model" -o "$T/q" --from "$T/keep" --target-size 1TB >"$T/o" 2>"$T/e"; st=$?
+check "swan quantize --from OUT --target-size above the range: exit 2 with the range" \
+    [ "$st" -eq 2 ] && grep -q "outside what this model can reach: [0-9]* to [0-9]* bytes" "$T/e"
+check "... nothing written" [ ! -e "$T/q/model.safetensors.index.json" ]
+
+# 7. on a fixture with expert stacks (one width per stack), the range named before
 #    the analysis is the one the finished analysis reports
 if [ -n "$SWAN_SHARED" ] && [ -d "$SWAN_SHARED/fixtures/fx-moe-f16-sharded" ]; then
     fx="$SWAN_SHARED/fixtures/fx-moe-f16-sharded"
