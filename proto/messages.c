@@ -40,7 +40,8 @@ static const char *const type_names[] = {
     [SWAN_MSG_RESULT] = "result",       [SWAN_MSG_HEARTBEAT] = "heartbeat",
     [SWAN_MSG_SHUTDOWN] = "shutdown",   [SWAN_MSG_FATAL] = "fatal",
     [SWAN_MSG_CHALLENGE] = "challenge", [SWAN_MSG_IDENTITY] = "identity",
-    [SWAN_MSG_REFUSED] = "refused",
+    [SWAN_MSG_REFUSED] = "refused",     [SWAN_MSG_FETCH] = "fetch",
+    [SWAN_MSG_CHUNK] = "chunk",
 };
 #define TYPE_COUNT ((int)(sizeof type_names / sizeof type_names[0]))
 
@@ -180,6 +181,21 @@ static void item_context(char ctx[48], const char *prefix, uint32_t idx) {
     swan_fmt_u64(ctx + n, idx);
 }
 
+/* FETCH / CHUNK limits: a known part, 1 to SWAN_STREAM_CHUNK_MAX bytes, an end that
+ * does not wrap around. Whether the range lies inside the part is for the receiver,
+ * which knows the task. */
+static int check_chunk(const swan_msg_chunk *c, const char *ctx, swan_error *err) {
+    if (c->part > SWAN_PART_SCALES)
+        return swan_error_set(err, "%s: field 'part' is %" PRIu32 ", expected 0 or 1", ctx, c->part);
+    if (c->nbytes == 0 || c->nbytes > SWAN_STREAM_CHUNK_MAX)
+        return swan_error_set(err, "%s: field 'nbytes' is %" PRIu32 ", expected 1 to %u", ctx,
+                              c->nbytes, SWAN_STREAM_CHUNK_MAX);
+    if (c->offset > UINT64_MAX - c->nbytes)
+        return swan_error_set(err, "%s: field 'offset' %" PRIu64 " + nbytes wraps around", ctx,
+                              c->offset);
+    return 0;
+}
+
 static int enc_validate(const swan_msg *msg, swan_error *err) {
     char ctx[64];
     switch (msg->type) {
@@ -242,6 +258,9 @@ static int enc_validate(const swan_msg *msg, swan_error *err) {
             if (enc_check_cstr(d->shards[i].name, true, "identity", "name", err)) return -1;
         return 0;
     }
+    case SWAN_MSG_FETCH:
+    case SWAN_MSG_CHUNK:
+        return check_chunk(&msg->u.chunk, swan_msg_type_name(msg->type), err);
     case SWAN_MSG_HEARTBEAT:
     case SWAN_MSG_SHUTDOWN:
         return 0;
@@ -364,7 +383,9 @@ static int pk_msg(msgpack_packer *pk, const swan_msg *msg) {
     }
     case SWAN_MSG_IDENTITY: {
         const swan_msg_identity *d = &msg->u.identity;
-        if (pk_header(pk, 3, msg->type) || pk_cstr(pk, "shards") || msgpack_pack_array(pk, d->nshards))
+        if (pk_header(pk, 4, msg->type) || pk_cstr(pk, "stream") ||
+            (d->stream ? msgpack_pack_true(pk) : msgpack_pack_false(pk)) || pk_cstr(pk, "shards") ||
+            msgpack_pack_array(pk, d->nshards))
             return -1;
         for (uint32_t i = 0; i < d->nshards; i++) {
             const swan_shard_identity *x = &d->shards[i];
@@ -375,6 +396,13 @@ static int pk_msg(msgpack_packer *pk, const swan_msg *msg) {
                 return -1;
         }
         return 0;
+    }
+    case SWAN_MSG_FETCH:
+    case SWAN_MSG_CHUNK: {
+        const swan_msg_chunk *c = &msg->u.chunk;
+        return pk_header(pk, 7, msg->type) || pk_key_uint(pk, "task_id", c->task_id) ||
+               pk_key_uint(pk, "tensor_id", c->tensor_id) || pk_key_uint(pk, "part", c->part) ||
+               pk_key_uint(pk, "offset", c->offset) || pk_key_uint(pk, "nbytes", c->nbytes);
     }
     }
     return -1; /* unreachable: enc_validate refused the type */
@@ -874,7 +902,8 @@ static int decode_challenge(swan_msg *owner, const msgpack_object_map *m, swan_m
 static int decode_identity(swan_msg *owner, const msgpack_object_map *m, swan_msg_identity *d,
                            swan_error *err) {
     const msgpack_object_array *a;
-    if (get_shards(m, "identity", &a, err)) return -1;
+    if (get_bool(m, "stream", &d->stream, "identity", err) || get_shards(m, "identity", &a, err))
+        return -1;
     d->shards = swan_msg_alloc(owner, (size_t)a->size * sizeof *d->shards);
     if (!d->shards) return swan_error_set(err, "identity: out of memory");
     for (uint32_t i = 0; i < a->size; i++) {
@@ -891,6 +920,16 @@ static int decode_identity(swan_msg *owner, const msgpack_object_map *m, swan_ms
     }
     d->nshards = a->size;
     return 0;
+}
+
+static int decode_chunk(const msgpack_object_map *m, swan_msg_chunk *c, const char *ctx,
+                        swan_error *err) {
+    return get_u64(m, "task_id", &c->task_id, ctx, err) ||
+                   get_u32(m, "tensor_id", UINT32_MAX, &c->tensor_id, ctx, err) ||
+                   get_u32(m, "part", UINT32_MAX, &c->part, ctx, err) ||
+                   get_u64(m, "offset", &c->offset, ctx, err) ||
+                   get_u32(m, "nbytes", UINT32_MAX, &c->nbytes, ctx, err) || check_chunk(c, ctx, err)
+               ? -1 : 0;
 }
 
 static int decode_object(const msgpack_object *o, swan_msg *out, swan_error *err) {
@@ -911,6 +950,8 @@ static int decode_object(const msgpack_object *o, swan_msg *out, swan_error *err
         return get_str(out, m, "reason", false, &out->u.refused.reason, "refused", err);
     case SWAN_MSG_CHALLENGE: return decode_challenge(out, m, &out->u.challenge, err);
     case SWAN_MSG_IDENTITY: return decode_identity(out, m, &out->u.identity, err);
+    case SWAN_MSG_FETCH:
+    case SWAN_MSG_CHUNK: return decode_chunk(m, &out->u.chunk, swan_msg_type_name(type), err);
     }
     return swan_error_set(err, "message: unknown message type");
 }

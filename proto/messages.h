@@ -23,6 +23,7 @@
 #ifndef SWAN_MESSAGES_H
 #define SWAN_MESSAGES_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -31,10 +32,12 @@
 #include "common/view2d.h"
 #include "proto/model_identity.h"
 
-#define SWAN_PROTO_VERSION 4 /* 2: data_hash, FP8 scale fields; 3: RESULT raw gains mlx_nrmse;
-                                 4: CHALLENGE/IDENTITY/REFUSED, relative shard names */
+#define SWAN_PROTO_VERSION 5 /* 2: data_hash, FP8 scale fields; 3: RESULT raw gains mlx_nrmse;
+                                 4: CHALLENGE/IDENTITY/REFUSED, relative shard names;
+                                 5: IDENTITY stream flag, FETCH/CHUNK (tensor bytes streamed) */
 #define SWAN_MSG_MAX_ITEMS 65536      /* items per TASK/RESULT                */
 #define SWAN_MSG_MAX_STRING 4096      /* bytes in any string field            */
+#define SWAN_STREAM_CHUNK_MAX (1u << 20) /* bytes one FETCH may ask for (one CHUNK) */
 
 typedef enum swan_msg_type {
     SWAN_MSG_HELLO = 1,     /* worker -> coordinator: I am here, give me work        */
@@ -45,7 +48,9 @@ typedef enum swan_msg_type {
     SWAN_MSG_FATAL,         /* worker -> coordinator: I cannot work (reason), leaving  */
     SWAN_MSG_CHALLENGE,     /* coordinator -> worker: prove your model copy (nonce)    */
     SWAN_MSG_IDENTITY,      /* worker -> coordinator: my shards' identities            */
-    SWAN_MSG_REFUSED        /* coordinator -> worker: your copy differs (reason); leave */
+    SWAN_MSG_REFUSED,       /* coordinator -> worker: your copy differs (reason); leave */
+    SWAN_MSG_FETCH,         /* streaming worker -> coordinator: send me these bytes    */
+    SWAN_MSG_CHUNK          /* coordinator -> streaming worker: the bytes (2nd frame)  */
 } swan_msg_type;
 
 typedef struct swan_msg_hello {
@@ -110,6 +115,8 @@ typedef struct swan_msg_challenge {
 } swan_msg_challenge;
 
 typedef struct swan_msg_identity {
+    bool stream;            /* the worker has no copy: it will FETCH bytes
+                               (shards may then be empty)                 */
     uint32_t nshards;       /* one per challenged shard, in that order    */
     swan_shard_identity *shards;
 } swan_msg_identity;
@@ -120,6 +127,24 @@ typedef struct swan_msg_refused {
 
 /* The memory a message owns: a chain of blocks (messages.c). */
 typedef struct swan_msg_block swan_msg_block;
+
+/* Which bytes of a task item a streaming worker asks for (FETCH) or gets (CHUNK). */
+typedef enum swan_stream_part {
+    SWAN_PART_DATA = 0,     /* the tensor's bytes: [offset, offset+nbytes) of the item */
+    SWAN_PART_SCALES = 1    /* FP8: the scale grid's bytes                           */
+} swan_stream_part;
+
+/* FETCH and CHUNK carry the same fields. A FETCH grants the coordinator credit for
+ * exactly those bytes; the CHUNK answering it is this header followed by a second
+ * ZeroMQ frame of exactly nbytes bytes (docs/protocol.md, "Streaming"). offset is
+ * relative to the start of the part. */
+typedef struct swan_msg_chunk {
+    uint64_t task_id;
+    uint32_t tensor_id;
+    uint32_t part;          /* swan_stream_part                      */
+    uint64_t offset;
+    uint32_t nbytes;        /* 1 .. SWAN_STREAM_CHUNK_MAX            */
+} swan_msg_chunk;
 
 typedef struct swan_msg {
     swan_msg_type type;
@@ -133,6 +158,7 @@ typedef struct swan_msg {
         swan_msg_challenge challenge;
         swan_msg_identity identity;
         swan_msg_refused refused;
+        swan_msg_chunk chunk;   /* FETCH and CHUNK */
     } u;
 } swan_msg;
 
