@@ -1,11 +1,12 @@
-/* tensor_reader.c: tiles of a tensor stored in a safetensors shard, as float32.
+/* tensor_reader.c: tiles of a tensor's stored bytes, as float32.
  *
  * The metric kernels (metrics.c) ask for one tile at a time. A tile of whole rows
- * (a row block) is a contiguous byte range per view segment: we map exactly the
- * page-aligned window covering it, convert to float32 and unmap at once, so the
- * resident set never holds more than one tile's bytes whatever the tensor size.
- * A column panel (some columns of many rows) is scattered: one pread per row into a
- * bounce buffer the size of the panel, which is bounded like the tile itself.
+ * (a row block) is a contiguous byte range per view segment: we ask the byte source
+ * for a view of exactly that range (a mapped window of the shard, or the assembled
+ * chunks of a stream), convert to float32 and release it at once, so the resident
+ * set never holds more than one tile's bytes whatever the tensor size. A column
+ * panel (some columns of many rows) is scattered: the source gathers the runs of
+ * each row into a bounce buffer the size of the panel, bounded like the tile itself.
  * Packed 3-D experts (view2d.h) make a view of up to 4 segments; a view row is
  * located by walking them. */
 #include "worker/tensor_reader.h"
@@ -16,7 +17,6 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -25,40 +25,57 @@
 
 typedef unsigned long long ull;
 
-int swan_tensor_reader_open_fd(swan_tensor_reader *tr, int fd, uint64_t file_size,
-                               const char *path, uint64_t data_offset, uint64_t nbytes,
-                               swan_dtype dtype, const swan_view2d *view, swan_error *err) {
+/* What every reader checks whatever its source: a dtype it can read, a view whose
+ * segments lie inside the tensor's nbytes. */
+static int reader_setup(swan_tensor_reader *tr, const char *label, uint64_t data_offset,
+                        uint64_t nbytes, swan_dtype dtype, const swan_view2d *view,
+                        swan_error *err) {
     memset(tr, 0, sizeof *tr);
     tr->fd = -1;
     tr->owns_fd = false;
     size_t esize = swan_dtype_size(dtype);
     if (!swan_dtype_is_analyzed(dtype) && !swan_dtype_is_fp8(dtype))
-        return swan_error_set(err, "%s: dtype %s cannot be read as float", path,
+        return swan_error_set(err, "%s: dtype %s cannot be read as float", label,
                               swan_dtype_name(dtype));
     if (view->nseg < 1 || view->nseg > SWAN_VIEW_MAX_SEGMENTS || view->cols == 0)
-        return swan_error_set(err, "%s: tensor at byte %llu has an empty 2-D view", path,
+        return swan_error_set(err, "%s: tensor at byte %llu has an empty 2-D view", label,
                               (ull)data_offset);
     uint64_t nelem = nbytes / esize, seg_rows = 0;
     for (uint32_t s = 0; s < view->nseg; s++) {
         uint64_t first = view->seg[s].first_elem, rows = view->seg[s].rows;
         if (rows > nelem / view->cols || first > nelem - rows * view->cols)
             return swan_error_set(err, "%s: tensor at byte %llu: view segment %u lies outside its %llu bytes",
-                                  path, (ull)data_offset, (unsigned)s, (ull)nbytes);
+                                  label, (ull)data_offset, (unsigned)s, (ull)nbytes);
         seg_rows += rows;
     }
     if (seg_rows != view->rows)
         return swan_error_set(err, "%s: tensor at byte %llu: view segments hold %llu rows, view says %llu",
-                              path, (ull)data_offset, (ull)seg_rows, (ull)view->rows);
+                              label, (ull)data_offset, (ull)seg_rows, (ull)view->rows);
+    tr->nelem = nelem;
+    tr->data_offset = data_offset;
+    tr->dtype = dtype;
+    tr->view = *view;
+    return 0;
+}
+
+int swan_tensor_reader_open_fd(swan_tensor_reader *tr, int fd, uint64_t file_size,
+                               const char *path, uint64_t data_offset, uint64_t nbytes,
+                               swan_dtype dtype, const swan_view2d *view, swan_error *err) {
+    if (reader_setup(tr, path, data_offset, nbytes, dtype, view, err)) return -1;
     if (data_offset > file_size || nbytes > file_size - data_offset)
         return swan_error_set(err, "%s: tensor bytes [%llu, %llu) extend past the file end %llu",
                               path, (ull)data_offset, (ull)data_offset + (ull)nbytes,
                               (ull)file_size);
     tr->fd = fd;
-    tr->nelem = nelem;
-    tr->file_size = file_size;
-    tr->data_offset = data_offset;
-    tr->dtype = dtype;
-    tr->view = *view;
+    swan_file_source_init(&tr->file, &tr->src, fd, data_offset);
+    return 0;
+}
+
+int swan_tensor_reader_open_source(swan_tensor_reader *tr, const swan_byte_source *src,
+                                   const char *label, uint64_t data_offset, uint64_t nbytes,
+                                   swan_dtype dtype, const swan_view2d *view, swan_error *err) {
+    if (reader_setup(tr, label, data_offset, nbytes, dtype, view, err)) return -1;
+    tr->src = *src;
     return 0;
 }
 
@@ -89,11 +106,12 @@ void swan_tensor_reader_close(swan_tensor_reader *tr) {
  * tensor in 128x128 blocks, far beyond any real weight. */
 #define MAX_SCALES (1ull << 24)
 
-int swan_tensor_reader_load_scales(swan_tensor_reader *tr, const char *scale_path,
-                                   uint64_t scale_offset, swan_dtype scale_dtype,
-                                   uint64_t scale_rows, uint64_t scale_cols, uint64_t block_rows,
-                                   uint64_t block_cols, int ndim, const uint64_t *shape,
-                                   swan_error *err) {
+/* Checks that a scale_rows x scale_cols grid in blocks of block_rows x block_cols
+ * covers the tensor of the given shape; *n is the number of scales. */
+static int scales_check(const swan_tensor_reader *tr, const char *label, swan_dtype scale_dtype,
+                        uint64_t scale_rows, uint64_t scale_cols, uint64_t block_rows,
+                        uint64_t block_cols, int ndim, const uint64_t *shape, uint64_t *n,
+                        swan_error *err) {
     /* The shape must account for exactly the tensor's bytes: every element index read
      * is then below nelem, so its block (r / block_rows, c / block_cols) is inside the
      * checked grid. */
@@ -104,14 +122,13 @@ int swan_tensor_reader_load_scales(swan_tensor_reader *tr, const char *scale_pat
     }
     if (nelem != tr->nelem)
         return swan_error_set(err, "%s: the shape holds %llu elements, the tensor's bytes %llu",
-                              scale_path, (ull)nelem, (ull)tr->nelem);
+                              label, (ull)nelem, (ull)tr->nelem);
     uint64_t W = ndim > 0 ? shape[ndim - 1] : 1, R = W ? nelem / W : 0;
-    size_t ssize = swan_dtype_size(scale_dtype);
     if (!swan_dtype_is_fp8(tr->dtype))
-        return swan_error_set(err, "%s: scales given for a %s tensor", scale_path,
+        return swan_error_set(err, "%s: scales given for a %s tensor", label,
                               swan_dtype_name(tr->dtype));
     if (scale_dtype != SWAN_DT_F32 && scale_dtype != SWAN_DT_BF16 && scale_dtype != SWAN_DT_F16)
-        return swan_error_set(err, "%s: scale dtype %s is not F32, BF16 or F16", scale_path,
+        return swan_error_set(err, "%s: scale dtype %s is not F32, BF16 or F16", label,
                               swan_dtype_name(scale_dtype));
     if (block_rows == 0 || block_cols == 0 || W == 0 || R == 0 ||
         scale_rows != R / block_rows + (R % block_rows != 0) ||
@@ -119,49 +136,79 @@ int swan_tensor_reader_load_scales(swan_tensor_reader *tr, const char *scale_pat
         scale_cols > MAX_SCALES || scale_rows * scale_cols > MAX_SCALES)
         return swan_error_set(err, "%s: a %llux%llu scale grid in blocks of %llux%llu does not "
                                    "cover a %llux%llu tensor",
-                              scale_path, (ull)scale_rows, (ull)scale_cols, (ull)block_rows,
+                              label, (ull)scale_rows, (ull)scale_cols, (ull)block_rows,
                               (ull)block_cols, (ull)R, (ull)W);
-    uint64_t n = scale_rows * scale_cols, nbytes = n * ssize;
-    struct stat st;
-    int fd = swan_open_regular(scale_path, &st, err);
-    if (fd < 0) return -1;
-    unsigned char *raw = NULL;
+    *n = scale_rows * scale_cols;
+    return 0;
+}
+
+/* Reads the n scales from part SWAN_SRC_SCALES of the byte source, converts them and
+ * keeps them (with their checksum) in tr. */
+static int scales_take(swan_tensor_reader *tr, const char *label, swan_dtype scale_dtype, uint64_t n,
+                       uint64_t scale_rows, uint64_t scale_cols, uint64_t block_rows,
+                       uint64_t block_cols, uint64_t row_len, swan_error *err) {
+    uint64_t nbytes = n * swan_dtype_size(scale_dtype);
+    unsigned char *raw = malloc((size_t)nbytes);
+    tr->scales = malloc((size_t)n * sizeof(float));
     int rc = 0;
-    if (scale_offset > (uint64_t)st.st_size || nbytes > (uint64_t)st.st_size - scale_offset)
-        rc = swan_error_set(err, "%s: scales [%llu, %llu) extend past the file end %llu", scale_path,
-                            (ull)scale_offset, (ull)(scale_offset + nbytes), (ull)st.st_size);
-    else if (!(raw = malloc((size_t)nbytes)) || !(tr->scales = malloc((size_t)n * sizeof(float))))
-        rc = swan_error_set(err, "%s: out of memory for %llu scales", scale_path, (ull)n);
-    if (rc == 0) {
-        size_t got = 0;
-        while (got < nbytes) {
-            ssize_t r = pread(fd, raw + got, (size_t)(nbytes - got), (off_t)(scale_offset + got));
-            if (r < 0 && errno == EINTR) continue;
-            if (r <= 0) {
-                rc = swan_error_set(err, "%s: reading the scales failed: %s", scale_path,
-                                    r < 0 ? strerror(errno) : "unexpected end of file");
-                break;
-            }
-            got += (size_t)r;
-        }
-    }
+    if (!raw || !tr->scales)
+        rc = swan_error_set(err, "%s: out of memory for %llu scales", label, (ull)n);
+    else if (tr->src.gather(tr->src.ctx, SWAN_SRC_SCALES, 0, nbytes, nbytes, 1, raw, err))
+        rc = swan_error_prefix(err, "%s: reading the scales failed", label);
     if (rc == 0) {
         swan_convert_to_f32(scale_dtype, raw, tr->scales, (size_t)n);
         tr->scales_hash = swan_xxh64(raw, (size_t)nbytes, UINT64_MAX);
-    }
-    free(raw);
-    close(fd);
-    if (rc != 0) {
+        tr->scale_rows = scale_rows;
+        tr->scale_cols = scale_cols;
+        tr->block_rows = block_rows;
+        tr->block_cols = block_cols;
+        tr->row_len = row_len;
+    } else {
         free(tr->scales);
         tr->scales = NULL;
-        return -1;
     }
-    tr->scale_rows = scale_rows;
-    tr->scale_cols = scale_cols;
-    tr->block_rows = block_rows;
-    tr->block_cols = block_cols;
-    tr->row_len = W;
-    return 0;
+    free(raw);
+    return rc;
+}
+
+int swan_tensor_reader_load_scales(swan_tensor_reader *tr, const char *scale_path,
+                                   uint64_t scale_offset, swan_dtype scale_dtype,
+                                   uint64_t scale_rows, uint64_t scale_cols, uint64_t block_rows,
+                                   uint64_t block_cols, int ndim, const uint64_t *shape,
+                                   swan_error *err) {
+    uint64_t n;
+    if (scales_check(tr, scale_path, scale_dtype, scale_rows, scale_cols, block_rows, block_cols,
+                     ndim, shape, &n, err))
+        return -1;
+    uint64_t nbytes = n * swan_dtype_size(scale_dtype);
+    struct stat st;
+    int fd = swan_open_regular(scale_path, &st, err);
+    if (fd < 0) return -1;
+    int rc;
+    if (scale_offset > (uint64_t)st.st_size || nbytes > (uint64_t)st.st_size - scale_offset) {
+        rc = swan_error_set(err, "%s: scales [%llu, %llu) extend past the file end %llu", scale_path,
+                            (ull)scale_offset, (ull)(scale_offset + nbytes), (ull)st.st_size);
+    } else {
+        swan_file_source_set_scales(&tr->file, fd, scale_offset);
+        rc = scales_take(tr, scale_path, scale_dtype, n, scale_rows, scale_cols, block_rows,
+                         block_cols, shape[ndim - 1], err);
+        swan_file_source_set_scales(&tr->file, -1, 0);
+    }
+    close(fd);
+    return rc;
+}
+
+int swan_tensor_reader_load_scales_source(swan_tensor_reader *tr, const char *label,
+                                          swan_dtype scale_dtype, uint64_t scale_rows,
+                                          uint64_t scale_cols, uint64_t block_rows,
+                                          uint64_t block_cols, int ndim, const uint64_t *shape,
+                                          swan_error *err) {
+    uint64_t n;
+    if (scales_check(tr, label, scale_dtype, scale_rows, scale_cols, block_rows, block_cols, ndim,
+                     shape, &n, err))
+        return -1;
+    return scales_take(tr, label, scale_dtype, n, scale_rows, scale_cols, block_rows, block_cols,
+                       shape[ndim - 1], err);
 }
 
 /* n stored elements starting at element elem0 of the tensor, to float32. FP8 goes
@@ -208,58 +255,22 @@ static void hash_rows(swan_tensor_reader *tr, const unsigned char *bytes, uint64
     tr->hash_sum += sum;
 }
 
-/* Maps the page-aligned window covering file bytes [off, off+len); *at points at off. */
-static int map_window(const swan_tensor_reader *tr, uint64_t off, uint64_t len, void **map,
-                      size_t *map_len, const unsigned char **at, swan_error *err) {
-    long page_size = sysconf(_SC_PAGESIZE);
-    if (page_size <= 0) page_size = 4096;
-    uint64_t start = off - off % (uint64_t)page_size;
-    *map_len = (size_t)(off + len - start);
-    *map = mmap(NULL, *map_len, PROT_READ, MAP_SHARED, tr->fd, (off_t)start);
-    if (*map == MAP_FAILED)
-        return swan_error_set(err, "tensor at byte %llu: mmap of %llu bytes failed: %s",
-                              (ull)tr->data_offset, (ull)*map_len, strerror(errno));
-#if defined(MADV_SEQUENTIAL) && defined(MADV_WILLNEED)
-    /* Read-ahead the whole window now: it is consumed front to back at once. */
-    (void)madvise(*map, *map_len, MADV_SEQUENTIAL);
-    (void)madvise(*map, *map_len, MADV_WILLNEED);
-#endif
-    *at = (const unsigned char *)*map + (off - start);
-    return 0;
-}
-
-/* Maps the file bytes [off, off+len) (nrows whole view rows from view row `row`),
- * converts them to float32 at dst, adds them to the checksum if `hash`, unmaps. */
-static int mapped_convert(swan_tensor_reader *tr, uint64_t off, uint64_t len, uint64_t row,
-                          uint64_t nrows, bool hash, float *dst, swan_error *err) {
-    void *m;
-    size_t map_len;
+/* Bytes [off, off+len) of the tensor (nrows whole view rows from view row `row`):
+ * a view from the source, converted to float32 at dst, added to the checksum if
+ * `hash`, released. */
+static int view_convert(swan_tensor_reader *tr, uint64_t off, uint64_t len, uint64_t row,
+                        uint64_t nrows, bool hash, float *dst, swan_error *err) {
     const unsigned char *at;
-    if (map_window(tr, off, len, &m, &map_len, &at, err)) return -1;
+    if (tr->src.view(tr->src.ctx, SWAN_SRC_DATA, off, len, &at, err)) return -1;
     size_t esize = swan_dtype_size(tr->dtype);
-    convert_run(tr, at, (off - tr->data_offset) / esize, (size_t)(len / esize), dst);
+    convert_run(tr, at, off / esize, (size_t)(len / esize), dst);
     if (hash) hash_rows(tr, at, row, nrows, 0, tr->view.cols);
-    munmap(m, map_len);
-    return 0;
-}
-
-static int pread_full(int fd, void *buf, size_t len, uint64_t off, swan_error *err) {
-    unsigned char *p = buf;
-    while (len > 0) {
-        ssize_t n = pread(fd, p, len, (off_t)off);
-        if (n < 0 && errno == EINTR) continue;
-        if (n <= 0)
-            return swan_error_set(err, "pread of %llu bytes at %llu failed: %s", (ull)len,
-                                  (ull)off, n < 0 ? strerror(errno) : "unexpected end of file");
-        p += n;
-        len -= (size_t)n;
-        off += (uint64_t)n;
-    }
+    tr->src.release(tr->src.ctx);
     return 0;
 }
 
 /* Columns [col0, col0+ncols) of `nrows` consecutive stored rows starting at element
- * `elem0` (view row `row`): one pread per row into a bounce buffer, then one
+ * `elem0` (view row `row`): gathered from the source into a bounce buffer, then one
  * conversion, and the checksum if `hash`. */
 static int panel_convert(swan_tensor_reader *tr, uint64_t elem0, uint64_t row, uint64_t nrows,
                          uint64_t col0, uint64_t ncols, bool hash, float *dst, swan_error *err) {
@@ -275,12 +286,11 @@ static int panel_convert(swan_tensor_reader *tr, uint64_t elem0, uint64_t row, u
                                     (ull)tr->data_offset);
     for (uint64_t i = 0; i < nrows; i += chunk) {
         uint64_t n = nrows - i < chunk ? nrows - i : chunk;
-        for (uint64_t j = 0; j < n; j++) {
-            uint64_t off = tr->data_offset + ((elem0 + (i + j) * tr->view.cols) + col0) * esize;
-            if (pread_full(tr->fd, buf + j * row_bytes, row_bytes, off, err) != 0) {
-                free(buf);
-                return swan_error_prefix(err, "tensor at byte %llu", (ull)tr->data_offset);
-            }
+        uint64_t off = ((elem0 + i * tr->view.cols) + col0) * esize;
+        if (tr->src.gather(tr->src.ctx, SWAN_SRC_DATA, off, row_bytes, tr->view.cols * esize, n,
+                           buf, err) != 0) {
+            free(buf);
+            return swan_error_prefix(err, "tensor at byte %llu", (ull)tr->data_offset);
         }
         for (uint64_t j = 0; j < n; j++)
             convert_run(tr, buf + j * row_bytes, elem0 + (i + j) * tr->view.cols + col0,
@@ -318,8 +328,8 @@ static int tensor_read_tile(void *ctx, uint64_t row0, uint64_t nrows, uint64_t c
             uint64_t elem0 = v->seg[s].first_elem + (row0 - seg_row0) * v->cols;
             int rc;
             if (full)
-                rc = mapped_convert(tr, tr->data_offset + elem0 * esize, take * v->cols * esize,
-                                    row0, take, hash, dst, err);
+                rc = view_convert(tr, elem0 * esize, take * v->cols * esize, row0, take, hash,
+                                  dst, err);
             else
                 rc = panel_convert(tr, elem0, row0, take, col0, ncols, hash, dst, err);
             if (rc != 0) return -1;
@@ -348,13 +358,11 @@ int swan_tensor_reader_hash_all(swan_tensor_reader *tr, uint64_t *hash, swan_err
     for (uint32_t s = 0; s < v->nseg; s++)
         for (uint64_t r = 0; r < v->seg[s].rows; r += per_window) {
             uint64_t n = v->seg[s].rows - r < per_window ? v->seg[s].rows - r : per_window;
-            void *m;
-            size_t map_len;
             const unsigned char *at;
-            uint64_t off = tr->data_offset + (v->seg[s].first_elem + r * v->cols) * esize;
-            if (map_window(tr, off, n * row_bytes, &m, &map_len, &at, err)) return -1;
+            uint64_t off = (v->seg[s].first_elem + r * v->cols) * esize;
+            if (tr->src.view(tr->src.ctx, SWAN_SRC_DATA, off, n * row_bytes, &at, err)) return -1;
             hash_rows(tr, at, row, n, 0, v->cols);
-            munmap(m, map_len);
+            tr->src.release(tr->src.ctx);
             row += n;
         }
     tr->hashed_rows = v->rows;

@@ -1,8 +1,10 @@
-/* tensor_reader.h: a swan_tile_reader over a tensor stored in a shard file.
+/* tensor_reader.h: a swan_tile_reader over a tensor's stored bytes.
  *
- * Maps only the byte window a tile needs (and unmaps it after), so a worker's
- * resident memory stays bounded whatever the tensor size; converts the stored dtype
- * to float32 per tile. The 2-D view (common/view2d.h) decides which rows exist. The
+ * The bytes come from a byte source (byte_source.h): windows of a shard file that
+ * are mapped only while a tile is converted (local workers, swan verify), or chunks
+ * streamed from the coordinator (stream_source.h); either way a worker's resident
+ * memory stays bounded whatever the tensor size. Converts the stored dtype to
+ * float32 per tile. The 2-D view (common/view2d.h) decides which rows exist. The
  * format of the file does not matter here (safetensors and GGUF data are both plain
  * little-endian arrays at an offset); FP8 weights are dequantized per tile with their
  * scales (common/formats/fp8.h), which the reader loads once per tensor. */
@@ -15,13 +17,15 @@
 #include "common/dtype.h"
 #include "common/error.h"
 #include "common/view2d.h"
+#include "worker/byte_source.h"
 #include "worker/tile_reader.h"
 
 typedef struct swan_tensor_reader {
-    int fd;
+    int fd;                /* the shard, for the file source (-1 otherwise)     */
     bool owns_fd;          /* close fd in swan_tensor_reader_close            */
-    uint64_t file_size;
-    uint64_t data_offset;  /* absolute byte offset of the tensor's first element */
+    swan_byte_source src;  /* where the bytes come from                       */
+    swan_file_source file; /* the file source's state (src.ctx points here)   */
+    uint64_t data_offset;  /* byte offset of the tensor in its shard (messages) */
     uint64_t nelem;        /* elements in the tensor's bytes                  */
     swan_dtype dtype;
     swan_view2d view;
@@ -45,6 +49,13 @@ int swan_tensor_reader_open_fd(swan_tensor_reader *tr, int fd, uint64_t file_siz
                                const char *path, uint64_t data_offset, uint64_t nbytes,
                                swan_dtype dtype, const swan_view2d *view, swan_error *err);
 
+/* Reads through another byte source (the stream source): the tensor's nbytes are
+ * part SWAN_SRC_DATA of src, which must outlive tr; label and data_offset are only
+ * for messages. */
+int swan_tensor_reader_open_source(swan_tensor_reader *tr, const swan_byte_source *src,
+                                   const char *label, uint64_t data_offset, uint64_t nbytes,
+                                   swan_dtype dtype, const swan_view2d *view, swan_error *err);
+
 /* Opens path and checks that the whole tensor lies inside the file. */
 int swan_tensor_reader_open(swan_tensor_reader *tr, const char *path, uint64_t data_offset,
                             uint64_t nbytes, swan_dtype dtype, const swan_view2d *view,
@@ -59,6 +70,14 @@ int swan_tensor_reader_load_scales(swan_tensor_reader *tr, const char *scale_pat
                                    uint64_t scale_rows, uint64_t scale_cols, uint64_t block_rows,
                                    uint64_t block_cols, int ndim, const uint64_t *shape,
                                    swan_error *err);
+
+/* The same with the scale bytes from part SWAN_SRC_SCALES of the reader's byte
+ * source (a reader opened with swan_tensor_reader_open_source); label for messages. */
+int swan_tensor_reader_load_scales_source(swan_tensor_reader *tr, const char *label,
+                                          swan_dtype scale_dtype, uint64_t scale_rows,
+                                          uint64_t scale_cols, uint64_t block_rows,
+                                          uint64_t block_cols, int ndim, const uint64_t *shape,
+                                          swan_error *err);
 
 /* The tensor's data checksum (raw_metrics.data_hash): over the stored bytes of every
  * row of the 2-D view, cut into groups of SWAN_HASH_GROUP_COLS columns (the last one
