@@ -15,6 +15,7 @@ int swan_cmd_worker(int argc, char **argv);
 
 static const char help_text[] =
     "usage: swan worker --connect ENDPOINT [--curve-server C.pub --curve-secret W.key] [-j N]\n"
+    "                   [--model-dir DIR | --stream]\n"
     "\n"
     "Run workers for a coordinator (swan analyze ... --listen ENDPOINT) on this host.\n"
     "The workers read tensors from the same checkpoint path as the coordinator.\n"
@@ -26,7 +27,12 @@ static const char help_text[] =
     "                          goes into the coordinator's --allow)\n"
     "      --model-dir DIR     this host's copy of the model (same file layout, any path);\n"
     "                          default: the coordinator's path. The copy is checked\n"
-    "                          against the coordinator's before any task.\n"
+    "                          against the coordinator's before any task. A folder\n"
+    "                          holding none of the model's files means --stream.\n"
+    "      --stream            no copy of the model here: get each tensor's bytes from\n"
+    "                          the coordinator (its own copy is the one read)\n"
+    "      --stream-window MiB bytes in flight per worker process while streaming,\n"
+    "                          1..1024 MiB (default 8)\n"
     "  -j, --jobs N            worker processes, 1..4096 (default: one per core)\n"
     "      --threads T         BLAS threads, 1..1024 (default 1)\n"
     "      --parent PID        exit when process PID is gone (set by swan analyze)\n"
@@ -35,7 +41,8 @@ static const char help_text[] =
     "Exit status: 0 told to stop by the coordinator, 1 failed, 2 flags refused,\n"
     "143 stopped by a signal.\n";
 
-enum { OPT_CONNECT = 1000, OPT_THREADS, OPT_PARENT, OPT_CURVE_SERVER, OPT_CURVE_SECRET, OPT_MODEL_DIR };
+enum { OPT_CONNECT = 1000, OPT_THREADS, OPT_PARENT, OPT_CURVE_SERVER, OPT_CURVE_SECRET, OPT_MODEL_DIR,
+       OPT_STREAM, OPT_STREAM_WINDOW };
 
 /* Fault injection for the integration tests, given through the environment so that
  * the workers `swan analyze` starts inherit it; it lives here in the program, the
@@ -100,6 +107,11 @@ static int worker_flag(void *ctx, int c, const char *arg) {
         if (nonempty("--model-dir", "a folder", arg)) return -1;
         f->o.model_dir = arg;
         return 0;
+    case OPT_STREAM: f->o.stream = true; return 0;
+    case OPT_STREAM_WINDOW:
+        if (swan_cli_flag_u64("worker", "--stream-window", arg, 1, 1024, &v)) return -1;
+        f->o.stream_window = v << 20;
+        return 0;
     case OPT_PARENT:
         if (swan_cli_flag_u64("worker", "--parent", arg, 1, 0x7fffffff, &v)) return -1;
         f->o.parent = (pid_t)v;
@@ -121,6 +133,8 @@ int swan_cmd_worker(int argc, char **argv) {
                                              {"curve-secret", required_argument, 0, OPT_CURVE_SECRET},
                                              {"jobs", required_argument, 0, 'j'},
                                              {"model-dir", required_argument, 0, OPT_MODEL_DIR},
+                                             {"stream", no_argument, 0, OPT_STREAM},
+                                             {"stream-window", required_argument, 0, OPT_STREAM_WINDOW},
                                              {"help", no_argument, 0, 'h'},
                                              {0, 0, 0, 0}};
     const swan_cli_spec spec = {.cmd = "worker", .shortopts = "j:h", .longopts = longopts,

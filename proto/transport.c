@@ -345,6 +345,21 @@ static uint16_t read_monitor_event(swan_transport *t) {
     return event;
 }
 
+int swan_transport_server_send_zc(swan_transport *t, const unsigned char *id, size_t idlen,
+                                  const void *hdr, size_t hdrlen, void *data, size_t len,
+                                  void (*free_fn)(void *data, void *hint), void *hint) {
+    zmq_msg_t body;
+    if (zmq_msg_init_data(&body, data, len, free_fn, hint) != 0) {
+        free_fn(data, hint);
+        return -1;
+    }
+    int rc = zmq_send(t->sock, id, idlen, ZMQ_SNDMORE | ZMQ_DONTWAIT);
+    if (rc >= 0) rc = zmq_send(t->sock, hdr, hdrlen, ZMQ_SNDMORE | ZMQ_DONTWAIT);
+    if (rc >= 0) rc = zmq_msg_send(&body, t->sock, ZMQ_DONTWAIT);
+    if (rc < 0) zmq_msg_close(&body); /* not sent: ours to release (calls free_fn) */
+    return rc < 0 ? -1 : 0;
+}
+
 int swan_transport_client_send(swan_transport *t, const void *buf, size_t len, swan_error *err) {
     if (zmq_send(t->sock, buf, len, 0) < 0)
         return swan_error_set(err, "send failed: %s", zmq_strerror(errno));

@@ -102,6 +102,14 @@ int swan_transport_server_send(swan_transport *t, const unsigned char *id, size_
                                const void *buf, size_t len);
 int swan_transport_client_send(swan_transport *t, const void *buf, size_t len, swan_error *err);
 
+/* Server: sends [routing id][header][data] without copying data: ZeroMQ keeps the
+ * pointer and calls free_fn(data, hint) once it no longer needs it (sent, or
+ * dropped with the connection), exactly once, also when this call fails. Never
+ * blocks: a peer whose queue is full fails the send (-1). */
+int swan_transport_server_send_zc(swan_transport *t, const unsigned char *id, size_t idlen,
+                                  const void *hdr, size_t hdrlen, void *data, size_t len,
+                                  void (*free_fn)(void *data, void *hint), void *hint);
+
 /* True when more input is waiting on the main socket (drain loops). */
 bool swan_transport_readable(swan_transport *t);
 

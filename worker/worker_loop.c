@@ -23,6 +23,7 @@
 #include "worker/metrics.h"
 #include "common/regular_file.h"
 #include "worker/tensor_reader.h"
+#include "worker/worker_stream.h"
 
 #ifdef SWAN_HAVE_OPENBLAS_SET_THREADS
 void openblas_set_num_threads(int n);
@@ -72,6 +73,9 @@ typedef struct handoff {
     atomic_bool cancel;     /* read without mu by the compute thread between tiles */
     int wake_fd;            /* compute thread writes a byte when done       */
     const swan_worker_opts *o; /* before_tensor hook                          */
+    bool stream;            /* this connection's tasks are streamed (under mu) */
+    void *stream_sock;      /* compute thread's end of the inproc pair       */
+    atomic_uint gen;        /* connection number (bumped on each connection) */
 } handoff;
 
 /* The shard file the compute thread read last, kept open: consecutive tensors of a
@@ -123,10 +127,34 @@ static int cancellable_read_tile(void *ctx, uint64_t row0, uint64_t nrows, uint6
     return c->inner.read_tile(c->inner.ctx, row0, nrows, col0, ncols, dst, err);
 }
 
-/* Analyzes one item; on failure the item carries the reason (in result's arena)
- * instead of metrics. */
-static void analyze_item(const swan_task_item *it, uint64_t seed, shard_cache *cache,
-                         const atomic_bool *cancel, swan_msg *result, swan_result_item *out) {
+/* Opens the reader over the item's bytes streamed from the coordinator. */
+static int open_streamed(swan_tensor_reader *tr, swan_stream_source *ss, uint64_t task_id,
+                         const swan_task_item *it, swan_dtype dt, const swan_view2d *view,
+                         swan_error *err) {
+    bool fp8 = swan_dtype_is_fp8(dt);
+    swan_dtype sdt = fp8 ? swan_dtype_from_name(it->scale_dtype) : SWAN_DT_F32;
+    uint64_t scale_bytes = 0;
+    if (fp8 && it->scale_rows <= (1u << 24) && it->scale_cols <= (1u << 24))
+        scale_bytes = it->scale_rows * it->scale_cols * swan_dtype_size(sdt);
+    swan_stream_source_begin(ss, task_id, it->tensor_id, it->nbytes, scale_bytes);
+    swan_byte_source src;
+    swan_stream_source_as_bytes(ss, &src);
+    if (swan_tensor_reader_open_source(tr, &src, it->path, it->offset, it->nbytes, dt, view, err))
+        return -1;
+    if (fp8 && swan_tensor_reader_load_scales_source(tr, it->path, sdt, it->scale_rows, it->scale_cols,
+                                                     it->block_rows, it->block_cols, (int)it->ndim,
+                                                     it->shape, err)) {
+        swan_tensor_reader_close(tr);
+        return -1;
+    }
+    return 0;
+}
+
+/* Analyzes one item, from the shard files or (ss not NULL) from streamed bytes; on
+ * failure the item carries the reason (in result's arena) instead of metrics. */
+static void analyze_item(const swan_task_item *it, uint64_t task_id, uint64_t seed, shard_cache *cache,
+                         swan_stream_source *ss, const atomic_bool *cancel, swan_msg *result,
+                         swan_result_item *out) {
     swan_error err;
     memset(out, 0, sizeof *out);
     out->tensor_id = it->tensor_id;
@@ -143,11 +171,13 @@ static void analyze_item(const swan_task_item *it, uint64_t seed, shard_cache *c
         goto fail;
     }
     swan_tensor_reader tr;
-    if (shard_cache_get(cache, it->path, &err) ||
-        swan_tensor_reader_open_fd(&tr, cache->fd, cache->size, it->path, it->offset, it->nbytes,
-                                   dt, &view, &err))
+    if (ss) {
+        if (open_streamed(&tr, ss, task_id, it, dt, &view, &err)) goto fail;
+    } else if (shard_cache_get(cache, it->path, &err) ||
+               swan_tensor_reader_open_fd(&tr, cache->fd, cache->size, it->path, it->offset,
+                                          it->nbytes, dt, &view, &err)) {
         goto fail;
-    if (fp8 && swan_tensor_reader_load_scales(&tr, it->scale_path, it->scale_offset,
+    } else if (fp8 && swan_tensor_reader_load_scales(&tr, it->scale_path, it->scale_offset,
                                               swan_dtype_from_name(it->scale_dtype), it->scale_rows,
                                               it->scale_cols, it->block_rows, it->block_cols,
                                               (int)it->ndim, it->shape, &err)) {
@@ -183,7 +213,7 @@ fail:
 }
 
 static void run_task(const swan_msg_task *task, const swan_worker_opts *o, shard_cache *cache,
-                     const atomic_bool *cancel, swan_msg *result) {
+                     swan_stream_source *ss, const atomic_bool *cancel, swan_msg *result) {
     memset(result, 0, sizeof *result);
     result->type = SWAN_MSG_RESULT;
     result->u.result.task_id = task->task_id;
@@ -198,22 +228,105 @@ static void run_task(const swan_msg_task *task, const swan_worker_opts *o, shard
             out->error = swan_msg_strdup(result, err.msg);
             continue;
         }
-        analyze_item(&task->items[i], task->seed, cache, cancel, result, &result->u.result.items[i]);
+        analyze_item(&task->items[i], task->task_id, task->seed, cache, ss, cancel, result,
+                     &result->u.result.items[i]);
     }
+}
+
+/* The compute thread's side of the stream link (worker_stream.h): FETCHes go to the
+ * main thread over the inproc pair; CHUNKs come back as [connection][header][bytes],
+ * the bytes frame moved from the socket without a copy and kept until the next call. */
+typedef struct stream_link {
+    handoff *h;
+    zmq_msg_t bytes;
+    bool have_bytes;
+} stream_link;
+
+static int link_send_fetch(void *ctx, const swan_msg_chunk *req, swan_error *err) {
+    stream_link *lk = ctx;
+    swan_msg m = {.type = SWAN_MSG_FETCH};
+    m.u.chunk = *req;
+    char *buf;
+    size_t len;
+    if (swan_msg_encode(&m, &buf, &len, err)) return -1;
+    int rc = zmq_send(lk->h->stream_sock, buf, len, 0);
+    free(buf);
+    return rc < 0 ? swan_error_set(err, "cannot pass a fetch on: %s", zmq_strerror(errno)) : 0;
+}
+
+static int link_recv_chunk(void *ctx, long timeout_ms, swan_msg_chunk *hdr, const void **data,
+                           size_t *len, swan_error *err) {
+    stream_link *lk = ctx;
+    if (lk->have_bytes) zmq_msg_close(&lk->bytes);
+    lk->have_bytes = false;
+    zmq_pollitem_t it = {.socket = lk->h->stream_sock, .events = ZMQ_POLLIN};
+    if (zmq_poll(&it, 1, timeout_ms) <= 0) return 0;
+    zmq_msg_t f[3];
+    size_t n = 0;
+    for (int more = 1; more;) { /* the main thread always sends three frames */
+        zmq_msg_t part;
+        zmq_msg_init(&part);
+        if (zmq_msg_recv(&part, lk->h->stream_sock, 0) < 0) {
+            zmq_msg_close(&part);
+            break;
+        }
+        more = zmq_msg_more(&part);
+        if (n < 3) {
+            zmq_msg_init(&f[n]);
+            zmq_msg_move(&f[n++], &part);
+        }
+        zmq_msg_close(&part);
+    }
+    int rc = 0;
+    uint32_t gen = 0;
+    if (n == 3 && zmq_msg_size(&f[0]) == sizeof gen) memcpy(&gen, zmq_msg_data(&f[0]), sizeof gen);
+    if (n != 3 || gen != atomic_load(&lk->h->gen)) {
+        rc = 0; /* a chunk of a connection that is gone: void */
+    } else {
+        swan_msg m;
+        if (swan_msg_decode(zmq_msg_data(&f[1]), zmq_msg_size(&f[1]), &m, err)) {
+            rc = swan_error_prefix(err, "the coordinator sent a malformed chunk");
+        } else if (m.type != SWAN_MSG_CHUNK) {
+            swan_msg_free(&m);
+            rc = swan_error_set(err, "internal: a non-chunk on the stream link");
+        } else {
+            *hdr = m.u.chunk;
+            zmq_msg_init(&lk->bytes);
+            zmq_msg_move(&lk->bytes, &f[2]);
+            lk->have_bytes = true;
+            *data = zmq_msg_data(&lk->bytes);
+            *len = zmq_msg_size(&lk->bytes);
+            rc = 1;
+        }
+    }
+    for (size_t i = 0; i < n; i++) zmq_msg_close(&f[i]);
+    return rc;
+}
+
+static uint32_t link_generation(void *ctx) {
+    return atomic_load(&((stream_link *)ctx)->h->gen);
 }
 
 static void *compute_thread(void *arg) {
     handoff *h = arg;
     shard_cache cache = {NULL, -1, 0};
+    stream_link lk = {.h = h};
+    swan_stream_link link = {.send_fetch = link_send_fetch, .recv_chunk = link_recv_chunk,
+                             .generation = link_generation, .ctx = &lk};
+    swan_stream_source ss;
+    swan_stream_source_init(&ss, &link, h->o->stream_window ? h->o->stream_window
+                                                            : SWAN_STREAM_DEFAULT_WINDOW,
+                            &h->cancel);
     pthread_mutex_lock(&h->mu);
     for (;;) {
         swan_msg task;
         while (!h->quit && !fifo_pop(&h->tasks, &task)) pthread_cond_wait(&h->cv, &h->mu);
         if (h->quit) break;
         h->computing = task.u.task.task_id;
+        bool streamed = h->stream;
         pthread_mutex_unlock(&h->mu);
         swan_msg result;
-        run_task(&task.u.task, h->o, &cache, &h->cancel, &result);
+        run_task(&task.u.task, h->o, &cache, streamed ? &ss : NULL, &h->cancel, &result);
         swan_msg_free(&task);
         pthread_mutex_lock(&h->mu);
         h->computing = 0;
@@ -224,6 +337,9 @@ static void *compute_thread(void *arg) {
     }
     pthread_mutex_unlock(&h->mu);
     shard_cache_drop(&cache);
+    swan_stream_source_free(&ss);
+    if (lk.have_bytes) zmq_msg_close(&lk.bytes);
+    zmq_close(h->stream_sock); /* this thread's socket: closed here */
     return NULL;
 }
 
@@ -257,6 +373,8 @@ typedef struct loop {
     bool thread_started;
     size_t outstanding;     /* tasks received and not yet answered */
     size_t stale;           /* results still due for a previous connection   */
+    bool streaming;         /* this connection: no model copy, bytes FETCHed  */
+    void *stream_main;      /* main thread's end of the inproc pair          */
 } loop;
 
 /* A shard name from the coordinator, made a path under our model folder (*name then
@@ -281,23 +399,82 @@ static int resolve(const loop *L, swan_msg *owner, const char **name, swan_error
  * file system, or the same layout on every host). */
 static int on_challenge(loop *L, const swan_msg_challenge *c, swan_error *err) {
     snprintf(L->root, sizeof L->root, "%s", L->o->model_dir ? L->o->model_dir : c->root);
-    if (!L->root[0]) return swan_error_set(err, "the coordinator sent no model folder; give --model-dir");
+    if (!L->root[0] && !L->o->stream)
+        return swan_error_set(err, "the coordinator sent no model folder; give --model-dir or --stream");
     /* The identities borrow their names from c; the array and the resolved paths live
      * in m's arena. */
     swan_msg m = {.type = SWAN_MSG_IDENTITY};
-    m.u.identity.nshards = c->nshards;
-    m.u.identity.shards = swan_msg_alloc(&m, (size_t)c->nshards * sizeof *m.u.identity.shards);
-    if (!m.u.identity.shards) return swan_error_set(err, "out of memory");
+    m.u.identity.stream = L->o->stream;
+    if (!m.u.identity.stream) {
+        m.u.identity.nshards = c->nshards;
+        m.u.identity.shards = swan_msg_alloc(&m, (size_t)c->nshards * sizeof *m.u.identity.shards);
+        if (!m.u.identity.shards && c->nshards) return swan_error_set(err, "out of memory");
+    }
     int rc = 0;
-    for (uint32_t i = 0; i < c->nshards && rc == 0; i++) {
+    uint32_t present = 0;
+    for (uint32_t i = 0; i < m.u.identity.nshards && rc == 0; i++) {
         const char *path = c->shards[i];
         rc = resolve(L, &m, &path, err);
         if (rc == 0)
             rc = swan_shard_identity_compute(path, c->shards[i], c->nonce, &m.u.identity.shards[i], err);
+        if (rc == 0) present += m.u.identity.shards[i].present;
     }
+    /* A folder with none of the model's files: this host has no copy, so it streams
+     * (one with only some of them is a broken copy, refused by the coordinator). */
+    if (rc == 0 && !m.u.identity.stream && c->nshards > 0 && present == 0) {
+        swan_msg_free(&m);
+        m.type = SWAN_MSG_IDENTITY;
+        m.u.identity.stream = true;
+    }
+    L->streaming = m.u.identity.stream;
+    pthread_mutex_lock(&L->h.mu);
+    L->h.stream = L->streaming;
+    pthread_mutex_unlock(&L->h.mu);
     if (rc == 0) rc = send_msg(&L->tr, &m, err);
     swan_msg_free(&m);
     return rc;
+}
+
+/* A CHUNK (header already received as msg) goes on to the compute thread with its
+ * bytes frame, tagged with the connection it came on; nothing is copied. */
+static int forward_chunk(loop *L, zmq_msg_t *msg, bool more, swan_error *err) {
+    zmq_msg_t body;
+    zmq_msg_init(&body);
+    bool ok = more && zmq_msg_recv(&body, L->tr.sock, ZMQ_DONTWAIT) >= 0 && !zmq_msg_more(&body);
+    while (zmq_msg_more(&body)) { /* drain the frames of a malformed message */
+        zmq_msg_close(&body);
+        zmq_msg_init(&body);
+        if (zmq_msg_recv(&body, L->tr.sock, ZMQ_DONTWAIT) < 0) break;
+    }
+    if (!ok) {
+        zmq_msg_close(&body);
+        return swan_error_set(err, "the coordinator sent a malformed message: a chunk without exactly one bytes frame");
+    }
+    if (!L->streaming) {
+        zmq_msg_close(&body);
+        return swan_error_set(err, "the coordinator sent an unexpected 'chunk' message");
+    }
+    uint32_t gen = atomic_load(&L->h.gen);
+    int rc = zmq_send(L->stream_main, &gen, sizeof gen, ZMQ_SNDMORE);
+    if (rc >= 0) rc = zmq_msg_send(msg, L->stream_main, ZMQ_SNDMORE);
+    if (rc >= 0) rc = zmq_msg_send(&body, L->stream_main, 0);
+    zmq_msg_close(&body);
+    return rc < 0 ? swan_error_set(err, "cannot pass a chunk on: %s", zmq_strerror(errno)) : 0;
+}
+
+/* FETCHes from the compute thread go to the coordinator as they are. */
+static int forward_fetches(loop *L, swan_error *err) {
+    for (;;) {
+        zmq_msg_t f;
+        zmq_msg_init(&f);
+        if (zmq_msg_recv(&f, L->stream_main, ZMQ_DONTWAIT) < 0) {
+            zmq_msg_close(&f);
+            return 0;
+        }
+        int rc = swan_transport_client_send(&L->tr, zmq_msg_data(&f), zmq_msg_size(&f), err);
+        zmq_msg_close(&f);
+        if (rc) return rc;
+    }
 }
 
 /* Handles one message from the coordinator. Returns 1 on SHUTDOWN, -2 when the
@@ -312,8 +489,24 @@ static int on_coordinator_message(loop *L, swan_error *err) {
         return 0;
     }
     swan_msg m;
+    bool more = zmq_msg_more(&msg);
     int rc = swan_msg_decode(zmq_msg_data(&msg), zmq_msg_size(&msg), &m, err);
+    if (rc == 0 && m.type == SWAN_MSG_CHUNK) {
+        rc = forward_chunk(L, &msg, more, err);
+        zmq_msg_close(&msg);
+        return rc;
+    }
     zmq_msg_close(&msg);
+    if (rc == 0 && more) {
+        swan_msg_free(&m);
+        while (more) { /* drop the extra frames */
+            zmq_msg_init(&msg);
+            more = zmq_msg_recv(&msg, L->tr.sock, ZMQ_DONTWAIT) >= 0 && zmq_msg_more(&msg);
+            zmq_msg_close(&msg);
+        }
+        return swan_error_set(err, "the coordinator sent a malformed message: a '%s' with extra frames",
+                              swan_msg_type_name(m.type));
+    }
     if (rc) {
         char why[SWAN_ERROR_MAX];
         snprintf(why, sizeof why, "%s", err->msg);
@@ -340,7 +533,7 @@ static int on_coordinator_message(loop *L, swan_error *err) {
         swan_msg_free(&m);
         return -1;
     }
-    for (uint32_t i = 0; i < m.u.task.nitems; i++) {
+    for (uint32_t i = 0; i < m.u.task.nitems && !L->streaming; i++) {
         swan_task_item *it = &m.u.task.items[i];
         if (resolve(L, &m, &it->path, err) ||
             (it->scale_path && resolve(L, &m, &it->scale_path, err))) {
@@ -384,11 +577,9 @@ static int loop_open(loop *L, swan_error *err) {
     L->h.wake_fd = L->pipefd[1];
     L->h.o = L->o;
     atomic_init(&L->h.cancel, false);
+    atomic_init(&L->h.gen, 0);
     pthread_mutex_init(&L->h.mu, NULL);
     pthread_cond_init(&L->h.cv, NULL);
-    if (pthread_create(&L->thread, NULL, compute_thread, &L->h) != 0)
-        return swan_error_set(err, "cannot start the compute thread");
-    L->thread_started = true;
     /* Every (re)connection is a new conversation that starts with HELLO: a worker on
      * another host outlives a coordinator that is stopped and started again (the
      * resume of an interrupted job) and joins the new one by itself. */
@@ -397,12 +588,28 @@ static int loop_open(loop *L, swan_error *err) {
                                      .server_public_z85 = L->o->server_key,
                                      .routing_id = L->o->identity,
                                      .watch_connections = true};
-    return swan_transport_client_open(&L->tr, &co, err);
+    if (swan_transport_client_open(&L->tr, &co, err)) return -1;
+    /* The stream link: an inproc pair in the transport's context (worker_stream.h). */
+    char name[64];
+    snprintf(name, sizeof name, "inproc://swan-stream-%p", (void *)L);
+    L->stream_main = zmq_socket(L->tr.ctx, ZMQ_PAIR);
+    L->h.stream_sock = zmq_socket(L->tr.ctx, ZMQ_PAIR);
+    if (!L->stream_main || !L->h.stream_sock || zmq_bind(L->stream_main, name) != 0 ||
+        zmq_connect(L->h.stream_sock, name) != 0)
+        return swan_error_set(err, "cannot set up the stream link: %s", zmq_strerror(errno));
+    int zero = 0;
+    zmq_setsockopt(L->stream_main, ZMQ_LINGER, &zero, sizeof zero);
+    zmq_setsockopt(L->h.stream_sock, ZMQ_LINGER, &zero, sizeof zero);
+    if (pthread_create(&L->thread, NULL, compute_thread, &L->h) != 0)
+        return swan_error_set(err, "cannot start the compute thread");
+    L->thread_started = true; /* the thread owns h.stream_sock from here on */
+    return 0;
 }
 
 /* A (re)connection: forget the work of the previous connection (its coordinator
  * re-queued it) and say HELLO. */
 static int on_connected(loop *L, swan_error *err) {
+    atomic_fetch_add(&L->h.gen, 1); /* voids every stream request of the old connection */
     pthread_mutex_lock(&L->h.mu);
     swan_msg m;
     while (fifo_pop(&L->h.tasks, &m)) { /* queued, not started: drop */
@@ -428,7 +635,10 @@ static void loop_close(loop *L) {
         swan_msg m;
         while (fifo_pop(&L->h.tasks, &m)) swan_msg_free(&m);
         while (fifo_pop(&L->h.results, &m)) swan_msg_free(&m);
+    } else if (L->h.stream_sock) {
+        zmq_close(L->h.stream_sock); /* the thread never started: still ours */
     }
+    if (L->stream_main) zmq_close(L->stream_main);
     swan_transport_close(&L->tr);
     if (L->pipefd[0] > 0) close(L->pipefd[0]);
     if (L->pipefd[1] > 0) close(L->pipefd[1]);
@@ -457,9 +667,11 @@ int swan_worker_run(const swan_worker_opts *o, volatile sig_atomic_t *stop, swan
             rc = swan_error_set(err, "the coordinator process went away; exiting");
             break;
         }
-        zmq_pollitem_t done = {.socket = NULL, .fd = L.pipefd[0], .events = ZMQ_POLLIN};
+        zmq_pollitem_t extra[2] = {{.socket = NULL, .fd = L.pipefd[0], .events = ZMQ_POLLIN},
+                                   {.socket = L.stream_main, .events = ZMQ_POLLIN}};
+        zmq_pollitem_t *done = &extra[0];
         bool connected = false;
-        int readable = swan_transport_poll(&L.tr, &done, 1, 250, &connected, err);
+        int readable = swan_transport_poll(&L.tr, extra, 2, 250, &connected, err);
         if (readable < 0) {
             rc = -1;
             break;
@@ -472,7 +684,8 @@ int swan_worker_run(const swan_worker_opts *o, volatile sig_atomic_t *stop, swan
             break;
         }
         if (connected) rc = on_connected(&L, err);
-        if (rc == 0 && (done.revents & ZMQ_POLLIN)) rc = on_compute_done(&L, err);
+        if (rc == 0 && (done->revents & ZMQ_POLLIN)) rc = on_compute_done(&L, err);
+        if (rc == 0 && (extra[1].revents & ZMQ_POLLIN)) rc = forward_fetches(&L, err);
         if (rc == 0 && readable) {
             int r = on_coordinator_message(&L, err);
             if (r == 1) break; /* SHUTDOWN */

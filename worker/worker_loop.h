@@ -5,11 +5,17 @@
  * ZeroMQ socket (sends HELLO, receives TASK/SHUTDOWN, sends HEARTBEAT every second
  * while busy and the RESULT when done); the compute thread runs the metric kernels on
  * one task at a time. The socket is never touched by the compute thread (ZeroMQ
- * sockets are not thread-safe); they meet at a mutex-protected slot and a pipe. */
+ * sockets are not thread-safe); they meet at a mutex-protected slot and a pipe.
+ * A streaming worker (no copy of the model) reads tensor bytes through
+ * worker_stream.c: the compute thread's FETCHes and the coordinator's CHUNKs pass
+ * through an inproc pair to the main thread, which forwards them (a CHUNK's bytes
+ * frame is moved, not copied), tagged with the connection they belong to. */
 #ifndef SWAN_WORKER_LOOP_H
 #define SWAN_WORKER_LOOP_H
 
 #include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include <stdatomic.h>
@@ -23,6 +29,9 @@ typedef struct swan_worker_opts {
     const char *server_key; /* the coordinator's public key (Z85), with curve     */
     const char *model_dir;  /* this host's copy of the model (--model-dir), or NULL:
                                the coordinator's path                             */
+    bool stream;            /* no copy of the model: FETCH the bytes (--stream); also
+                               chosen when the model folder holds none of its files */
+    uint64_t stream_window; /* bytes in flight while streaming (0: the default)   */
     int threads;            /* BLAS threads                                      */
     pid_t parent;           /* exit when this process is gone (0: don't watch)   */
     double heartbeat;       /* seconds between heartbeats while busy             */

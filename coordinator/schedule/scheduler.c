@@ -7,6 +7,7 @@
 #include "coordinator/schedule/scheduler.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -19,6 +20,7 @@
 #include "proto/messages.h"
 #include "proto/transport.h"
 #include "coordinator/schedule/admission.h"
+#include "coordinator/schedule/stream_server.h"
 
 #define MAX_ID SWAN_TRANSPORT_MAX_ID
 #define MAX_FAILERS 8                       /* distinct workers remembered per task */
@@ -42,6 +44,7 @@ typedef struct worker {
     bool benched;        /* a task failed on this remote host: it gets work only
                             when no other idle worker can take it              */
     bool admitted;       /* its model copy passed the check (admission.c)      */
+    bool streaming;      /* it has no copy: it FETCHes bytes (stream_server.c)  */
     int64_t task;        /* index into plan->tasks, -1 when idle               */
     int64_t queued;      /* a small task sent ahead (prefetch), or -1          */
     double last_seen;
@@ -73,6 +76,7 @@ typedef struct swan_sched {
     const swan_sched_hooks *hooks;
     swan_transport *tr;  /* opened and owned by the caller (analyze.c) */
     swan_admission adm;  /* the model check before a worker's first task    */
+    swan_stream_server stream; /* bytes for workers without the model         */
     worker *workers;
     size_t nworkers, capworkers;
     task_info *info;     /* one per plan task                                  */
@@ -635,6 +639,16 @@ static void on_identity(swan_sched *s, worker *w, const swan_msg_identity *id) {
     }
     w->last_seen = swan_now_s();
     if (w->admitted) return;
+    if (id->stream) {
+        /* Nothing on that host can differ from our copy: ours is the one read. */
+        char label[96];
+        worker_label(w, label, sizeof label);
+        peer_log(s, &s->comings, "%s has no copy of the model: its tensor bytes are streamed", label);
+        w->streaming = true;
+        w->admitted = true;
+        dispatch(s, w);
+        return;
+    }
     char why[SWAN_ERROR_MAX / 2];
     swan_error err;
     int rc = swan_admission_check(&s->adm, id, why, sizeof why, &err);
@@ -714,6 +728,39 @@ static void on_result_msg(swan_sched *s, worker *w, const swan_msg_result *r) {
     dispatch(s, w);
 }
 
+/* FETCH: a streaming worker asks for bytes of an item of a task it holds (computing
+ * or sent ahead). Anything else (not streaming, another task or tensor, a range
+ * outside the tensor) drops it like any malformed message. */
+static void on_fetch(swan_sched *s, worker *w, const swan_msg_chunk *req) {
+    if (!w) {
+        peer_log(s, &s->noise, "ignored a fetch from an unknown or dropped worker");
+        return;
+    }
+    if (w->state == W_DROPPED) revive(s, w);
+    w->last_seen = swan_now_s();
+    char why[SWAN_ERROR_MAX / 2] = "";
+    int64_t t = (int64_t)req->task_id - 1;
+    if (!w->streaming) {
+        snprintf(why, sizeof why, "asked for tensor bytes without saying it streams");
+    } else if (req->task_id == 0 || req->task_id > s->plan->ntasks || (t != w->task && t != w->queued)) {
+        snprintf(why, sizeof why, "asked for bytes of task %" PRIu64 ", which it does not hold", req->task_id);
+    } else {
+        const swan_task *tk = &s->plan->tasks[t];
+        bool in_task = false;
+        for (uint32_t k = 0; k < tk->count && !in_task; k++)
+            in_task = s->plan->task_items[tk->first + k] == req->tensor_id;
+        if (!in_task)
+            snprintf(why, sizeof why, "asked for bytes of tensor %" PRIu32 ", not in its task", req->tensor_id);
+    }
+    swan_error err;
+    int rc = why[0] ? 1 : swan_stream_serve(&s->stream, s->tr, w->id, w->idlen, req, why, sizeof why, &err);
+    if (rc == 0) return;
+    char line[SWAN_ERROR_MAX];
+    snprintf(line, sizeof line, "%s and was dropped", rc > 0 ? "sent a bad fetch" : "could not be sent a chunk");
+    lose_worker(s, w, line, false, true);
+    peer_log(s, &s->noise, "  (%s)", rc > 0 ? why : err.msg);
+}
+
 /* A worker that cannot work at all leaves; what it held goes back in line. */
 static void on_fatal(swan_sched *s, worker *w, const swan_msg_fatal *f) {
     if (!w) return;
@@ -755,6 +802,7 @@ static void handle_message(swan_sched *s, const unsigned char *id, size_t idlen,
     case SWAN_MSG_RESULT: on_result_msg(s, w, &m.u.result); break;
     case SWAN_MSG_FATAL: on_fatal(s, w, &m.u.fatal); break;
     case SWAN_MSG_IDENTITY: on_identity(s, w, &m.u.identity); break;
+    case SWAN_MSG_FETCH: on_fetch(s, w, &m.u.chunk); break;
     default: on_unexpected(s, w, m.type); break;
     }
     swan_msg_free(&m);
@@ -874,6 +922,7 @@ int swan_sched_run(const swan_sched_opts *o, const swan_checkpoint *ck, swan_pla
     s.comings = (limiter){.tokens = 40, .burst = 40, .rate = 1.0, .last = s.t0};
     s.tr = o->transport;
     int rc = swan_admission_init(&s.adm, ck, err);
+    if (rc == 0) rc = swan_stream_server_init(&s.stream, ck, err);
     double last_progress = 0;
     while (rc == 0 && s.tasks_done < plan->ntasks && !s.fail[0]) {
         if (o->stop && *o->stop) {
@@ -902,6 +951,9 @@ int swan_sched_run(const swan_sched_opts *o, const swan_checkpoint *ck, swan_pla
         }
     }
     if (rc == 0 && s.fail[0]) rc = swan_error_set(err, "%s", s.fail);
+    if (s.stream.chunks_sent)
+        logf_(&s, "streamed %.1f MB of tensor bytes in %" PRIu64 " chunks to workers without the model",
+              (double)s.stream.bytes_sent / 1e6, s.stream.chunks_sent);
     if (s.noise.suppressed + s.comings.suppressed)
         logf_(&s, "(%zu more lines about workers were suppressed)", s.noise.suppressed + s.comings.suppressed);
     {
@@ -919,6 +971,7 @@ int swan_sched_run(const swan_sched_opts *o, const swan_checkpoint *ck, swan_pla
     for (size_t i = 0; i < plan->ntasks; i++) free(s.info[i].reasons);
     free(s.info);
     swan_admission_free(&s.adm);
+    swan_stream_server_free(&s.stream); /* mappings outlive it while chunks are queued */
     free(s.workers);
     free(s.requeued);
     return rc;
