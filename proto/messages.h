@@ -38,6 +38,9 @@
 #define SWAN_MSG_MAX_ITEMS 65536      /* items per TASK/RESULT                */
 #define SWAN_MSG_MAX_STRING 4096      /* bytes in any string field            */
 #define SWAN_STREAM_CHUNK_MAX (1u << 20) /* bytes one FETCH may ask for (one CHUNK) */
+#define SWAN_IDLE_HEARTBEAT_S 5.0     /* an idle worker's HEARTBEAT interval; the
+                                         coordinator drops an idle remote worker
+                                         silent for 3 of them                     */
 
 typedef enum swan_msg_type {
     SWAN_MSG_HELLO = 1,     /* worker -> coordinator: I am here, give me work        */

@@ -374,6 +374,7 @@ typedef struct loop {
     size_t outstanding;     /* tasks received and not yet answered */
     size_t stale;           /* results still due for a previous connection   */
     bool streaming;         /* this connection: no model copy, bytes FETCHed  */
+    bool said_hello;        /* connected at least once (idle heartbeats from then) */
     void *stream_main;      /* main thread's end of the inproc pair          */
 } loop;
 
@@ -618,6 +619,7 @@ static int on_connected(loop *L, swan_error *err) {
     }
     L->stale = L->outstanding; /* the one computing (and any results not yet sent) */
     pthread_mutex_unlock(&L->h.mu);
+    L->said_hello = true;
     return send_hello(&L->tr, L->o->threads, err);
 }
 
@@ -653,7 +655,10 @@ int swan_worker_run(const swan_worker_opts *o, volatile sig_atomic_t *stop, swan
     L.o = o;
     int rc = loop_open(&L, err);
     /* Without connection events (monitor unavailable), say HELLO once up front. */
-    if (rc == 0 && !L.tr.monitor) rc = send_hello(&L.tr, o->threads, err);
+    if (rc == 0 && !L.tr.monitor) {
+        rc = send_hello(&L.tr, o->threads, err);
+        L.said_hello = true;
+    }
     double last_beat = swan_now_s();
     while (rc == 0) {
         if (stop && *stop) {
@@ -695,7 +700,10 @@ int swan_worker_run(const swan_worker_opts *o, volatile sig_atomic_t *stop, swan
             }
         }
         double t = swan_now_s();
-        if (rc == 0 && L.outstanding && t - last_beat >= o->heartbeat) {
+        /* Busy: every second. Idle: every SWAN_IDLE_HEARTBEAT_S, so that the coordinator
+         * notices an idle host that vanished (it drops idle workers silent for 3 of those). */
+        if (rc == 0 && L.said_hello &&
+            t - last_beat >= (L.outstanding ? o->heartbeat : SWAN_IDLE_HEARTBEAT_S)) {
             pthread_mutex_lock(&L.h.mu);
             uint64_t computing = L.h.computing;
             pthread_mutex_unlock(&L.h.mu);

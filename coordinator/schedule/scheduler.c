@@ -756,9 +756,9 @@ static void on_fetch(swan_sched *s, worker *w, const swan_msg_chunk *req) {
     int rc = why[0] ? 1 : swan_stream_serve(&s->stream, s->tr, w->id, w->idlen, req, why, sizeof why, &err);
     if (rc == 0) return;
     char line[SWAN_ERROR_MAX];
-    snprintf(line, sizeof line, "%s and was dropped", rc > 0 ? "sent a bad fetch" : "could not be sent a chunk");
+    snprintf(line, sizeof line, "%s and was dropped (%.300s)",
+             rc > 0 ? "sent a bad fetch" : "could not be sent a chunk", rc > 0 ? why : err.msg);
     lose_worker(s, w, line, false, true);
-    peer_log(s, &s->noise, "  (%s)", rc > 0 ? why : err.msg);
 }
 
 /* A worker that cannot work at all leaves; what it held goes back in line. */
@@ -852,6 +852,14 @@ static void check_liveness(swan_sched *s) {
              * A hung local process is ours to end; reaping it starts a replacement. */
             lose_worker(s, w, why, true, ours != 0);
             if (ours) kill(ours, SIGKILL);
+        } else if (w->state == W_LIVE && w->admitted && w->task < 0 && !w->local_pid &&
+                   t - w->last_seen > 3 * SWAN_IDLE_HEARTBEAT_S) {
+            /* An idle remote host that vanished (power, cable, SIGSTOP) says nothing:
+             * idle workers heartbeat every SWAN_IDLE_HEARTBEAT_S, so three missed ones
+             * mean it left. It stays known (DROPPED) and is used again if it speaks. */
+            char why[96];
+            snprintf(why, sizeof why, "left: silent for %.0f s while idle", t - w->last_seen);
+            lose_worker(s, w, why, false, false);
         }
     }
     if (!s->pool) return;

@@ -3,8 +3,9 @@
  * Connects to a coordinator's --listen endpoint and sends what a broken or hostile
  * host might: bytes that are not msgpack, a wrong protocol version, extra frames, an
  * oversized frame, messages only a coordinator may send, results for tasks it does
- * not hold or with the wrong tensors, and a worker that takes a task and goes
- * silent. The coordinator must log each, never crash, and still produce the same
+ * not hold or with the wrong tensors, FETCHes for bytes it may not have (from a
+ * worker that did not say it streams; for a task it does not hold; outside the
+ * tensor), and a worker that takes a task and goes silent. The coordinator must log each, never crash, and still produce the same
  * manifest as an undisturbed run (checked by test_hostile_peer.sh).
  *
  * usage: swan_hostile_peer ENDPOINT
@@ -79,8 +80,15 @@ static void send_hello(void *s) {
 /* Waits for a TASK; returns 0 and fills *task, or -1 (timeout / SHUTDOWN). */
 /* Answers a CHALLENGE honestly (the files are the coordinator's own), so that the
  * misbehaviour that follows reaches the scheduler's task handling. */
+static int g_stream; /* answer CHALLENGEs with "no copy, I stream" */
+
 static void answer_challenge(void *s, const swan_msg_challenge *c) {
     swan_msg m = {.type = SWAN_MSG_IDENTITY};
+    if (g_stream) {
+        m.u.identity.stream = true;
+        send_msg(s, &m);
+        return;
+    }
     m.u.identity.nshards = c->nshards;
     m.u.identity.shards = swan_msg_alloc(&m, (size_t)c->nshards * sizeof *m.u.identity.shards);
     for (uint32_t i = 0; i < c->nshards; i++) {
@@ -243,6 +251,28 @@ int main(int argc, char **argv) {
         }
         zmq_close(s);
     }
+
+    /* 3b. Bad FETCHes: from a worker with its own copy (variant 0), and from streaming
+     *     ones for a task they do not hold (1) or bytes past the tensor's end (2). */
+    for (int variant = 0; variant < 3; variant++) {
+        g_stream = variant > 0;
+        s = connect_dealer(ctx, ep);
+        send_hello(s);
+        swan_msg task;
+        if (recv_task(s, &task) == 0) {
+            swan_msg f = {.type = SWAN_MSG_FETCH};
+            f.u.chunk.task_id = task.u.task.task_id + (variant == 1 ? 1000 : 0);
+            f.u.chunk.tensor_id = task.u.task.items[0].tensor_id;
+            f.u.chunk.part = SWAN_PART_DATA;
+            f.u.chunk.offset = variant == 2 ? task.u.task.items[0].nbytes : 0;
+            f.u.chunk.nbytes = 16;
+            send_msg(s, &f);
+            swan_msg_free(&task);
+        }
+        sleep(1);
+        zmq_close(s);
+    }
+    g_stream = 0;
 
     /* 4. A worker that takes a task and goes silent: dropped after the timeout. */
     s = connect_dealer(ctx, ep);
