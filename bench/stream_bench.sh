@@ -81,7 +81,7 @@ run() {
     wall=$(echo "$t1 - $t0" | bc -l)
     streamed=$(sed -n 's/.*streamed \([0-9.]*\) MB.*/\1/p' "$BENCH_DIR/$mode.err")
     printf '%-7s wall %7.2f s  %7.1f MB/s of model  streamed %8s MB  worker RSS %6.1f MB  coordinator RSS %6.1f MB\n' \
-        "$mode" "$wall" "$(echo "$model_bytes / $wall / 1e6" | bc -l)" "${streamed:-0}" \
+        "$mode" "$wall" "$(echo "$model_bytes / $wall / 1000000" | bc -l)" "${streamed:-0}" \
         "$(echo "$(cat "$BENCH_DIR/$mode.wrss") / 1024" | bc -l)" \
         "$(echo "$(cat "$BENCH_DIR/$mode.crss") / 1024" | bc -l)"
     eval "wall_$mode=$wall"

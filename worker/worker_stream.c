@@ -29,8 +29,18 @@ void swan_stream_source_init(swan_stream_source *ss, const swan_stream_link *lin
 
 void swan_stream_source_free(swan_stream_source *ss) {
     free(ss->buf);
-    ss->buf = NULL;
-    ss->cap = 0;
+    free(ss->ahead.buf);
+    ss->buf = ss->ahead.buf = NULL;
+    ss->cap = ss->ahead.cap = 0;
+}
+
+/* Forgets the read-ahead: its pending requests become void. */
+static void ahead_drop(swan_stream_source *ss) {
+    for (size_t k = 0; k < ss->count; k++) {
+        swan_stream_req *r = &ss->pending[(ss->head + k) % SWAN_STREAM_MAX_PENDING];
+        if (r->ahead) r->dst = NULL, r->ahead = false;
+    }
+    ss->ahead.active = false;
 }
 
 /* A new connection voids everything asked on the old one: it will never answer. */
@@ -40,12 +50,14 @@ static bool connection_changed(swan_stream_source *ss) {
     ss->gen = g;
     ss->count = ss->head = 0;
     ss->inflight = 0;
+    ss->ahead.active = false;
     return true;
 }
 
 void swan_stream_source_begin(swan_stream_source *ss, uint64_t task_id, uint32_t tensor_id,
                               uint64_t data_bytes, uint64_t scale_bytes) {
     (void)connection_changed(ss);
+    ahead_drop(ss);
     ss->task_id = task_id;
     ss->tensor_id = tensor_id;
     ss->part_size[SWAN_SRC_DATA] = data_bytes;
@@ -55,8 +67,11 @@ void swan_stream_source_begin(swan_stream_source *ss, uint64_t task_id, uint32_t
 /* A read that gives up leaves its pending requests void: their chunks are dropped
  * when they come. */
 static void void_pending(swan_stream_source *ss) {
-    for (size_t k = 0; k < ss->count; k++)
+    for (size_t k = 0; k < ss->count; k++) {
         ss->pending[(ss->head + k) % SWAN_STREAM_MAX_PENDING].dst = NULL;
+        ss->pending[(ss->head + k) % SWAN_STREAM_MAX_PENDING].ahead = false;
+    }
+    ss->ahead.active = false;
 }
 
 static bool same_chunk(const swan_msg_chunk *a, const swan_msg_chunk *b) {
@@ -91,7 +106,8 @@ static int take_chunk(swan_stream_source *ss, const swan_msg_chunk *h, const voi
                                    "carries %zu", h->nbytes, len);
     if (r->dst) {
         memcpy(r->dst, data, len);
-        *delivered += len;
+        if (r->ahead) ss->ahead.got += len;
+        else *delivered += len;
     }
     ss->bytes_in += len;
     ss->chunks_in++;
@@ -118,6 +134,37 @@ static int wait_chunk(swan_stream_source *ss, uint64_t *delivered, double *last,
     return 0;
 }
 
+/* Sends one FETCH for n bytes at off of part, landing at dst. */
+static int ask(swan_stream_source *ss, int part, uint64_t off, uint64_t n, unsigned char *dst,
+               bool ahead, swan_error *err) {
+    swan_stream_req *r = &ss->pending[(ss->head + ss->count) % SWAN_STREAM_MAX_PENDING];
+    r->c = (swan_msg_chunk){.task_id = ss->task_id, .tensor_id = ss->tensor_id,
+                            .part = (uint32_t)part, .offset = off, .nbytes = (uint32_t)n};
+    r->dst = dst;
+    r->answered = false;
+    r->ahead = ahead;
+    if (ss->link.send_fetch(ss->link.ctx, &r->c, err)) return -1;
+    ss->count++;
+    ss->inflight += n;
+    ss->fetches_out++;
+    if (ss->inflight > ss->max_inflight) ss->max_inflight = ss->inflight;
+    return 0;
+}
+
+/* Asks for more of the read-ahead range while the window has room. */
+static int ahead_top_up(swan_stream_source *ss, swan_error *err) {
+    while (ss->ahead.active && ss->ahead.issued < ss->ahead.len && ss->count < SWAN_STREAM_MAX_PENDING) {
+        uint64_t left = ss->ahead.len - ss->ahead.issued;
+        uint64_t n = left < ss->chunk ? left : ss->chunk;
+        if (ss->count > 0 && ss->inflight + n > ss->window) break;
+        if (ask(ss, ss->ahead.part, ss->ahead.off + ss->ahead.issued, n, ss->ahead.buf + ss->ahead.issued,
+                true, err))
+            return -1;
+        ss->ahead.issued += n;
+    }
+    return 0;
+}
+
 static int stream_gather(void *ctx, int part, uint64_t off, uint64_t run_bytes, uint64_t stride,
                          uint64_t nrows, unsigned char *dst, swan_error *err) {
     swan_stream_source *ss = ctx;
@@ -140,24 +187,14 @@ static int stream_gather(void *ctx, int part, uint64_t off, uint64_t run_bytes, 
         while (row < nrows && ss->count < SWAN_STREAM_MAX_PENDING) {
             uint64_t n = run_bytes - pos < ss->chunk ? run_bytes - pos : ss->chunk;
             if (ss->count > 0 && ss->inflight + n > ss->window) break;
-            swan_stream_req *r = &ss->pending[(ss->head + ss->count) % SWAN_STREAM_MAX_PENDING];
-            r->c = (swan_msg_chunk){.task_id = ss->task_id, .tensor_id = ss->tensor_id,
-                                    .part = (uint32_t)part, .offset = off + row * stride + pos,
-                                    .nbytes = (uint32_t)n};
-            r->dst = dst + row * run_bytes + pos;
-            r->answered = false;
-            if (ss->link.send_fetch(ss->link.ctx, &r->c, err)) {
+            if (ask(ss, part, off + row * stride + pos, n, dst + row * run_bytes + pos, false, err)) {
                 void_pending(ss);
                 return -1;
             }
-            ss->count++;
-            ss->inflight += n;
-            ss->fetches_out++;
-            if (ss->inflight > ss->max_inflight) ss->max_inflight = ss->inflight;
             pos += n;
             if (pos == run_bytes) pos = 0, row++;
         }
-        if (wait_chunk(ss, &got, &last, err)) {
+        if ((row == nrows && ahead_top_up(ss, err)) || wait_chunk(ss, &got, &last, err)) {
             void_pending(ss);
             return -1;
         }
@@ -165,18 +202,65 @@ static int stream_gather(void *ctx, int part, uint64_t off, uint64_t run_bytes, 
     return 0;
 }
 
+/* Waits until the read-ahead range has fully arrived. */
+static int ahead_finish(swan_stream_source *ss, swan_error *err) {
+    double last = swan_now_s();
+    uint64_t unused = 0;
+    while (ss->ahead.got < ss->ahead.len) {
+        if (ahead_top_up(ss, err) || wait_chunk(ss, &unused, &last, err)) {
+            void_pending(ss);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static int grow(unsigned char **buf, size_t *cap, uint64_t len, swan_error *err) {
+    if (len <= *cap) return 0;
+    if (len > SIZE_MAX) return swan_error_set(err, "stream: view too large");
+    unsigned char *nb = realloc(*buf, (size_t)len);
+    if (!nb) return swan_error_set(err, "stream: out of memory for %llu bytes", (ull)len);
+    *buf = nb;
+    *cap = (size_t)len;
+    return 0;
+}
+
 static int stream_view(void *ctx, int part, uint64_t off, uint64_t len, const unsigned char **at,
                        swan_error *err) {
     swan_stream_source *ss = ctx;
-    if (len > SIZE_MAX) return swan_error_set(err, "stream: view too large");
-    if (len > ss->cap) {
-        unsigned char *nb = realloc(ss->buf, (size_t)len);
-        if (!nb) return swan_error_set(err, "stream: out of memory for %llu bytes", (ull)len);
-        ss->buf = nb;
-        ss->cap = (size_t)len;
+    if (connection_changed(ss))
+        return swan_error_set(err, "the connection to the coordinator was reset while streaming");
+    if (ss->ahead.active && ss->ahead.part == part && ss->ahead.off == off && ss->ahead.len == len) {
+        /* The read-ahead guessed right: its buffer becomes the view. */
+        if (ahead_finish(ss, err)) return -1;
+        unsigned char *b = ss->buf;
+        size_t c = ss->cap;
+        ss->buf = ss->ahead.buf, ss->cap = ss->ahead.cap;
+        ss->ahead.buf = b, ss->ahead.cap = c;
+        ss->ahead.active = false;
+        ss->ahead_hits++;
+    } else {
+        ahead_drop(ss);
+        if (grow(&ss->buf, &ss->cap, len, err) || stream_gather(ss, part, off, len, len, 1, ss->buf, err))
+            return -1;
     }
-    if (stream_gather(ss, part, off, len, len, 1, ss->buf, err)) return -1;
     *at = ss->buf;
+    /* Read the next range of the same size ahead, if the part has it. */
+    uint64_t next = off + len, size = ss->part_size[part];
+    if (next < size && len > 0) {
+        uint64_t n = size - next < len ? size - next : len;
+        if (grow(&ss->ahead.buf, &ss->ahead.cap, n, err) == 0) {
+            ss->ahead.active = true;
+            ss->ahead.part = part;
+            ss->ahead.off = next;
+            ss->ahead.len = n;
+            ss->ahead.issued = ss->ahead.got = 0;
+            if (ahead_top_up(ss, err)) {
+                void_pending(ss);
+                return -1;
+            }
+        }
+    }
     return 0;
 }
 

@@ -10,7 +10,8 @@
  * A CHUNK must answer a pending request exactly (same task, tensor, part, offset,
  * size, and a bytes frame of that size); anything else fails the read. Requests of a
  * read that failed stay counted until their chunks arrive and are then dropped, so
- * they can neither be mistaken for a later read's data nor overrun the window. */
+ * they can neither be mistaken for a later read's data nor overrun the window. Views
+ * read ahead (see `ahead` below). */
 #ifndef SWAN_WORKER_STREAM_H
 #define SWAN_WORKER_STREAM_H
 
@@ -45,6 +46,7 @@ typedef struct swan_stream_req {
     swan_msg_chunk c;       /* what was asked                                       */
     unsigned char *dst;     /* where its bytes go; NULL: void (its read gave up)     */
     bool answered;          /* its chunk came (it leaves the ring once all before it did) */
+    bool ahead;             /* for the read-ahead buffer, not the current read        */
 } swan_stream_req;
 
 typedef struct swan_stream_source {
@@ -62,8 +64,22 @@ typedef struct swan_stream_source {
     uint64_t inflight;      /* bytes of the pending requests                        */
     unsigned char *buf;     /* a view's bytes, assembled (reused across views)      */
     size_t cap;
+    /* Read-ahead: after a view of [off, off+len) the next len bytes of the part are
+     * asked for too (row blocks are read in order), into a second buffer, so that the
+     * transfer overlaps the kernels' work on the current tile. A view of anything else
+     * voids it. Memory: two tiles plus the window. */
+    struct {
+        bool active;
+        int part;
+        uint64_t off, len;  /* the range being read ahead                         */
+        uint64_t issued;    /* bytes of it asked for so far                       */
+        uint64_t got;       /* bytes of it received                               */
+        unsigned char *buf;
+        size_t cap;
+    } ahead;
     /* Counters (tests, bench): bytes and chunks taken, the most bytes in flight. */
     uint64_t bytes_in, chunks_in, fetches_out, max_inflight;
+    uint64_t ahead_hits;    /* views served from the read-ahead                     */
 } swan_stream_source;
 
 /* window: bytes in flight at most (>= SWAN_STREAM_MIN_WINDOW). */

@@ -1,10 +1,12 @@
 /* stream_server.c: CHUNKs from mapped shards (see stream_server.h). */
+#define _DEFAULT_SOURCE /* glibc: MADV_DONTNEED (the build asks for plain XSI otherwise) */
 #include "coordinator/schedule/stream_server.h"
 
 #include <errno.h>
 #include <inttypes.h>
 #include <pthread.h>
 #include <stdio.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -33,10 +35,27 @@ static void map_unref(swan_shard_map *m) {
     free(m);
 }
 
-/* ZeroMQ is done with a chunk (zmq_msg_init_data's free function). */
+/* One chunk in ZeroMQ's hands: its mapping and length. */
+typedef struct chunk_ref {
+    swan_shard_map *map;
+    size_t len;
+} chunk_ref;
+
+/* ZeroMQ is done with a chunk (zmq_msg_init_data's free function, on its I/O
+ * thread). The chunk's pages leave our resident set (they stay in the page cache,
+ * and a neighbouring chunk that still needs one faults it back in from there), so
+ * the coordinator's memory does not grow with the bytes it has streamed. */
 static void chunk_done(void *data, void *hint) {
-    (void)data;
-    map_unref(hint);
+    chunk_ref *c = hint;
+#ifdef MADV_DONTNEED
+    long page = sysconf(_SC_PAGESIZE);
+    if (page > 0) {
+        uintptr_t a = (uintptr_t)data, start = a - a % (uintptr_t)page;
+        (void)madvise((void *)start, (size_t)(a + c->len - start), MADV_DONTNEED);
+    }
+#endif
+    map_unref(c->map);
+    free(c);
 }
 
 int swan_stream_server_init(swan_stream_server *srv, const swan_checkpoint *ck, swan_error *err) {
@@ -121,12 +140,19 @@ int swan_stream_serve(swan_stream_server *srv, swan_transport *tr, const unsigne
     char *buf;
     size_t len;
     if (swan_msg_encode(&hdr, &buf, &len, err)) return -1;
+    chunk_ref *ref = malloc(sizeof *ref);
+    if (!ref) {
+        free(buf);
+        return swan_error_set(err, "out of memory");
+    }
+    ref->map = m;
+    ref->len = req->nbytes;
     pthread_mutex_lock(&m->mu);
     m->refs++; /* released by chunk_done, whether the send works or not */
     pthread_mutex_unlock(&m->mu);
     int rc = swan_transport_server_send_zc(tr, id, idlen, buf, len,
                                            (unsigned char *)m->addr + off + req->offset, req->nbytes,
-                                           chunk_done, m);
+                                           chunk_done, ref);
     free(buf);
     if (rc) return swan_error_set(err, "cannot queue a chunk for the worker: %s", zmq_strerror(errno));
     srv->chunks_sent++;

@@ -7,7 +7,8 @@
  * read through the stream equal a read of the same bytes from a file; a chunk at a
  * wrong offset, one longer or shorter than announced, one for an unknown task, one
  * nobody asked for, a read outside the part, a stall and a reconnection each fail
- * the read with a reason, and the next read still gets the right bytes. */
+ * the read with a reason, and the next read still gets the right bytes; row blocks
+ * are read ahead (the next block's transfer overlaps the current one's work). */
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -262,6 +263,7 @@ static void check_same_as_file(swan_dtype dt, uint64_t rows, uint64_t cols, bool
     assert_memory_equal(&a, &b, sizeof a);
     assert_true(f.max_outstanding <= 16384);
     assert_true(ss.bytes_in >= nbytes); /* the whole tensor came through the window */
+    if (rows >= cols) assert_true(ss.ahead_hits > 0); /* row blocks: read ahead, in order */
     swan_stream_source_free(&ss);
     unlink(path);
     close(fd);
