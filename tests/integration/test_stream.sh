@@ -23,7 +23,9 @@ PYEOF
 same_results() { diff <(results_of "$1" | sort) <(results_of "$2" | sort) >/dev/null; }
 
 # run_streamed MODEL OUT WORKER_FLAGS...: analyze MODEL with no local worker and one
-# streaming worker on loopback; status in $st, logs in OUT.err / OUT.wlog.
+# streaming worker on loopback (with CURVE keys when COORD_FLAGS holds the
+# coordinator's); status in $st, logs in OUT.err / OUT.wlog.
+COORD_FLAGS=()
 run_streamed() {
     local model=$1 out=$2; shift 2
     local port ep wpid
@@ -31,7 +33,8 @@ run_streamed() {
     ep="tcp://127.0.0.1:$port"
     "$SWAN_BIN" worker -j 1 --connect "$ep" "$@" >"$out.wlog" 2>&1 &
     wpid=$!
-    run_bounded 60 "$SWAN_BIN" analyze "$model" -o "$out" -j 0 -q --listen "$ep" 2>"$out.err"
+    run_bounded 60 "$SWAN_BIN" analyze "$model" -o "$out" -j 0 -q --listen "$ep" "${COORD_FLAGS[@]}" \
+        2>"$out.err"
     st=$?
     wait_for 10 bash -c "! kill -0 $wpid 2>/dev/null"
     wst=$?
@@ -48,15 +51,21 @@ chunks=$(sed -n 's/.* in \([0-9]*\) chunks.*/\1/p' "$T/s1.err")
 check "--stream: many chunks of at most 256 KiB (got ${chunks:-none})" [ "${chunks:-0}" -ge 200 ]
 check "--stream: the worker left on SHUTDOWN" [ $wst -eq 0 ]
 
-# 2. A --model-dir without the files: streaming is chosen by itself.
-run_streamed "$T/model" "$T/s2" --model-dir "$T/empty"
+# 2. A --model-dir without the files: streaming is chosen by itself (over CURVE, as
+#    between hosts: the chunks' second frame goes through the encryption too).
+make_keys "$T/keys" w1 || { fail "swan keygen"; finish; }
+worker_curve "$T/keys" w1
+COORD_FLAGS=("${COORD_CURVE[@]}")
+run_streamed "$T/model" "$T/s2" --model-dir "$T/empty" "${WORKER_CURVE[@]}"
+COORD_FLAGS=()
 check "empty --model-dir: the job finished (status $st)" [ $st -eq 0 ]
 check "empty --model-dir: manifest identical" same_manifests "$T/s2/manifest.json" "$T/ref/manifest.json"
 check "empty --model-dir: raw results identical" same_results "$T/s2/journal.jsonl" "$T/ref/journal.jsonl"
+check "empty --model-dir: the link was encrypted" grep -q "CURVE, allowed keys only" "$T/s2.err"
 check "empty --model-dir: logged as streaming" grep -q "has no copy of the model: its tensor bytes are streamed" "$T/s2.err"
 
 # 3. FP8 weights (block, per-row and per-tensor scales): data and scales streamed.
-if "$PY" -c 'import numpy' 2>/dev/null && "$PY" "$GEN" fp8 "$T/fp8" "$T/bf16" >/dev/null 2>&1; then
+if "$PY" "$GEN" fp8 "$T/fp8" "$T/bf16" >/dev/null; then
     "$SWAN_BIN" analyze "$T/fp8" -o "$T/fp8-ref" -j 1 -q 2>"$T/fp8-ref.err"
     check "fp8: local run" [ $? -eq 0 ]
     run_streamed "$T/fp8" "$T/s3" --model-dir "$T/empty" --stream-window 1
@@ -64,7 +73,7 @@ if "$PY" -c 'import numpy' 2>/dev/null && "$PY" "$GEN" fp8 "$T/fp8" "$T/bf16" >/
     check "fp8 streamed: manifest identical" same_manifests "$T/s3/manifest.json" "$T/fp8-ref/manifest.json"
     check "fp8 streamed: raw results identical" same_results "$T/s3/journal.jsonl" "$T/fp8-ref/journal.jsonl"
 else
-    echo "SKIP: fp8 part (python3-numpy missing)"
+    fail "fixture generator (fp8)"
 fi
 for f in "$T"/s1.err "$T"/s1.wlog; do echo "--- $f"; cat "$f"; done
 finish
