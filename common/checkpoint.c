@@ -30,6 +30,7 @@
 #include "common/formats/fp8.h"
 #include "common/formats/gguf.h"
 #include "common/formats/safetensors.h"
+#include "common/json_scan.h"
 #include "common/regular_file.h"
 
 #define INDEX_NAME "model.safetensors.index.json"
@@ -38,7 +39,7 @@
 #define ST_SUFFIX ".safetensors"
 
 /* One weight_map line: which shard a tensor is promised to be in. The strings point
- * into the parsed index until detach_names copies the names out of it. */
+ * into the index text until detach_names copies the names out of it. */
 typedef struct wm_pair {
     const char *tensor;
     const char *file;
@@ -358,52 +359,165 @@ static int shard_name_ok(const char *f) {
     return 1;
 }
 
-/* weight_map -> pairs sorted by tensor name, duplicates refused. */
-static int load_weight_map(const char *ipath, const cJSON *root, wm_pair **out, size_t *out_n,
-                           swan_error *err) {
-    const cJSON *wm = cJSON_IsObject(root) ? cJSON_GetObjectItemCaseSensitive(root, "weight_map")
-                                           : NULL;
-    if (!cJSON_IsObject(wm))
-        return swan_error_set(err, "%s: no \"weight_map\" object", ipath);
-    size_t n = 0;
-    for (const cJSON *it = wm->child; it; it = it->next) n++;
-    if (n == 0) return swan_error_set(err, "%s: weight_map names no tensors", ipath);
-    wm_pair *pairs = calloc(n, sizeof *pairs);
-    if (!pairs) return swan_error_set(err, "%s: out of memory", ipath);
-    size_t i = 0;
-    for (const cJSON *it = wm->child; it; it = it->next, i++) {
-        if (!cJSON_IsString(it)) {
-            free(pairs);
-            return swan_error_set(err, "%s: weight_map entry '%.200s' is not a file name string",
-                                  ipath, it->string);
-        }
-        pairs[i].tensor = it->string;
-        pairs[i].file = it->valuestring;
+/* The distinct shard files named so far, sorted, in a small growing array: the
+ * index names a handful of files ~100,000 times, so each value is found by bsearch
+ * (after a check against the last one, the usual case) instead of being collected
+ * and sorted once per tensor. */
+typedef struct file_set {
+    const char **v;
+    size_t n, cap;
+    const char *last;
+} file_set;
+
+static const char *file_set_add(file_set *fs, const char *f) {
+    if (fs->last && strcmp(fs->last, f) == 0) return fs->last;
+    size_t lo = 0, hi = fs->n;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        int c = strcmp(fs->v[mid], f);
+        if (c == 0) return fs->last = fs->v[mid];
+        if (c < 0) lo = mid + 1;
+        else hi = mid;
     }
-    qsort(pairs, n, sizeof *pairs, cmp_pair_tensor);
-    for (i = 1; i < n; i++)
-        if (strcmp(pairs[i - 1].tensor, pairs[i].tensor) == 0) {
-            const char *t = pairs[i].tensor;
+    if (fs->n == fs->cap) {
+        size_t ncap = fs->cap ? 2 * fs->cap : 16;
+        const char **g = realloc(fs->v, ncap * sizeof *g);
+        if (!g) return NULL;
+        fs->v = g;
+        fs->cap = ncap;
+    }
+    memmove(fs->v + lo + 1, fs->v + lo, (fs->n - lo) * sizeof *fs->v);
+    fs->v[lo] = f;
+    fs->n++;
+    return fs->last = f;
+}
+
+/* Decodes the current string of s in place in text (decoding never grows a string,
+ * and the scanner is already past it); NULL when it holds a \u0000. */
+static const char *decode_in_place(const swan_js *s, char *text) {
+    bool nul;
+    char *dst = text + (s->tok - s->text);
+    swan_js_decode(s, dst, &nul);
+    return nul ? NULL : dst;
+}
+
+/* The members of the weight_map object (its '{' already read) -> pairs. Names and
+ * file names are decoded in place in text, which the pairs then point into. */
+static int read_weight_map(const char *ipath, swan_js *s, char *text, wm_pair **out,
+                           size_t *out_n, file_set *fs, swan_error *err) {
+    wm_pair *pairs = NULL;
+    size_t n = 0, cap = 0;
+    for (;;) {
+        swan_js_tok t = swan_js_next(s);
+        if (t == SWAN_JS_OBJECT_END) break;
+        if (t != SWAN_JS_KEY) goto syntax;
+        const char *tensor = decode_in_place(s, text);
+        t = swan_js_next(s);
+        if (t == SWAN_JS_ERROR) goto syntax;
+        const char *file = t == SWAN_JS_STRING ? decode_in_place(s, text) : NULL;
+        if (!tensor || !file) {
+            swan_js_skip(s, t);
             free(pairs);
-            return swan_error_set(err, "%s: tensor '%.200s' appears twice in weight_map", ipath, t);
+            if (!tensor)
+                return swan_error_set(err, "%s: a weight_map name holds a \\u0000 (NUL) character", ipath);
+            return swan_error_set(err, "%s: weight_map entry '%.200s' is not a file name string",
+                                  ipath, tensor);
         }
+        if (n == cap) {
+            size_t ncap = cap ? cap + cap / 2 : 1024;
+            wm_pair *g = realloc(pairs, ncap * sizeof *g);
+            if (!g) {
+                free(pairs);
+                return swan_error_set(err, "%s: out of memory", ipath);
+            }
+            pairs = g;
+            cap = ncap;
+        }
+        if (!(file = file_set_add(fs, file))) {
+            free(pairs);
+            return swan_error_set(err, "%s: out of memory", ipath);
+        }
+        pairs[n++] = (wm_pair){.tensor = tensor, .file = file};
+    }
+    *out = pairs;
+    *out_n = n;
+    return 0;
+syntax:
+    free(pairs);
+    return swan_error_set(err, "%s: not valid JSON (%s near byte %zu)", ipath,
+                          s->err_what ? s->err_what : "error", s->err_pos);
+}
+
+/* The index text -> weight_map pairs sorted by tensor name (duplicates refused) and
+ * the distinct shard files, sorted. The text is read by the pull scanner
+ * (common/json_scan.h) and the strings are decoded in place, so a 1,000,000-tensor
+ * index costs its text and one pair per tensor, not a cJSON tree. The whole document
+ * is checked to be JSON; only the first "weight_map" is used. */
+static int load_weight_map(const char *ipath, char *text, size_t len, wm_pair **out,
+                           size_t *out_n, file_set *fs, swan_error *err) {
+    swan_js s;
+    swan_js_init(&s, text, len);
+    wm_pair *pairs = NULL;
+    size_t n = 0;
+    bool have_map = false, seen_map = false;
+    int rc = 0;
+    swan_js_tok t = swan_js_next(&s);
+    if (t == SWAN_JS_OBJECT) {
+        while (rc == 0 && (t = swan_js_next(&s)) == SWAN_JS_KEY) {
+            bool first_map = !seen_map && swan_js_equals(&s, "weight_map");
+            seen_map |= first_map;
+            t = swan_js_next(&s);
+            if (first_map && t == SWAN_JS_OBJECT) {
+                have_map = true;
+                rc = read_weight_map(ipath, &s, text, &pairs, &n, fs, err);
+            } else if (swan_js_skip(&s, t)) {
+                break; /* a first weight_map that is not an object is refused below */
+            }
+        }
+        if (rc == 0 && t != SWAN_JS_OBJECT_END) t = SWAN_JS_ERROR;
+        else if (rc == 0) t = swan_js_next(&s);
+    } else if (swan_js_skip(&s, t) == 0) {
+        t = swan_js_next(&s);
+    } else {
+        t = SWAN_JS_ERROR;
+    }
+    if (rc == 0) {
+        /* Like cJSON: trailing whitespace only. */
+        size_t p = s.pos;
+        while (p < len && (text[p] == ' ' || text[p] == '\n' || text[p] == '\r' || text[p] == '\t')) p++;
+        if (t != SWAN_JS_END || p != len)
+            rc = swan_error_set(err, "%s: not valid JSON (%s near byte %zu)", ipath,
+                                t == SWAN_JS_END ? "data after the document"
+                                : s.err_what     ? s.err_what
+                                                 : "error",
+                                t == SWAN_JS_END ? p : s.err_pos);
+        else if (!have_map)
+            rc = swan_error_set(err, "%s: no \"weight_map\" object", ipath);
+        else if (n == 0)
+            rc = swan_error_set(err, "%s: weight_map names no tensors", ipath);
+    }
+    if (rc == 0) {
+        qsort(pairs, n, sizeof *pairs, cmp_pair_tensor);
+        for (size_t i = 1; i < n && rc == 0; i++)
+            if (strcmp(pairs[i - 1].tensor, pairs[i].tensor) == 0)
+                rc = swan_error_set(err, "%s: tensor '%.200s' appears twice in weight_map", ipath,
+                                    pairs[i].tensor);
+    }
+    if (rc != 0) {
+        free(pairs);
+        return -1;
+    }
     *out = pairs;
     *out_n = n;
     return 0;
 }
 
-/* The distinct shard files named by the pairs, sorted, validated, and registered as
- * ck->shards; then each pair learns its shard index. */
+/* The distinct shard files (sorted, validated) registered as ck->shards; then each
+ * pair learns its shard index. */
 static int collect_shards(swan_checkpoint *ck, const char *ipath, wm_pair *pairs, size_t n,
-                          swan_error *err) {
-    const char **files = malloc(n * sizeof *files);
-    if (!files) return swan_error_set(err, "%s: out of memory", ipath);
-    for (size_t i = 0; i < n; i++) files[i] = pairs[i].file;
-    qsort(files, n, sizeof *files, cmp_str);
-    size_t u = 0;
-    for (size_t i = 0; i < n; i++)
-        if (u == 0 || strcmp(files[u - 1], files[i]) != 0) files[u++] = files[i];
-
+                          const file_set *fs, swan_error *err) {
+    const char **files = fs->v;
+    size_t u = fs->n;
     int rc = 0;
     for (size_t i = 0; i < u && rc == 0; i++) {
         if (!shard_name_ok(files[i])) {
@@ -424,12 +538,11 @@ static int collect_shards(swan_checkpoint *ck, const char *ipath, wm_pair *pairs
         const char **hit = bsearch(&pairs[i].file, files, u, sizeof *files, cmp_str);
         pairs[i].shard = (uint32_t)(hit - files);
     }
-    free(files);
     return rc;
 }
 
-/* Copies the pairs' tensor names into one block and repoints them, so the parsed
- * index (several times larger for 100,000 tensors) can be freed before the shard
+/* Copies the pairs' tensor names into one block and repoints them, so the index
+ * text (larger than the names alone) can be freed before the shard
  * headers are read: the coordinator's peak memory is the sum of what is alive. */
 static int detach_names(wm_pair *pairs, size_t n, char **arena, const char *ipath,
                         swan_error *err) {
@@ -453,17 +566,16 @@ static int open_indexed(swan_checkpoint *ck, const char *ipath, swan_error *err)
     char *text = NULL;
     size_t len = 0;
     if (read_text_file(ipath, SWAN_ST_MAX_HEADER, &text, &len, err) != 0) return -1;
-    cJSON *root = cJSON_ParseWithLength(text, len);
-    free(text);
-    if (!root) return swan_error_set(err, "%s: not valid JSON", ipath);
 
     wm_pair *pairs = NULL;
     char *names = NULL;
     size_t n = 0, cap = 0;
-    int rc = load_weight_map(ipath, root, &pairs, &n, err);
-    if (rc == 0) rc = collect_shards(ck, ipath, pairs, n, err);
+    file_set fs = {0};
+    int rc = load_weight_map(ipath, text, len, &pairs, &n, &fs, err);
+    if (rc == 0) rc = collect_shards(ck, ipath, pairs, n, &fs, err);
     if (rc == 0) rc = detach_names(pairs, n, &names, ipath, err);
-    cJSON_Delete(root);
+    free(fs.v);
+    free(text);
     /* The index says how many tensors there are: size the table once. */
     if (rc == 0 && (ck->tensors = malloc(n * sizeof *ck->tensors)) != NULL) cap = n;
 

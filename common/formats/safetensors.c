@@ -3,17 +3,20 @@
  * The checkpoint layer calls swan_st_read_file for every shard before any work is
  * planned, so everything the worker later trusts (dtype, shape, byte range inside the
  * file, no overlap) is checked here once. The file is hostile until proven otherwise:
- * lengths are checked before allocating, JSON numbers (doubles in cJSON) must be exact
- * integers, products are overflow-checked, and duplicate keys (which cJSON keeps) are
- * refused. Only the header bytes are read; tensor data is never touched. */
+ * lengths are checked before allocating, the JSON is read by the strict pull scanner
+ * (common/json_scan.h: grammar, escapes, UTF-8, nesting, number length) straight into
+ * one small record per tensor (a 100 MB header costs the text plus the records, not a
+ * tree ten times its size), numbers must be exact integers below 2^53, products are
+ * overflow-checked, and duplicate names are refused. Only the header bytes are read;
+ * tensor data is never touched. */
 #include "common/formats/safetensors.h"
+#include "common/json_scan.h"
 #include "common/regular_file.h"
 
-#include <cjson/cJSON.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
-#include <math.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,9 +26,6 @@
 /* Tensor names are printed with a bound so that a huge name cannot push the actual
  * problem out of the fixed-size error line. */
 #define NAME_FMT "'%.200s'"
-
-/* JSON numbers above 2^53 are not exact in a double, so they cannot be trusted. */
-#define MAX_EXACT_INT 9007199254740992.0
 
 int swan_st_header_length(const unsigned char prefix[8], uint64_t file_size,
                           uint64_t *header_len, swan_error *err) {
@@ -43,41 +43,12 @@ int swan_st_header_length(const unsigned char prefix[8], uint64_t file_size,
     return 0;
 }
 
-/* A JSON number that is an exact integer in [0, 2^53). */
-static int json_uint(const cJSON *item, uint64_t *out) {
-    if (!cJSON_IsNumber(item)) return -1;
-    double d = item->valuedouble;
-    if (!isfinite(d) || d < 0 || d >= MAX_EXACT_INT || floor(d) != d) return -1;
-    *out = (uint64_t)d;
-    return 0;
-}
-
 /* "[a, b, c]" for error messages. */
 static void format_shape(char *buf, size_t cap, int ndim, const uint64_t *shape) {
     size_t used = (size_t)snprintf(buf, cap, "[");
     for (int i = 0; i < ndim && used < cap; i++)
         used += (size_t)snprintf(buf + used, cap - used, "%s%" PRIu64, i ? ", " : "", shape[i]);
     if (used < cap) snprintf(buf + used, cap - used, "]");
-}
-
-static int parse_shape(const char *name, const cJSON *arr, swan_st_entry *e, swan_error *err) {
-    if (!cJSON_IsArray(arr))
-        return swan_error_set(err, "tensor " NAME_FMT ": \"shape\" is missing or not an array",
-                              name);
-    int ndim = 0;
-    for (const cJSON *d = arr->child; d; d = d->next) {
-        if (ndim == SWAN_MAX_DIMS)
-            return swan_error_set(err, "tensor " NAME_FMT ": shape has more than %d dimensions",
-                                  name, SWAN_MAX_DIMS);
-        if (json_uint(d, &e->shape[ndim]) != 0)
-            return swan_error_set(err,
-                                  "tensor " NAME_FMT
-                                  ": shape entries must be integers in [0, 2^53)",
-                                  name);
-        ndim++;
-    }
-    e->ndim = ndim;
-    return 0;
 }
 
 /* Fills nelem and checks that nelem * element size fits in uint64. */
@@ -104,44 +75,160 @@ static int shape_bytes(const char *name, swan_st_entry *e, uint64_t *nbytes, swa
     return 0;
 }
 
-static int parse_offsets(const char *name, const cJSON *arr, swan_st_entry *e,
-                         swan_error *err) {
-    if (!cJSON_IsArray(arr) || !arr->child || !arr->child->next || arr->child->next->next ||
-        json_uint(arr->child, &e->begin) != 0 || json_uint(arr->child->next, &e->end) != 0)
+/* What one tensor entry's members said, gathered in whatever order they come and
+ * judged at the entry's end in one fixed order, so the message does not depend on
+ * the order of the members. Unknown members are skipped (the reference
+ * implementation ignores them too); a known one given twice is refused. */
+typedef struct entry_fields {
+    int dtype_seen, shape_seen, offsets_seen; /* 0 absent, 1 right type, 2 other type */
+    const char *twice;                        /* a member given twice                  */
+    char dtype[64];                           /* decoded (cut), for the message        */
+    bool dtype_nul;
+    int shape_problem;                        /* 0, BAD_INT, TOO_MANY                  */
+    int ndim;
+    uint64_t shape[SWAN_MAX_DIMS];
+    bool offsets_bad;
+    int noffsets;
+    uint64_t offsets[2];
+} entry_fields;
+
+enum { BAD_INT = 1, TOO_MANY = 2 };
+
+/* The value of "dtype": a string, decoded into f->dtype (a longer one is cut, which
+ * no dtype name is). */
+static int read_dtype(swan_js *s, entry_fields *f) {
+    swan_js_tok t = swan_js_next(s);
+    if (t != SWAN_JS_STRING) {
+        f->dtype_seen = 2;
+        return swan_js_skip(s, t);
+    }
+    f->dtype_seen = 1;
+    char buf[256];
+    if (s->tok_len < sizeof buf) {
+        swan_js_decode(s, buf, &f->dtype_nul);
+    } else { /* the escaped text: only its first 40 bytes are ever shown */
+        memcpy(buf, s->tok, 63);
+        buf[63] = '\0';
+    }
+    size_t k = strnlen(buf, sizeof f->dtype - 1);
+    memcpy(f->dtype, buf, k);
+    f->dtype[k] = '\0';
+    return 0;
+}
+
+/* The value of "shape": an array of at most SWAN_MAX_DIMS integers in [0, 2^53).
+ * The first problem in element order decides the message, as the old parser's
+ * loop did: a 9th element says "more than 8 dimensions", a bad one before it says
+ * "must be integers". */
+static int read_shape(swan_js *s, entry_fields *f) {
+    swan_js_tok t = swan_js_next(s);
+    if (t != SWAN_JS_ARRAY) {
+        f->shape_seen = 2;
+        return swan_js_skip(s, t);
+    }
+    f->shape_seen = 1;
+    for (;;) {
+        t = swan_js_next(s);
+        if (t == SWAN_JS_ARRAY_END) return 0;
+        if (f->shape_problem == 0) {
+            uint64_t v;
+            if (f->ndim == SWAN_MAX_DIMS) f->shape_problem = TOO_MANY;
+            else if (t == SWAN_JS_NUMBER && swan_js_uint53(s, &v)) f->shape[f->ndim++] = v;
+            else f->shape_problem = BAD_INT;
+        }
+        if (swan_js_skip(s, t)) return -1;
+    }
+}
+
+/* The value of "data_offsets": exactly two integers in [0, 2^53). */
+static int read_offsets(swan_js *s, entry_fields *f) {
+    swan_js_tok t = swan_js_next(s);
+    if (t != SWAN_JS_ARRAY) {
+        f->offsets_seen = 2;
+        return swan_js_skip(s, t);
+    }
+    f->offsets_seen = 1;
+    for (;;) {
+        t = swan_js_next(s);
+        if (t == SWAN_JS_ARRAY_END) break;
+        uint64_t v;
+        if (f->noffsets < 2 && t == SWAN_JS_NUMBER && swan_js_uint53(s, &v))
+            f->offsets[f->noffsets] = v;
+        else f->offsets_bad = true;
+        f->noffsets++;
+        if (swan_js_skip(s, t)) return -1;
+    }
+    if (f->noffsets != 2) f->offsets_bad = true;
+    return 0;
+}
+
+/* Reads one entry's object (the first token, already read, is `t`). A syntax error
+ * returns -1 (the scanner holds it); otherwise the members are in *f and
+ * f->dtype_seen etc. say what was there. *is_object is false for a non-object. */
+static int read_entry(swan_js *s, swan_js_tok t, entry_fields *f, bool *is_object) {
+    memset(f, 0, sizeof *f);
+    *is_object = t == SWAN_JS_OBJECT;
+    if (!*is_object) return swan_js_skip(s, t);
+    for (;;) {
+        t = swan_js_next(s);
+        if (t == SWAN_JS_OBJECT_END) return 0;
+        if (t != SWAN_JS_KEY) return -1;
+        int rc;
+        if (swan_js_equals(s, "dtype")) {
+            if (f->dtype_seen && !f->twice) f->twice = "dtype";
+            rc = read_dtype(s, f);
+        } else if (swan_js_equals(s, "shape")) {
+            if (f->shape_seen && !f->twice) f->twice = "shape";
+            rc = read_shape(s, f);
+        } else if (swan_js_equals(s, "data_offsets")) {
+            if (f->offsets_seen && !f->twice) f->twice = "data_offsets";
+            rc = read_offsets(s, f);
+        } else {
+            rc = swan_js_skip(s, swan_js_next(s));
+        }
+        if (rc) return -1;
+    }
+}
+
+/* Judges the entry's members in the order of SWAN-METRICS.md section 1: dtype,
+ * shape, offsets, size agreement, inside the data section. */
+static int check_entry(const char *name, const entry_fields *f, uint64_t data_size,
+                       swan_st_entry *e, swan_error *err) {
+    if (f->twice)
+        return swan_error_set(err, "tensor " NAME_FMT ": \"%s\" appears twice", name, f->twice);
+    if (f->dtype_seen != 1)
+        return swan_error_set(err, "tensor " NAME_FMT ": \"dtype\" is missing or not a string",
+                              name);
+    e->dtype = f->dtype_nul ? SWAN_DT_INVALID : swan_dtype_from_name(f->dtype);
+    if (e->dtype == SWAN_DT_INVALID)
+        return swan_error_set(err, "tensor " NAME_FMT ": dtype '%.40s' is not a safetensors dtype",
+                              name, f->dtype);
+    if (f->shape_seen != 1)
+        return swan_error_set(err, "tensor " NAME_FMT ": \"shape\" is missing or not an array",
+                              name);
+    if (f->shape_problem == TOO_MANY)
+        return swan_error_set(err, "tensor " NAME_FMT ": shape has more than %d dimensions",
+                              name, SWAN_MAX_DIMS);
+    if (f->shape_problem == BAD_INT)
+        return swan_error_set(err,
+                              "tensor " NAME_FMT ": shape entries must be integers in [0, 2^53)",
+                              name);
+    e->ndim = f->ndim;
+    memcpy(e->shape, f->shape, sizeof e->shape);
+    uint64_t nbytes = 0;
+    if (shape_bytes(name, e, &nbytes, err) != 0) return -1;
+    if (f->offsets_seen != 1 || f->offsets_bad)
         return swan_error_set(err,
                               "tensor " NAME_FMT
                               ": \"data_offsets\" must be [begin, end] with integers in [0, 2^53)",
                               name);
+    e->begin = f->offsets[0];
+    e->end = f->offsets[1];
     if (e->begin > e->end)
         return swan_error_set(err,
                               "tensor " NAME_FMT ": data_offsets [%" PRIu64 ", %" PRIu64
                               "] end before begin",
                               name, e->begin, e->end);
-    return 0;
-}
-
-/* One tensor entry: dtype, shape, offsets, size agreement, inside the data section. */
-static int parse_entry(const cJSON *item, uint64_t data_size, swan_st_entry *e,
-                       swan_error *err) {
-    const char *name = item->string;
-    if (!cJSON_IsObject(item))
-        return swan_error_set(err, "tensor " NAME_FMT ": entry is not a JSON object", name);
-
-    const cJSON *dt = cJSON_GetObjectItemCaseSensitive(item, "dtype");
-    if (!cJSON_IsString(dt))
-        return swan_error_set(err, "tensor " NAME_FMT ": \"dtype\" is missing or not a string",
-                              name);
-    e->dtype = swan_dtype_from_name(dt->valuestring);
-    if (e->dtype == SWAN_DT_INVALID)
-        return swan_error_set(err, "tensor " NAME_FMT ": dtype '%.40s' is not a safetensors dtype",
-                              name, dt->valuestring);
-
-    uint64_t nbytes = 0;
-    if (parse_shape(name, cJSON_GetObjectItemCaseSensitive(item, "shape"), e, err) != 0 ||
-        shape_bytes(name, e, &nbytes, err) != 0 ||
-        parse_offsets(name, cJSON_GetObjectItemCaseSensitive(item, "data_offsets"), e, err) != 0)
-        return -1;
-
     if (e->end - e->begin != nbytes) {
         char shape[256];
         format_shape(shape, sizeof shape, e->ndim, e->shape);
@@ -159,7 +246,6 @@ static int parse_entry(const cJSON *item, uint64_t data_size, swan_st_entry *e,
                               name, e->begin, e->end, data_size);
     return 0;
 }
-
 static int cmp_by_name(const void *a, const void *b) {
     const swan_st_entry *x = *(const swan_st_entry *const *)a;
     const swan_st_entry *y = *(const swan_st_entry *const *)b;
@@ -215,6 +301,118 @@ static int only_padding(const char *p, const char *end) {
     return 1;
 }
 
+/* The parse in progress: the entries so far, the first problem with the data (kept
+ * while the rest is still scanned, because a syntax error anywhere wins: a header
+ * that is not JSON is reported as such whatever its first entry says), and a
+ * scratch buffer for decoding names. */
+typedef struct st_parse {
+    swan_st_header h;
+    size_t cap;
+    bool have_problem;
+    swan_error problem;
+    char *scratch;
+    size_t scratch_cap;
+} st_parse;
+
+static int note_problem(st_parse *P, const swan_error *e) {
+    if (!P->have_problem) {
+        P->problem = *e;
+        P->have_problem = true;
+    }
+    return 0;
+}
+
+static int oom(st_parse *P, size_t what) {
+    swan_error e;
+    swan_error_set(&e, "out of memory for %zu header entries", what);
+    return note_problem(P, &e);
+}
+
+/* One top-level member: its name (the key, current in s) and its value. */
+static int read_member(swan_js *s, uint64_t data_size, st_parse *P) {
+    if (s->tok_len + 1 > P->scratch_cap) {
+        size_t ncap = s->tok_len + 1 > 2 * P->scratch_cap ? s->tok_len + 1 : 2 * P->scratch_cap;
+        char *b = realloc(P->scratch, ncap);
+        if (!b) {
+            oom(P, P->h.count);
+            return swan_js_skip(s, swan_js_next(s));
+        }
+        P->scratch = b;
+        P->scratch_cap = ncap;
+    }
+    bool nul;
+    size_t nlen = swan_js_decode(s, P->scratch, &nul);
+    const char *name = P->scratch;
+    /* __metadata__ is free-form (string to string by convention); it says nothing
+     * about the data, so it is skipped whatever its shape. */
+    if (!nul && strcmp(name, "__metadata__") == 0) return swan_js_skip(s, swan_js_next(s));
+    if (P->have_problem) return swan_js_skip(s, swan_js_next(s));
+
+    entry_fields f;
+    bool is_object;
+    if (read_entry(s, swan_js_next(s), &f, &is_object)) return -1;
+    swan_error e;
+    if (nul) {
+        swan_error_set(&e, "tensor " NAME_FMT ": the name holds a \\u0000 (NUL) character", name);
+        return note_problem(P, &e);
+    }
+    if (!is_object) {
+        swan_error_set(&e, "tensor " NAME_FMT ": entry is not a JSON object", name);
+        return note_problem(P, &e);
+    }
+    if (P->h.count == P->cap) {
+        size_t ncap = P->cap ? P->cap + P->cap / 2 : 256;
+        swan_st_entry *g = realloc(P->h.entries, ncap * sizeof *g);
+        if (!g) return oom(P, ncap);
+        P->h.entries = g;
+        P->cap = ncap;
+    }
+    swan_st_entry *en = &P->h.entries[P->h.count];
+    memset(en, 0, sizeof *en);
+    if (check_entry(name, &f, data_size, en, &e) != 0) return note_problem(P, &e);
+    if (!(en->name = malloc(nlen + 1))) return oom(P, P->h.count);
+    memcpy(en->name, name, nlen + 1);
+    P->h.count++;
+    return 0;
+}
+
+/* Reads the whole document with the pull scanner (common/json_scan.h): entries are
+ * filled as their members come, so the memory is the header text plus one small
+ * record per tensor, never a tree. */
+static int parse_document(const char *json, size_t len, uint64_t data_size, st_parse *P,
+                          swan_error *err) {
+    swan_js s;
+    swan_js_init(&s, json, len);
+    swan_js_tok t = swan_js_next(&s);
+    bool object = t == SWAN_JS_OBJECT;
+    int rc = 0;
+    if (!object) {
+        rc = swan_js_skip(&s, t);
+    } else {
+        for (;;) {
+            t = swan_js_next(&s);
+            if (t == SWAN_JS_OBJECT_END) break;
+            if (t != SWAN_JS_KEY || read_member(&s, data_size, P) != 0) {
+                rc = -1;
+                break;
+            }
+        }
+    }
+    if (rc == 0 && swan_js_next(&s) != SWAN_JS_END) rc = -1;
+    if (rc != 0)
+        return swan_error_set(err, "header is not valid JSON (%s near byte %zu of %zu)",
+                              s.err_what ? s.err_what : "error", s.err_pos, len);
+    if (!only_padding(json + s.pos, json + len))
+        return swan_error_set(err, "header has data after the JSON object (byte %zu of %zu)",
+                              s.pos, len);
+    if (!object) return swan_error_set(err, "header is not a JSON object");
+    if (P->have_problem) {
+        *err = P->problem;
+        return -1;
+    }
+    return 0;
+}
+
 int swan_st_parse(const char *json, size_t len, uint64_t file_size, swan_st_header *out,
                   swan_error *err) {
     memset(out, 0, sizeof *out);
@@ -222,54 +420,20 @@ int swan_st_parse(const char *json, size_t len, uint64_t file_size, swan_st_head
         return swan_error_set(err, "header length %zu does not fit in a file of %" PRIu64 " bytes",
                               len, file_size);
     uint64_t data_start = 8 + (uint64_t)len;
-    uint64_t data_size = file_size - data_start;
-
-    const char *end = NULL;
-    cJSON *root = len ? cJSON_ParseWithLengthOpts(json, len, &end, 0) : NULL;
-    if (!root) {
-        size_t at = end && end >= json ? (size_t)(end - json) : 0;
-        return swan_error_set(err, "header is not valid JSON (error near byte %zu of %zu)", at,
-                              len);
-    }
-    if (!only_padding(end, json + len)) {
-        cJSON_Delete(root);
-        return swan_error_set(err, "header has data after the JSON object (byte %zu of %zu)",
-                              (size_t)(end - json), len);
-    }
-    if (!cJSON_IsObject(root)) {
-        cJSON_Delete(root);
-        return swan_error_set(err, "header is not a JSON object");
-    }
-
-    size_t n = 0;
-    for (const cJSON *it = root->child; it; it = it->next) n++;
-    swan_st_header h = {.header_len = len, .data_start = data_start};
-    h.entries = calloc(n ? n : 1, sizeof *h.entries);
-    if (!h.entries) {
-        cJSON_Delete(root);
-        return swan_error_set(err, "out of memory for %zu header entries", n);
-    }
-
-    int rc = 0;
-    for (const cJSON *it = root->child; it && rc == 0; it = it->next) {
-        /* __metadata__ is free-form (string to string by convention); it says nothing
-         * about the data, so it is skipped whatever its shape. */
-        if (strcmp(it->string, "__metadata__") == 0) continue;
-        swan_st_entry *e = &h.entries[h.count];
-        rc = parse_entry(it, data_size, e, err);
-        if (rc == 0) {
-            e->name = strdup(it->string);
-            if (!e->name) rc = swan_error_set(err, "out of memory");
-            else h.count++;
-        }
-    }
-    cJSON_Delete(root);
-    if (rc == 0) rc = check_table(&h, err);
+    st_parse P = {.h = {.header_len = len, .data_start = data_start}};
+    int rc = parse_document(json, len, file_size - data_start, &P, err);
+    free(P.scratch);
+    if (rc == 0) rc = check_table(&P.h, err);
     if (rc != 0) {
-        swan_st_header_free(&h);
+        swan_st_header_free(&P.h);
         return -1;
     }
-    *out = h;
+    /* Give back the growth slack: the table lives as long as the checkpoint is built. */
+    if (P.cap > P.h.count && P.h.count > 0) {
+        swan_st_entry *g = realloc(P.h.entries, P.h.count * sizeof *g);
+        if (g) P.h.entries = g;
+    }
+    *out = P.h;
     return 0;
 }
 

@@ -318,6 +318,19 @@ static void test_index_errors(void **state) {
     open_fails(g_dir, ipath, "no \"weight_map\" object");
     put_file("model.safetensors.index.json", "{\"weight_map\": ");
     open_fails(g_dir, ipath, "not valid JSON");
+    /* The index is read by the strict scanner: the first weight_map decides, the whole
+     * document must be JSON (valid UTF-8, nothing after it), names hold no NUL. */
+    put_file("model.safetensors.index.json",
+             "{\"weight_map\": 5, \"weight_map\": {\"w\": \"model.safetensors\"}}");
+    open_fails(g_dir, ipath, "no \"weight_map\" object");
+    put_file("model.safetensors.index.json", "{\"weight_map\": {\"w\": \"model.safetensors\"}} x");
+    open_fails(g_dir, ipath, "not valid JSON");
+    put_file("model.safetensors.index.json", "{\"weight_map\": {\"w\": \"model.safetensors\"},}");
+    open_fails(g_dir, ipath, "not valid JSON");
+    put_file("model.safetensors.index.json", "{\"weight_map\": {\"w\xff\": \"model.safetensors\"}}");
+    open_fails(g_dir, ipath, "invalid UTF-8");
+    put_file("model.safetensors.index.json", "{\"weight_map\": {\"w\\u0000\": \"model.safetensors\"}}");
+    open_fails(g_dir, ipath, "NUL");
 
     /* A bad shard header is reported with the shard's path. */
     const tspec bad[] = {{"w", "F7", 2, {8, 8}}};

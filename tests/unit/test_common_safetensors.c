@@ -401,6 +401,184 @@ static void test_read_file(void **state) {
     rmdir(dir);
 }
 
+
+/* The strict scanner: what cJSON let through or mis-read is refused, each with one line. */
+static void test_strict_json(void **state) {
+    (void)state;
+    const char *ok = "{\"w\": {\"dtype\": \"U8\", \"shape\": [2], \"data_offsets\": [0, 2]}}";
+    swan_st_header h;
+    parse_ok(ok, fsize(ok, 2), &h);
+    swan_st_header_free(&h);
+    /* Invalid UTF-8 in a name (a lone continuation byte, an overlong form, a surrogate). */
+    expect_error("{\"w\x80\": {\"dtype\": \"U8\", \"shape\": [2], \"data_offsets\": [0, 2]}}", 100,
+                 "invalid UTF-8");
+    expect_error("{\"w\xC0\xAF\": {\"dtype\": \"U8\", \"shape\": [2], \"data_offsets\": [0, 2]}}",
+                 100, "invalid UTF-8");
+    expect_error("{\"w\xED\xA0\x80\": {\"dtype\": \"U8\", \"shape\": [2], \"data_offsets\": [0, 2]}}",
+                 100, "invalid UTF-8");
+    /* Bad escapes, lone surrogates, raw control bytes. */
+    expect_error("{\"w\\x\": {\"dtype\": \"U8\", \"shape\": [2], \"data_offsets\": [0, 2]}}", 100,
+                 "not valid JSON");
+    expect_error("{\"w\\ud800\": {\"dtype\": \"U8\", \"shape\": [2], \"data_offsets\": [0, 2]}}", 100,
+                 "surrogate");
+    expect_error("{\"w\\udc00x\": {\"dtype\": \"U8\", \"shape\": [2], \"data_offsets\": [0, 2]}}",
+                 100, "surrogate");
+    expect_error("{\"w\\u12\": {\"dtype\": \"U8\", \"shape\": [2], \"data_offsets\": [0, 2]}}", 100,
+                 "not valid JSON");
+    expect_error("{\"w\tx\": {\"dtype\": \"U8\", \"shape\": [2], \"data_offsets\": [0, 2]}}", 100,
+                 "control character");
+    /* A NUL in a name cannot be a C string; in a dtype it would cut "F32\u0000x". */
+    expect_error("{\"w\\u0000x\": {\"dtype\": \"U8\", \"shape\": [2], \"data_offsets\": [0, 2]}}",
+                 100, "NUL");
+    expect_error("{\"w\": {\"dtype\": \"U8\\u0000x\", \"shape\": [2], \"data_offsets\": [0, 2]}}",
+                 100, "is not a safetensors dtype");
+    /* Escapes that decode to a valid name, dtype and member names are read as such. */
+    const char *esc = "{\"\\u0077\\u00e9\\ud83d\\ude00\": {\"\\u0064type\": \"U\\u0038\", "
+                      "\"shape\": [2], \"data_offsets\": [0, 2]}}";
+    parse_ok(esc, fsize(esc, 2), &h);
+    assert_int_equal(h.count, 1);
+    assert_string_equal(h.entries[0].name, "w\xC3\xA9\xF0\x9F\x98\x80");
+    assert_int_equal(h.entries[0].dtype, SWAN_DT_U8);
+    swan_st_header_free(&h);
+    /* Numbers: strict grammar, at most 63 characters (as cJSON), exact integers only. */
+    expect_error("{\"w\": {\"dtype\": \"U8\", \"shape\": [02], \"data_offsets\": [0, 2]}}", 100,
+                 "not valid JSON");
+    expect_error("{\"w\": {\"dtype\": \"U8\", \"shape\": [+2], \"data_offsets\": [0, 2]}}", 100,
+                 "not valid JSON");
+    expect_error("{\"w\": {\"dtype\": \"U8\", \"shape\": [2.], \"data_offsets\": [0, 2]}}", 100,
+                 "not valid JSON");
+    expect_error("{\"w\": {\"dtype\": \"U8\", \"shape\": [1e], \"data_offsets\": [0, 2]}}", 100,
+                 "not valid JSON");
+    expect_error("{\"w\": {\"dtype\": \"U8\", \"shape\": [NaN], \"data_offsets\": [0, 2]}}", 100,
+                 "not valid JSON");
+    expect_error("{\"w\": {\"dtype\": \"U8\", \"shape\": [2], \"data_offsets\": [0, "
+                 "2000000000000000000000000000000000000000000000000000000000000000000]}}",
+                 1000, "longer than 63");
+    expect_error("{\"w\": {\"dtype\": \"U8\", \"shape\": [2], \"data_offsets\": [0, 1e999]}}", 100,
+                 "\"data_offsets\" must be");
+    const char *frac = "{\"w\": {\"dtype\": \"U8\", \"shape\": [2.0], \"data_offsets\": [0, 0.2e1]}}";
+    parse_ok(frac, fsize(frac, 2), &h);
+    assert_int_equal(h.entries[0].shape[0], 2);
+    assert_int_equal(h.entries[0].end, 2);
+    swan_st_header_free(&h);
+    /* Grammar: missing commas or colons, trailing commas, keys in arrays. */
+    expect_error("{\"w\": {\"dtype\": \"U8\" \"shape\": [2], \"data_offsets\": [0, 2]}}", 100,
+                 "not valid JSON");
+    expect_error("{\"w\": {\"dtype\": \"U8\", \"shape\": [2,], \"data_offsets\": [0, 2]}}", 100,
+                 "not valid JSON");
+    expect_error("{\"w\": {\"dtype\": \"U8\", \"shape\": [2], \"data_offsets\": [0, 2]},}", 100,
+                 "not valid JSON");
+    expect_error("{\"w\" {\"dtype\": \"U8\"}}", 100, "not valid JSON");
+    expect_error("{\"w\": {\"dtype\": \"U8\", \"shape\": [\"a\": 2], \"data_offsets\": [0, 2]}}",
+                 100, "not valid JSON");
+    expect_error("{\"w\": tru}", 100, "not valid JSON");
+    expect_error("{\x01\"w\": 1}", 100, "not valid JSON");
+    /* A syntax error after a bad entry is still reported as not JSON. */
+    expect_error("{\"w\": 5, \"x\": [}", 100, "not valid JSON");
+    /* Trailing garbage after the object (padding alone is fine). */
+    expect_error("{} x", 100, "after the JSON object (byte 2 of 4)");
+    expect_error("{}\x01", 100, "after the JSON object");
+    /* A member given twice in one entry. */
+    expect_error("{\"w\": {\"dtype\": \"U8\", \"dtype\": \"F32\", \"shape\": [2], "
+                 "\"data_offsets\": [0, 2]}}",
+                 100, "'w': \"dtype\" appears twice");
+    /* Unknown members are skipped, whatever they hold. */
+    const char *extra = "{\"w\": {\"dtype\": \"U8\", \"x\": {\"y\": [1, {\"z\": null}]}, "
+                        "\"shape\": [2], \"data_offsets\": [0, 2], \"q\": false}}";
+    parse_ok(extra, fsize(extra, 2), &h);
+    assert_int_equal(h.count, 1);
+    swan_st_header_free(&h);
+}
+
+/* Nesting: 1000 levels (cJSON's limit) inside __metadata__ pass; 1001 are refused, and
+ * 1,000,000 open brackets neither recurse nor crash. */
+static void test_deep_nesting(void **state) {
+    (void)state;
+    for (size_t depth = 999; depth <= 1000; depth++) {
+        size_t n = 2 * depth + 64;
+        char *j = malloc(n);
+        assert_non_null(j);
+        size_t u = (size_t)snprintf(j, n, "{\"__metadata__\": ");
+        for (size_t i = 0; i < depth - 1; i++) j[u++] = '[';
+        for (size_t i = 0; i < depth - 1; i++) j[u++] = ']';
+        j[u++] = '}';
+        j[u] = '\0';
+        swan_st_header h;
+        swan_error err = {{0}};
+        int rc = swan_st_parse(j, u, 8 + u, &h, &err);
+        if (rc != 0) fail_msg("%zu levels refused: %s", depth, err.msg); /* '{' + depth-1 '[' */
+        swan_st_header_free(&h);
+        free(j);
+    }
+    size_t n = 1000000;
+    char *j = malloc(n + 1);
+    assert_non_null(j);
+    j[0] = '{';
+    memcpy(j + 1, "\"a\":", 4);
+    memset(j + 5, '[', n - 5);
+    j[n] = '\0';
+    expect_error(j, n + 8, "nested too deeply");
+    free(j);
+    char deep[2100];
+    size_t u = 0;
+    deep[u++] = '{';
+    memcpy(deep + u, "\"a\":", 4);
+    u += 4;
+    for (int i = 0; i < 1000; i++) deep[u++] = '[';
+    for (int i = 0; i < 1000; i++) deep[u++] = ']';
+    deep[u++] = '}';
+    deep[u] = '\0';
+    expect_error(deep, u + 8, "nested too deeply"); /* 1001 levels */
+}
+
+/* A valid header cut at every byte (and with its last byte changed) must be refused,
+ * never accepted or crashing: the cut copy is in its own allocation, so ASan sees any
+ * read past its end. */
+static void test_truncations(void **state) {
+    (void)state;
+    const char *full =
+        "{\"__metadata__\": {\"format\": \"pt\", \"n\": [1, 2.5e3, -0, true, null]},"
+        " \"model.layers.0.w\\u00e9\": {\"dtype\": \"BF16\", \"shape\": [2, 3],"
+        " \"data_offsets\": [0, 12]},"
+        " \"b\": {\"shape\": [4], \"dtype\": \"F32\", \"data_offsets\": [12, 28], \"x\": {}}}";
+    size_t len = strlen(full);
+    swan_st_header h;
+    parse_ok(full, fsize(full, 28), &h);
+    assert_int_equal(h.count, 2);
+    swan_st_header_free(&h);
+    for (size_t cut = 0; cut < len; cut++) {
+        char *j = malloc(cut ? cut : 1);
+        assert_non_null(j);
+        memcpy(j, full, cut);
+        swan_error err = {{0}};
+        int rc = swan_st_parse(j, cut, 8 + cut + 28, &h, &err);
+        if (rc == 0) fail_msg("accepted a header cut at byte %zu of %zu", cut, len);
+        assert_null(h.entries);
+        assert_null(strchr(err.msg, '\n'));
+        assert_true(strlen(err.msg) > 0);
+        free(j);
+    }
+    /* Every single byte replaced by each of a few hostile values: never a crash, and
+     * whatever is accepted still satisfies the table's invariants. */
+    static const char subst[] = {'\0', '"', '\\', '{', '[', ']', '}', ',', ':', '9', '\x80', '\xff'};
+    for (size_t at = 0; at < len; at++)
+        for (size_t k = 0; k < sizeof subst; k++) {
+            char *j = malloc(len);
+            assert_non_null(j);
+            memcpy(j, full, len);
+            j[at] = subst[k];
+            swan_error err = {{0}};
+            if (swan_st_parse(j, len, 8 + len + 28, &h, &err) == 0) {
+                for (size_t i = 0; i < h.count; i++)
+                    assert_true(h.entries[i].end <= 28 && h.entries[i].begin <= h.entries[i].end);
+                swan_st_header_free(&h);
+            } else {
+                assert_null(strchr(err.msg, '\n'));
+            }
+            free(j);
+        }
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_header_length),   cmocka_unit_test(test_valid_multi),
@@ -410,6 +588,8 @@ int main(void) {
         cmocka_unit_test(test_unknown_dtype),   cmocka_unit_test(test_shape_overflow),
         cmocka_unit_test(test_bad_shape_values), cmocka_unit_test(test_duplicate_name),
         cmocka_unit_test(test_many_tensors),    cmocka_unit_test(test_read_file),
+        cmocka_unit_test(test_strict_json),     cmocka_unit_test(test_deep_nesting),
+        cmocka_unit_test(test_truncations),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
