@@ -57,6 +57,7 @@ void swan_jw_init(swan_jw *w, FILE *f, int indent) {
     memset(w, 0, offsetof(swan_jw, buf));
     w->blen = 0;
     w->double_digits = 0;
+    w->html_safe = false;
     w->f = f;
     w->indent = indent > 0 ? indent : 0;
     w->first[0] = true; /* level 0 holds exactly one value: the document */
@@ -145,14 +146,15 @@ static void write_string(swan_jw *w, const char *s) {
     put(w, "\"", 1);
     for (size_t i = 0; i < n;) {
         unsigned char c = p[i];
-        if (c >= 0x20 && c < 0x80 && c != '"' && c != '\\') { /* the common case */
-            i++;
+        if (c >= 0x20 && c < 0x80 && c != '"' && c != '\\' && (c != '/' || !w->html_safe)) {
+            i++; /* the common case */
             continue;
         }
         const char *esc = NULL;
         char buf[8];
         size_t adv = 1;
-        if (c == '"') esc = "\\\"";
+        if (c == '/') esc = i > 0 && p[i - 1] == '<' ? "\\/" : NULL; /* html_safe only */
+        else if (c == '"') esc = "\\\"";
         else if (c == '\\') esc = "\\\\";
         else if (c == '\n') esc = "\\n";
         else if (c == '\r') esc = "\\r";
@@ -251,6 +253,8 @@ void swan_jw_double(swan_jw *w, double v) {
         if (v == 0 && signbit(v)) snprintf(buf, sizeof buf, "-0");
     } else if (w->double_digits == 10 && format_g10(v, buf)) {
         /* fast path for the manifest's compact form */
+    } else if (w->double_digits == 6) {
+        snprintf(buf, sizeof buf, "%.6g", v); /* the report's: literal, as below */
     } else if (w->double_digits == 17) {
         /* A literal format: glibc's "%.*g" takes a slow positional-argument path. */
         snprintf(buf, sizeof buf, "%.17g", v);

@@ -28,6 +28,8 @@ typedef struct swan_jw {
     size_t blen;
     int double_digits;             /* 0: shortest exact form (default); N: %.Ng,
                                       e.g. 17 = exact and fast, 10 = compact      */
+    bool html_safe;                /* "</" in strings written "<\/" (the same JSON
+                                      string), for JSON inside an HTML <script>    */
 } swan_jw;
 
 void swan_jw_init(swan_jw *w, FILE *f, int indent);

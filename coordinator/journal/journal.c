@@ -3,6 +3,7 @@
 #include "coordinator/journal/journal.h"
 
 #include <cjson/cJSON.h>
+#include <math.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -13,6 +14,7 @@
 #include "common/atomic_file.h"
 #include "common/clock.h"
 #include "common/crc32c.h"
+#include "common/json_scan.h"
 #include "common/fmt.h"
 #include "common/regular_file.h"
 
@@ -254,23 +256,6 @@ static bool check_crc(char *s, size_t n) {
     return true;
 }
 
-static bool get_hexfloat(const cJSON *o, const char *key, double *out) {
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
-    if (!cJSON_IsString(v)) return false;
-    char *end;
-    *out = strtod(v->valuestring, &end);
-    return end != v->valuestring && *end == '\0';
-}
-
-static bool get_uint(const cJSON *o, const char *key, uint64_t max, uint64_t *out) {
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
-    if (!cJSON_IsNumber(v) || !(v->valuedouble >= 0) || v->valuedouble > 9007199254740992.0 ||
-        (double)(uint64_t)v->valuedouble != v->valuedouble || (uint64_t)v->valuedouble > max)
-        return false;
-    *out = (uint64_t)v->valuedouble;
-    return true;
-}
-
 /* A string of decimal digits (64-bit values do not fit a JSON double), optionally
  * negative when neg is allowed. */
 static bool get_dec(const cJSON *o, const char *key, uint64_t *out, bool *neg) {
@@ -305,45 +290,176 @@ static bool get_hex64(const cJSON *o, const char *key, uint64_t *out) {
     return true;
 }
 
-/* "mlx_nrmse": an array of SWAN_MLX_NBITS x SWAN_MLX_NGROUPS hex floats, row-major. */
-static bool get_mlx_table(const cJSON *o, swan_raw_metrics *raw) {
-    const cJSON *a = cJSON_GetObjectItemCaseSensitive(o, "mlx_nrmse");
-    if (!cJSON_IsArray(a) || cJSON_GetArraySize(a) != SWAN_MLX_NBITS * SWAN_MLX_NGROUPS)
-        return false;
-    int c = 0;
-    for (const cJSON *v = a->child; v; v = v->next, c++) {
-        char *end;
-        if (!cJSON_IsString(v)) return false;
-        double d = strtod(v->valuestring, &end);
-        if (end == v->valuestring || *end != '\0') return false;
-        raw->mlx_nrmse[c / SWAN_MLX_NGROUPS][c % SWAN_MLX_NGROUPS] = d;
+/* A record's fields, read by the pull scanner (common/json_scan.h) in whatever order
+ * they come: 100,000 records parse in a fraction of what a cJSON tree per line cost.
+ * Unknown fields are skipped and a field given twice keeps its first value, as the
+ * cJSON lookup did; the line's checksum has already been verified. */
+enum {
+    F_TENSOR, F_KURTOSIS, F_RTN, F_SVD, F_OUTPUT, F_WMIN, F_WMAX, F_ROWS, F_COLS,
+    F_NONFINITE, F_SMETHOD, F_SRANK, F_SECONDS, F_MLX, F_HASH, F_COUNT
+};
+static const char *const record_fields[F_COUNT] = {
+    "tensor", "kurtosis", "rtn_nrmse", "svd_concentration", "output_delta", "w_min", "w_max",
+    "rows", "cols", "nonfinite", "spectral_method", "spectral_rank", "seconds", "mlx_nrmse",
+    "data_hash"};
+
+static int record_field(const swan_js *s) {
+    for (int f = 0; f < F_COUNT; f++)
+        if (swan_js_equals(s, record_fields[f])) return f;
+    return -1;
+}
+
+static int hex_digit(char c) {
+    return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+}
+
+/* What put_hexfloat writes, [-]0x(0|1)[.h{1,13}]p(+|-)d+, read exactly without strtod
+ * (the mantissa fits 53 bits, so ldexp is exact); anything else goes through strtod
+ * as before, which must consume the whole string. */
+static bool parse_hexfloat(const char *p, size_t n, double *out) {
+    const char *q = p, *end = p + n;
+    bool neg = q < end && *q == '-';
+    q += neg;
+    if (end - q >= 4 && q[0] == '0' && q[1] == 'x' && (q[2] == '0' || q[2] == '1')) {
+        uint64_t m = (uint64_t)(q[2] - '0');
+        int k = 0;
+        q += 3;
+        if (q < end && *q == '.') {
+            for (q++; q < end && k < 14 && hex_digit(*q) >= 0; q++, k++)
+                m = m << 4 | (uint64_t)hex_digit(*q);
+        }
+        if (k <= 13 && end - q >= 3 && *q == 'p' && (q[1] == '+' || q[1] == '-')) {
+            bool eneg = q[1] == '-';
+            int e = 0, nd = 0;
+            for (q += 2; q < end && *q >= '0' && *q <= '9' && nd < 5; q++, nd++) e = e * 10 + (*q - '0');
+            if (q == end && nd > 0) {
+                int e2 = eneg ? -e : e;
+                /* The bits directly for the forms put_hexfloat writes (1.f x 2^e2 normal,
+                 * 0.f x 2^-1022 subnormal); ldexp for any other exact form. */
+                uint64_t frac = m & ((1ull << (4 * k)) - 1), u;
+                if (k <= 13 && (m >> (4 * k)) == 1 && e2 >= -1022 && e2 <= 1023) {
+                    u = (uint64_t)(e2 + 1023) << 52 | frac << (52 - 4 * k);
+                } else if (k <= 13 && (m >> (4 * k)) == 0 && (e2 == -1022 || m == 0)) {
+                    u = frac << (52 - 4 * k);
+                } else {
+                    double v = ldexp((double)m, e2 - 4 * k);
+                    *out = neg ? -v : v;
+                    return true;
+                }
+                u |= (uint64_t)neg << 63;
+                memcpy(out, &u, sizeof *out);
+                return true;
+            }
+        }
     }
+    char buf[64];
+    if (n >= sizeof buf || memchr(p, '\0', n)) return false;
+    memcpy(buf, p, n);
+    buf[n] = '\0';
+    char *e;
+    *out = strtod(buf, &e);
+    return e != buf && *e == '\0';
+}
+
+/* The current string token as a hex float (the writer never escapes these). */
+static bool tok_hexfloat(const swan_js *s, swan_js_tok t, double *out) {
+    return t == SWAN_JS_STRING && !s->tok_escaped && parse_hexfloat(s->tok, s->tok_len, out);
+}
+
+static bool tok_uint(const swan_js *s, swan_js_tok t, uint64_t max, uint64_t *out) {
+    return t == SWAN_JS_NUMBER && swan_js_uint53(s, out) && *out <= max;
+}
+
+static bool tok_hex64(const swan_js *s, swan_js_tok t, uint64_t *out) {
+    if (t != SWAN_JS_STRING || s->tok_len != 16) return false;
+    uint64_t x = 0;
+    for (int i = 0; i < 16; i++) {
+        int d = hex_digit(s->tok[i]);
+        if (d < 0) return false;
+        x = x << 4 | (uint64_t)d;
+    }
+    *out = x;
     return true;
 }
 
-/* Parses one verified record; false (with why) if a field is missing or malformed. */
-static bool parse_record(const cJSON *o, const char **name, swan_raw_metrics *raw,
+/* "mlx_nrmse": an array of SWAN_MLX_NBITS x SWAN_MLX_NGROUPS hex floats, row-major. */
+static bool tok_mlx_table(swan_js *s, swan_js_tok t, swan_raw_metrics *raw) {
+    if (t != SWAN_JS_ARRAY) return false;
+    for (int c = 0;; c++) {
+        t = swan_js_next(s);
+        if (t == SWAN_JS_ARRAY_END) return c == SWAN_MLX_NBITS * SWAN_MLX_NGROUPS;
+        if (c == SWAN_MLX_NBITS * SWAN_MLX_NGROUPS ||
+            !tok_hexfloat(s, t, &raw->mlx_nrmse[c / SWAN_MLX_NGROUPS][c % SWAN_MLX_NGROUPS]))
+            return false;
+    }
+}
+
+/* One field's value (its key just read). */
+static bool read_field(swan_js *s, int f, char *line, const char **name, swan_raw_metrics *raw) {
+    swan_js_tok t = swan_js_next(s);
+    uint64_t u;
+    bool ok;
+    switch (f) {
+    case F_TENSOR: {
+        if (t != SWAN_JS_STRING) return false;
+        bool nul; /* decoded in place: the scanner is past it, decoding never grows */
+        char *dst = line + (s->tok - s->text);
+        swan_js_decode(s, dst, &nul);
+        *name = dst;
+        return !nul;
+    }
+    case F_KURTOSIS: return tok_hexfloat(s, t, &raw->kurtosis);
+    case F_RTN: return tok_hexfloat(s, t, &raw->rtn_nrmse);
+    case F_SVD: return tok_hexfloat(s, t, &raw->svd_concentration);
+    case F_OUTPUT: return tok_hexfloat(s, t, &raw->output_delta);
+    case F_WMIN: return tok_hexfloat(s, t, &raw->w_min);
+    case F_WMAX: return tok_hexfloat(s, t, &raw->w_max);
+    case F_SECONDS: return tok_hexfloat(s, t, &raw->seconds);
+    case F_ROWS: return tok_uint(s, t, UINT64_MAX, &raw->rows);
+    case F_COLS: return tok_uint(s, t, UINT64_MAX, &raw->cols);
+    case F_NONFINITE: return tok_uint(s, t, UINT64_MAX, &raw->nonfinite);
+    case F_SMETHOD:
+        ok = tok_uint(s, t, SWAN_SPECTRAL_RANDOMIZED, &u);
+        raw->spectral_method = (uint32_t)u;
+        return ok;
+    case F_SRANK:
+        ok = tok_uint(s, t, UINT32_MAX, &u);
+        raw->spectral_rank = (uint32_t)u;
+        return ok;
+    case F_MLX: return tok_mlx_table(s, t, raw);
+    default: return tok_hex64(s, t, &raw->data_hash);
+    }
+}
+
+/* Parses one verified record (the object text line[0..len), its crc field already
+ * cut); false (with why) if it is not an object or a field is missing or malformed. */
+static bool parse_record(char *line, size_t len, const char **name, swan_raw_metrics *raw,
                          const char **why) {
-    const cJSON *n = cJSON_GetObjectItemCaseSensitive(o, "tensor");
-    uint64_t sm, sr;
+    swan_js s;
+    swan_js_init(&s, line, len);
     memset(raw, 0, sizeof *raw);
+    *why = "damaged record (not a JSON object)";
+    if (swan_js_next(&s) != SWAN_JS_OBJECT) return false;
+    unsigned seen = 0;
+    bool fields_ok = true;
+    for (;;) {
+        swan_js_tok t = swan_js_next(&s);
+        if (t == SWAN_JS_OBJECT_END) break;
+        if (t != SWAN_JS_KEY) return false;
+        int f = record_field(&s);
+        if (f < 0 || (seen >> f & 1u)) {
+            if (swan_js_skip(&s, swan_js_next(&s))) return false;
+            continue;
+        }
+        seen |= 1u << f;
+        if (!read_field(&s, f, line, name, raw)) {
+            fields_ok = false;
+            break;
+        }
+    }
+    if (fields_ok && swan_js_next(&s) != SWAN_JS_END) return false;
     *why = "a field is missing or malformed";
-    if (!cJSON_IsString(n) || !get_hexfloat(o, "kurtosis", &raw->kurtosis) ||
-        !get_hexfloat(o, "rtn_nrmse", &raw->rtn_nrmse) ||
-        !get_hexfloat(o, "svd_concentration", &raw->svd_concentration) ||
-        !get_hexfloat(o, "output_delta", &raw->output_delta) ||
-        !get_hexfloat(o, "w_min", &raw->w_min) || !get_hexfloat(o, "w_max", &raw->w_max) ||
-        !get_uint(o, "rows", UINT64_MAX, &raw->rows) || !get_uint(o, "cols", UINT64_MAX, &raw->cols) ||
-        !get_uint(o, "nonfinite", UINT64_MAX, &raw->nonfinite) ||
-        !get_uint(o, "spectral_method", SWAN_SPECTRAL_RANDOMIZED, &sm) ||
-        !get_uint(o, "spectral_rank", UINT32_MAX, &sr) ||
-        !get_hexfloat(o, "seconds", &raw->seconds) || !get_mlx_table(o, raw) ||
-        !get_hex64(o, "data_hash", &raw->data_hash))
-        return false;
-    raw->spectral_method = (uint32_t)sm;
-    raw->spectral_rank = (uint32_t)sr;
-    *name = n->valuestring;
-    return true;
+    return fields_ok && seen == (1u << F_COUNT) - 1;
 }
 
 /* Sorted (name, index) pairs for matching records to tensors in O(log n). */
@@ -481,13 +597,10 @@ static int load_header(loader *L, bool *have_header, swan_error *err) {
 /* One record line: checksum, fields, and its place in the tensor table. */
 static int load_record(loader *L, char *s, size_t len, swan_error *err) {
     if (!check_crc(s, len)) return damaged(L, "damaged record (checksum mismatch)", err);
-    cJSON *o = cJSON_Parse(s);
-    const char *name, *why = "damaged record (not a JSON object)";
+    const char *name = NULL, *why;
     swan_raw_metrics raw;
-    if (!o || !parse_record(o, &name, &raw, &why)) {
-        cJSON_Delete(o);
-        return damaged(L, why, err);
-    }
+    /* check_crc left the object without its crc field: len - CRC_SUFFIX_LEN + 1 bytes */
+    if (!parse_record(s, len - CRC_SUFFIX_LEN + 1, &name, &raw, &why)) return damaged(L, why, err);
     name_entry key = {name, 0};
     const name_entry *e = bsearch(&key, L->ix, L->ck->ntensors, sizeof *L->ix, by_name);
     const swan_tensor_rec *rec = e ? &L->plan->recs[e->idx] : NULL;
@@ -501,7 +614,6 @@ static int load_record(loader *L, char *s, size_t len, swan_error *err) {
         L->plan->recs[e->idx].raw = raw; /* a later record for a tensor wins */
         L->plan->recs[e->idx].have_raw = true;
     }
-    cJSON_Delete(o);
     return rc;
 }
 

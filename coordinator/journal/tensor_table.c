@@ -1,12 +1,12 @@
 /* tensor_table.c: write and read OUT/tensors.json (see tensor_table.h). */
 #include "coordinator/journal/tensor_table.h"
 
-#include <cjson/cJSON.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/json_scan.h"
 #include "common/json_writer.h"
 #include "coordinator/outputs/outputs.h"
 
@@ -69,7 +69,7 @@ int swan_tensor_table_write(const char *path, const swan_checkpoint *ck, const c
     return swan_write_file_atomic(path, write_table, &t, err);
 }
 
-static char *slurp(const char *path, swan_error *err) {
+static char *slurp(const char *path, size_t *len, swan_error *err) {
     FILE *f = fopen(path, "rb");
     if (!f) {
         swan_error_set(err, "cannot read %s: %s", path, strerror(errno));
@@ -93,36 +93,158 @@ static char *slurp(const char *path, swan_error *err) {
         return NULL;
     }
     buf[n] = '\0';
+    *len = n;
     return buf;
 }
 
-static bool as_u64(const cJSON *v, uint64_t *out) {
-    if (!cJSON_IsNumber(v) || v->valuedouble < 0 || v->valuedouble > 9007199254740992.0) return false;
-    *out = (uint64_t)v->valuedouble;
-    return (double)*out == v->valuedouble;
+/* The reader: OUT/tensors.json through the pull scanner (common/json_scan.h), so a
+ * 100,000-tensor table costs its text and the table itself, no tree. Any deviation
+ * from what write_table writes is "malformed". */
+
+static char *next_string_dup(swan_js *s) {
+    if (swan_js_next(s) != SWAN_JS_STRING) return NULL;
+    char *d = malloc(s->tok_len + 1);
+    bool nul;
+    if (d) swan_js_decode(s, d, &nul);
+    if (d && nul) {
+        free(d);
+        return NULL;
+    }
+    return d;
 }
 
-static int parse_tensor(const cJSON *e, swan_checkpoint *ck, size_t i) {
-    swan_tensor *t = &ck->tensors[i];
-    const cJSON *name = cJSON_GetArrayItem(e, 0), *shard = cJSON_GetArrayItem(e, 1),
-                *dtype = cJSON_GetArrayItem(e, 2), *shape = cJSON_GetArrayItem(e, 3),
-                *off = cJSON_GetArrayItem(e, 4);
-    uint64_t sh;
-    if (!cJSON_IsString(name) || !as_u64(shard, &sh) || sh >= ck->nshards || !cJSON_IsString(dtype) ||
-        !cJSON_IsArray(shape) || cJSON_GetArraySize(shape) > SWAN_MAX_DIMS || !as_u64(off, &t->offset))
+static bool next_u64(swan_js *s, uint64_t *out) {
+    return swan_js_next(s) == SWAN_JS_NUMBER && swan_js_uint53(s, out);
+}
+
+static bool next_is(swan_js *s, swan_js_tok t) { return swan_js_next(s) == t; }
+
+/* [file, size, data_start] */
+static int read_shard(swan_js *s, swan_shard *sh) {
+    if (!(sh->file = next_string_dup(s)) || !(sh->path = strdup(sh->file)) ||
+        !next_u64(s, &sh->size) || !next_u64(s, &sh->data_start) || !next_is(s, SWAN_JS_ARRAY_END))
         return -1;
-    t->name = strdup(name->valuestring);
-    if (!t->name) return -1;
+    return 0;
+}
+
+/* [name, shard, dtype, [shape], offset] */
+static int read_tensor(swan_js *s, swan_tensor *t) {
+    uint64_t sh;
+    if (!(t->name = next_string_dup(s)) || !next_u64(s, &sh) || sh > UINT32_MAX ||
+        !next_is(s, SWAN_JS_STRING))
+        return -1;
     t->shard = (uint32_t)sh;
-    t->dtype = swan_dtype_from_name(dtype->valuestring);
-    if (t->dtype == SWAN_DT_INVALID) return -1;
-    t->ndim = cJSON_GetArraySize(shape);
+    char dt[32];
+    bool nul;
+    if (s->tok_len >= sizeof dt) return -1;
+    swan_js_decode(s, dt, &nul);
+    if ((t->dtype = swan_dtype_from_name(dt)) == SWAN_DT_INVALID) return -1;
+    if (!next_is(s, SWAN_JS_ARRAY)) return -1;
     t->nelem = 1;
-    for (int k = 0; k < t->ndim; k++) {
-        if (!as_u64(cJSON_GetArrayItem(shape, k), &t->shape[k])) return -1;
-        t->nelem *= t->shape[k];
+    for (;;) {
+        swan_js_tok k = swan_js_next(s);
+        if (k == SWAN_JS_ARRAY_END) break;
+        if (k != SWAN_JS_NUMBER || t->ndim == SWAN_MAX_DIMS || !swan_js_uint53(s, &t->shape[t->ndim]))
+            return -1;
+        t->nelem *= t->shape[t->ndim++];
     }
+    if (!next_u64(s, &t->offset) || !next_is(s, SWAN_JS_ARRAY_END)) return -1;
     t->nbytes = t->nelem * swan_dtype_size(t->dtype);
+    return 0;
+}
+
+/* Arrays of arrays, each element read into a growing table. */
+static int read_shards(swan_js *s, swan_checkpoint *ck) {
+    if (!next_is(s, SWAN_JS_ARRAY)) return -1;
+    size_t cap = 0;
+    for (;;) {
+        swan_js_tok t = swan_js_next(s);
+        if (t == SWAN_JS_ARRAY_END) return 0;
+        if (t != SWAN_JS_ARRAY) return -1;
+        if (ck->nshards == cap) {
+            size_t ncap = cap ? 2 * cap : 16;
+            swan_shard *g = realloc(ck->shards, ncap * sizeof *g);
+            if (!g) return -1;
+            ck->shards = g;
+            cap = ncap;
+        }
+        swan_shard *sh = &ck->shards[ck->nshards++];
+        memset(sh, 0, sizeof *sh);
+        if (read_shard(s, sh)) return -1;
+    }
+}
+
+static int read_tensors(swan_js *s, swan_checkpoint *ck) {
+    if (!next_is(s, SWAN_JS_ARRAY)) return -1;
+    size_t cap = 0;
+    for (;;) {
+        swan_js_tok t = swan_js_next(s);
+        if (t == SWAN_JS_ARRAY_END) break;
+        if (t != SWAN_JS_ARRAY) return -1;
+        if (ck->ntensors == cap) {
+            size_t ncap = cap ? cap + cap / 2 : 1024;
+            swan_tensor *g = realloc(ck->tensors, ncap * sizeof *g);
+            if (!g) return -1;
+            ck->tensors = g;
+            cap = ncap;
+        }
+        swan_tensor *x = &ck->tensors[ck->ntensors++];
+        memset(x, 0, sizeof *x);
+        if (read_tensor(s, x)) return -1;
+    }
+    if (cap > ck->ntensors && ck->ntensors) {
+        swan_tensor *g = realloc(ck->tensors, ck->ntensors * sizeof *g);
+        if (g) ck->tensors = g;
+    }
+    return 0;
+}
+
+static int read_table(swan_js *s, swan_checkpoint *ck, swan_tensor_table_info *info) {
+    bool have_fp = false, have_seed = false, have_shards = false, have_tensors = false;
+    if (!next_is(s, SWAN_JS_OBJECT)) return -2;
+    for (;;) {
+        swan_js_tok t = swan_js_next(s);
+        if (t == SWAN_JS_OBJECT_END) break;
+        if (t != SWAN_JS_KEY) return -1;
+        int rc = 0;
+        if (swan_js_equals(s, "fingerprint")) {
+            char *fp = next_string_dup(s), *end = NULL;
+            if (fp) info->fingerprint = strtoull(fp, &end, 16);
+            rc = fp && end && !*end && *fp ? 0 : -1;
+            have_fp = true;
+            free(fp);
+        } else if (swan_js_equals(s, "seed")) {
+            rc = next_u64(s, &info->seed) ? 0 : -1;
+            have_seed = true;
+        } else if (swan_js_equals(s, "model")) {
+            if (info->model_name) return -1;
+            info->model_name = next_string_dup(s);
+            ck->dir = info->model_name ? strdup(info->model_name) : NULL;
+            rc = ck->dir ? 0 : -1;
+        } else if (swan_js_equals(s, "config")) {
+            swan_js_tok v = swan_js_next(s);
+            if (v == SWAN_JS_STRING && !ck->config_json) {
+                bool nul;
+                if (!(ck->config_json = malloc(s->tok_len + 1))) return -1;
+                swan_js_decode(s, ck->config_json, &nul);
+            } else if (v != SWAN_JS_NULL) {
+                rc = -1;
+            }
+        } else if (swan_js_equals(s, "shards") && !have_shards) {
+            rc = read_shards(s, ck);
+            have_shards = true;
+        } else if (swan_js_equals(s, "tensors") && !have_tensors) {
+            rc = read_tensors(s, ck);
+            have_tensors = true;
+        } else {
+            rc = swan_js_skip(s, swan_js_next(s));
+        }
+        if (rc) return -1;
+    }
+    if (swan_js_next(s) != SWAN_JS_END) return -1;
+    if (!have_fp || !have_seed || !info->model_name || !have_shards || !have_tensors) return -2;
+    for (size_t i = 0; i < ck->ntensors; i++)
+        if (ck->tensors[i].shard >= ck->nshards) return -1;
     return 0;
 }
 
@@ -130,58 +252,18 @@ int swan_tensor_table_read(const char *path, swan_checkpoint *ck, swan_tensor_ta
                            swan_error *err) {
     memset(ck, 0, sizeof *ck);
     memset(info, 0, sizeof *info);
-    char *text = slurp(path, err);
+    size_t len = 0;
+    char *text = slurp(path, &len, err);
     if (!text) return -1;
-    cJSON *root = cJSON_Parse(text);
+    swan_js s;
+    swan_js_init(&s, text, len);
+    int rc = read_table(&s, ck, info);
     free(text);
-    const cJSON *fp = cJSON_GetObjectItemCaseSensitive(root, "fingerprint");
-    const cJSON *seed = cJSON_GetObjectItemCaseSensitive(root, "seed");
-    const cJSON *model = cJSON_GetObjectItemCaseSensitive(root, "model");
-    const cJSON *config = cJSON_GetObjectItemCaseSensitive(root, "config");
-    const cJSON *shards = cJSON_GetObjectItemCaseSensitive(root, "shards");
-    const cJSON *tensors = cJSON_GetObjectItemCaseSensitive(root, "tensors");
-    char *end = NULL;
-    if (!root || !cJSON_IsString(fp) || !as_u64(seed, &info->seed) || !cJSON_IsString(model) ||
-        !cJSON_IsArray(shards) || !cJSON_IsArray(tensors) ||
-        (info->fingerprint = strtoull(fp->valuestring, &end, 16), !end || *end)) {
-        cJSON_Delete(root);
-        return swan_error_set(err, "%s is not a swan tensor table", path);
-    }
-    int bad = 0;
-    info->model_name = strdup(model->valuestring);
-    ck->dir = strdup(model->valuestring);
-    if (cJSON_IsString(config)) ck->config_json = strdup(config->valuestring);
-    ck->nshards = (size_t)cJSON_GetArraySize(shards);
-    ck->ntensors = (size_t)cJSON_GetArraySize(tensors);
-    ck->shards = calloc(ck->nshards ? ck->nshards : 1, sizeof *ck->shards);
-    ck->tensors = calloc(ck->ntensors ? ck->ntensors : 1, sizeof *ck->tensors);
-    if (!info->model_name || !ck->dir || !ck->shards || !ck->tensors) bad = 1;
-    size_t s = 0;
-    const cJSON *e;
-    cJSON_ArrayForEach(e, shards) {
-        if (bad) break;
-        const cJSON *file = cJSON_GetArrayItem(e, 0);
-        if (!cJSON_IsString(file) || !as_u64(cJSON_GetArrayItem(e, 1), &ck->shards[s].size) ||
-            !as_u64(cJSON_GetArrayItem(e, 2), &ck->shards[s].data_start)) {
-            bad = 1;
-            break;
-        }
-        ck->shards[s].file = strdup(file->valuestring);
-        ck->shards[s].path = strdup(file->valuestring);
-        if (!ck->shards[s].file || !ck->shards[s].path) bad = 1;
-        s++;
-    }
-    size_t i = 0;
-    cJSON_ArrayForEach(e, tensors) {
-        if (bad) break;
-        if (parse_tensor(e, ck, i)) bad = 1;
-        i++;
-    }
-    cJSON_Delete(root);
-    if (bad) {
+    if (rc) {
         swan_checkpoint_free(ck);
         free(info->model_name);
         info->model_name = NULL;
+        if (rc == -2) return swan_error_set(err, "%s is not a swan tensor table", path);
         return swan_error_set(err, "%s: malformed tensor table", path);
     }
     return 0;

@@ -264,37 +264,19 @@ int swan_report_write(FILE *f, const swan_output_ctx *c, swan_error *err) {
     for (int k = 0; k < NCURVE; k++) targets[k] = 2.5 + 0.25 * k;
     swan_curve_point curve[NCURVE], uni[SWAN_MLX_NBITS * SWAN_MLX_NGROUPS];
     if (swan_reduce_curve(c->ck, c->plan, c->policy, c->red, targets, NCURVE, curve, uni, err)) return -1;
-    /* The JSON goes into a <script> element: "</" must not appear in it, so it is
-     * written to memory first and "</" escaped as "<\/" (same JSON string). */
-    char *buf = NULL;
-    size_t len = 0;
-    FILE *mem = open_memstream(&buf, &len);
-    if (!mem) return swan_error_set(err, "out of memory");
-    swan_jw w;
-    swan_jw_init(&w, mem, 0);
-    w.double_digits = 6;
-    write_data(&w, c, curve, targets, uni);
-    bool bad = swan_jw_error(&w);
-    fclose(mem);
-    if (bad || !buf) {
-        free(buf);
-        return swan_error_set(err, "write failed");
-    }
     fputs(k_head, f);
     fputs(k_body, f);
     fputs("<script type=\"application/json\" id=\"swan-data\">", f);
-    size_t at = 0;
-    for (size_t i = 0; i + 1 < len; i++)
-        if (buf[i] == '<' && buf[i + 1] == '/') {
-            fwrite(buf + at, 1, i + 1 - at, f); /* up to and including '<' */
-            fputs("\\/", f);
-            at = i + 2;
-            i++;
-        }
-    fwrite(buf + at, 1, len - at, f);
+    /* The JSON goes into a <script> element: "</" must not appear in it, so the
+     * writer escapes it as "<\/" (the same JSON string); it can only occur in strings. */
+    swan_jw w;
+    swan_jw_init(&w, f, 0);
+    w.double_digits = 6;
+    w.html_safe = true;
+    write_data(&w, c, curve, targets, uni);
+    if (swan_jw_error(&w)) return swan_error_set(err, "write failed");
     fputs("</script>\n", f);
     fputs(k_script, f);
     fputs("</body></html>\n", f);
-    free(buf);
     return ferror(f) ? swan_error_set(err, "write failed") : 0;
 }

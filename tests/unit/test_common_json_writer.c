@@ -383,9 +383,35 @@ static void test_ten_digit_doubles(void **state) {
     }
 }
 
+/* html_safe: "</" in strings becomes "<\/" (JSON inside an HTML <script>), nothing
+ * else changes; the default leaves '/' alone. %.6g output equals printf's. */
+static void test_html_safe(void **state) {
+    (void)state;
+    memout m;
+    for (int safe = 0; safe <= 1; safe++) {
+        mo_open(&m);
+        swan_jw w;
+        swan_jw_init(&w, m.f, 0);
+        w.html_safe = safe;
+        w.double_digits = 6;
+        swan_jw_object_begin(&w);
+        swan_jw_key_string(&w, "a</script>", "</b/c<</");
+        swan_jw_key_double(&w, "x", 0.123456789);
+        swan_jw_object_end(&w);
+        assert_false(swan_jw_error(&w));
+        char *out = mo_close(&m);
+        if (safe)
+            assert_string_equal(out, "{\"a<\\/script>\":\"<\\/b/c<<\\/\",\"x\":0.123457}");
+        else
+            assert_string_equal(out, "{\"a</script>\":\"</b/c<</\",\"x\":0.123457}");
+        free(out);
+    }
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_nested_compact),
+        cmocka_unit_test(test_html_safe),
         cmocka_unit_test(test_pretty_matches_python),
         cmocka_unit_test(test_hostile_strings),
         cmocka_unit_test(test_doubles_round_trip),
