@@ -4,6 +4,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -48,14 +50,45 @@ static int call_writer(FILE *f, const void *ctx, swan_error *err) {
     return w->out->write(f, w->c, err);
 }
 
+/* One output written on its own: the path, the writer, and what happened. */
+typedef struct output_job {
+    char path[PATH_MAX];
+    writer_ctx w;
+    int rc;
+    swan_error err;
+} output_job;
+
+static void *run_output_job(void *arg) {
+    output_job *j = arg;
+    j->rc = swan_write_file_atomic(j->path, call_writer, &j->w, &j->err);
+    return NULL;
+}
+
+/* The manifest (by far the largest: ~1.3 KB per tensor) is written on a thread of
+ * its own while this one writes the rest, which on a 100,000-tensor model takes
+ * about as long: the writers only read the decisions table. Each file is atomic on
+ * its own; the first failure in table order is reported. Without a thread (pthread
+ * refused) everything is written here, in order. */
 int swan_outputs_write(const char *dir, const swan_output_ctx *c, swan_error *err) {
+    output_job jobs[16];
+    if (swan_noutputs > sizeof jobs / sizeof *jobs) return swan_error_set(err, "too many outputs");
     for (size_t i = 0; i < swan_noutputs; i++) {
-        char path[PATH_MAX];
-        if (snprintf(path, sizeof path, "%s/%s", dir, swan_outputs[i].file) >= (int)sizeof path)
+        if (snprintf(jobs[i].path, sizeof jobs[i].path, "%s/%s", dir, swan_outputs[i].file) >=
+            (int)sizeof jobs[i].path)
             return swan_error_set(err, "%s: path too long", dir);
-        writer_ctx w = {&swan_outputs[i], c};
-        if (swan_write_file_atomic(path, call_writer, &w, err)) return -1;
+        jobs[i].w = (writer_ctx){&swan_outputs[i], c};
+        jobs[i].rc = 0;
+        jobs[i].err.msg[0] = '\0';
     }
+    pthread_t th;
+    bool threaded = pthread_create(&th, NULL, run_output_job, &jobs[0]) == 0;
+    for (size_t i = threaded ? 1 : 0; i < swan_noutputs; i++) run_output_job(&jobs[i]);
+    if (threaded) pthread_join(th, NULL);
+    for (size_t i = 0; i < swan_noutputs; i++)
+        if (jobs[i].rc) {
+            *err = jobs[i].err;
+            return -1;
+        }
     return 0;
 }
 
