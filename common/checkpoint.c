@@ -648,7 +648,7 @@ int swan_checkpoint_list_files(const char *dir, const char *suffix, char ***out,
         free(names);
         return -1;
     }
-    qsort(names, n, sizeof *names, cmp_str);
+    if (n) qsort(names, n, sizeof *names, cmp_str);
     *out = names;
     *out_n = n;
     return 0;

@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/utf8.h"
+
 enum {
     ST_VALUE,        /* a value must come (start, after ':', after ',' in an array) */
     ST_ARRAY_FIRST,  /* after '[': a value or ']'                                 */
@@ -78,27 +80,6 @@ static int hex4(const char *p, unsigned *out) {
     return 0;
 }
 
-/* Length of the valid UTF-8 sequence starting at p (lead byte >= 0x80), 0 if none. */
-static size_t utf8_seq(const unsigned char *p, size_t avail) {
-    unsigned c = p[0];
-    size_t n;
-    unsigned lo = 0x80, hi = 0xBF; /* allowed range of the second byte */
-    if (c >= 0xC2 && c <= 0xDF) n = 2;
-    else if (c >= 0xE0 && c <= 0xEF) {
-        n = 3;
-        if (c == 0xE0) lo = 0xA0;      /* no overlong forms */
-        if (c == 0xED) hi = 0x9F;      /* no surrogates     */
-    } else if (c >= 0xF0 && c <= 0xF4) {
-        n = 4;
-        if (c == 0xF0) lo = 0x90;
-        if (c == 0xF4) hi = 0x8F;      /* <= U+10FFFF       */
-    } else return 0;
-    if (avail < n || p[1] < lo || p[1] > hi) return 0;
-    for (size_t i = 2; i < n; i++)
-        if (p[i] < 0x80 || p[i] > 0xBF) return 0;
-    return n;
-}
-
 /* At the opening quote: validates the string, sets tok/tok_len/tok_escaped. */
 static int scan_string(swan_js *s) {
     const unsigned char *t = (const unsigned char *)s->text;
@@ -156,7 +137,7 @@ static int scan_string(swan_js *s) {
             fail(s, "control character in a string");
             return -1;
         }
-        size_t k = utf8_seq(t + p, n - p);
+        size_t k = swan_utf8_seq_len(t + p, n - p);
         if (k == 0) {
             s->pos = p;
             fail(s, "invalid UTF-8");

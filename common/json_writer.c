@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "common/fmt.h"
+#include "common/utf8.h"
 
 /* Output is gathered in w->buf: a manifest is ~10M small writes, and stdio's
  * per-call cost was a large part of writing one. */
@@ -41,12 +42,16 @@ static void value_done(swan_jw *w) {
 static void puts_(swan_jw *w, const char *s) { put(w, s, strlen(s)); }
 
 static void newline_indent(swan_jw *w) {
-    static const char spaces[] = "                                ";
+    static const char nl_spaces[] = "\n                                ";
     size_t n = (size_t)w->indent * (size_t)w->depth;
+    if (n < sizeof nl_spaces - 1) { /* the usual case: one copy */
+        put(w, nl_spaces, n + 1);
+        return;
+    }
     put(w, "\n", 1);
     while (n) {
-        size_t k = n < sizeof spaces - 1 ? n : sizeof spaces - 1;
-        put(w, spaces, k);
+        size_t k = n < sizeof nl_spaces - 2 ? n : sizeof nl_spaces - 2;
+        put(w, nl_spaces + 1, k);
         n -= k;
     }
 }
@@ -112,37 +117,25 @@ void swan_jw_object_end(swan_jw *w) { close_container(w, true); }
 void swan_jw_array_begin(swan_jw *w) { open_container(w, false); }
 void swan_jw_array_end(swan_jw *w) { close_container(w, false); }
 
-/* Length of the valid UTF-8 sequence at p (at most `avail` bytes), or 0 if the
- * byte at p does not start one. Rejects overlong forms, surrogates and code points
- * above U+10FFFF, as RFC 3629 requires. */
-static size_t utf8_valid_len(const unsigned char *p, size_t avail) {
-    unsigned char c = p[0];
-    size_t len;
-    unsigned char lo = 0x80, hi = 0xBF; /* allowed range of the second byte */
-    if (c >= 0xC2 && c <= 0xDF) len = 2;
-    else if (c >= 0xE0 && c <= 0xEF) {
-        len = 3;
-        if (c == 0xE0) lo = 0xA0;      /* overlong */
-        if (c == 0xED) hi = 0x9F;      /* UTF-16 surrogates */
-    } else if (c >= 0xF0 && c <= 0xF4) {
-        len = 4;
-        if (c == 0xF0) lo = 0x90;      /* overlong */
-        if (c == 0xF4) hi = 0x8F;      /* above U+10FFFF */
-    } else {
-        return 0;
-    }
-    if (avail < len || p[1] < lo || p[1] > hi) return 0;
-    for (size_t i = 2; i < len; i++)
-        if (p[i] < 0x80 || p[i] > 0xBF) return 0;
-    return len;
-}
-
 /* Writes s as a JSON string literal. Runs of bytes that need no escaping are
  * written with one fwrite each. */
 static void write_string(swan_jw *w, const char *s) {
     const unsigned char *p = (const unsigned char *)s;
     size_t n = strlen(s);
     size_t run = 0; /* start of the pending verbatim run */
+    /* Most strings (keys, names) need no escape: one copy with their quotes. */
+    size_t k = 0;
+    while (k < n && p[k] >= 0x20 && p[k] < 0x80 && p[k] != '"' && p[k] != '\\' &&
+           (p[k] != '/' || !w->html_safe))
+        k++;
+    if (k == n && n + 2 <= sizeof w->buf - w->blen) {
+        char *d = w->buf + w->blen;
+        d[0] = '"';
+        memcpy(d + 1, s, n);
+        d[n + 1] = '"';
+        w->blen += n + 2;
+        return;
+    }
     put(w, "\"", 1);
     for (size_t i = 0; i < n;) {
         unsigned char c = p[i];
@@ -165,7 +158,7 @@ static void write_string(swan_jw *w, const char *s) {
             snprintf(buf, sizeof buf, "\\u%04x", c);
             esc = buf;
         } else if (c >= 0x80) {
-            adv = utf8_valid_len(p + i, n - i);
+            adv = swan_utf8_seq_len(p + i, n - i);
             if (adv == 0) {
                 esc = "\xEF\xBF\xBD"; /* U+FFFD for one invalid byte */
                 adv = 1;
@@ -205,14 +198,18 @@ void swan_jw_string(swan_jw *w, const char *s) {
 static bool format_g10(double v, char *out) {
     double a = fabs(v);
     if (!(a >= 1e-5 && a < 1e9)) return false;
+    /* Powers of ten up to 10^22 are exact doubles, equal to what pow returns. */
+    static const double p10[] = {1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8,
+                                 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16};
     int e = (int)floor(log10(a));
-    double scaled = a * pow(10.0, 9 - e);
+    if (9 - e < 0 || 10 - e > 16) return false;
+    double scaled = a * p10[9 - e];
     uint64_t m = (uint64_t)llround(scaled);
     if (m >= 10000000000ull) { /* rounding carried into an 11th digit */
         m /= 10;
         e++;
     } else if (m < 1000000000ull) { /* log10 landed one below */
-        m = (uint64_t)llround(a * pow(10.0, 10 - e));
+        m = (uint64_t)llround(a * p10[10 - e]);
         e--;
     }
     if (e >= 9 || m < 1000000000ull || m >= 10000000000ull) return false;

@@ -298,20 +298,38 @@ enum {
     F_TENSOR, F_KURTOSIS, F_RTN, F_SVD, F_OUTPUT, F_WMIN, F_WMAX, F_ROWS, F_COLS,
     F_NONFINITE, F_SMETHOD, F_SRANK, F_SECONDS, F_MLX, F_HASH, F_COUNT
 };
-static const char *const record_fields[F_COUNT] = {
-    "tensor", "kurtosis", "rtn_nrmse", "svd_concentration", "output_delta", "w_min", "w_max",
-    "rows", "cols", "nonfinite", "spectral_method", "spectral_rank", "seconds", "mlx_nrmse",
-    "data_hash"};
+#define FIELD(s) {s, sizeof s - 1}
+static const struct {
+    const char *name;
+    size_t len;
+} record_fields[F_COUNT] = {
+    FIELD("tensor"), FIELD("kurtosis"), FIELD("rtn_nrmse"), FIELD("svd_concentration"),
+    FIELD("output_delta"), FIELD("w_min"), FIELD("w_max"), FIELD("rows"), FIELD("cols"),
+    FIELD("nonfinite"), FIELD("spectral_method"), FIELD("spectral_rank"), FIELD("seconds"),
+    FIELD("mlx_nrmse"), FIELD("data_hash")};
+#undef FIELD
 
-static int record_field(const swan_js *s) {
+/* Field names come in the writer's order: try the one after the last match first. */
+static int record_field(const swan_js *s, int hint) {
+    if (!s->tok_escaped)
+        for (int i = 0; i < F_COUNT; i++) {
+            int f = (hint + i) % F_COUNT;
+            if (s->tok_len == record_fields[f].len &&
+                memcmp(s->tok, record_fields[f].name, record_fields[f].len) == 0)
+                return f;
+        }
     for (int f = 0; f < F_COUNT; f++)
-        if (swan_js_equals(s, record_fields[f])) return f;
+        if (swan_js_equals(s, record_fields[f].name)) return f;
     return -1;
 }
 
-static int hex_digit(char c) {
-    return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
-}
+/* Lower-case hex digit values, -1 for anything else (the writer never uses upper case). */
+static const signed char hex_value[256] = {
+    ['0'] = 0 + 1, ['1'] = 1 + 1, ['2'] = 2 + 1, ['3'] = 3 + 1, ['4'] = 4 + 1,
+    ['5'] = 5 + 1, ['6'] = 6 + 1, ['7'] = 7 + 1, ['8'] = 8 + 1, ['9'] = 9 + 1,
+    ['a'] = 10 + 1, ['b'] = 11 + 1, ['c'] = 12 + 1, ['d'] = 13 + 1, ['e'] = 14 + 1, ['f'] = 15 + 1};
+
+static int hex_digit(char c) { return hex_value[(unsigned char)c] - 1; }
 
 /* What put_hexfloat writes, [-]0x(0|1)[.h{1,13}]p(+|-)d+, read exactly without strtod
  * (the mantissa fits 53 bits, so ldexp is exact); anything else goes through strtod
@@ -441,17 +459,19 @@ static bool parse_record(char *line, size_t len, const char **name, swan_raw_met
     *why = "damaged record (not a JSON object)";
     if (swan_js_next(&s) != SWAN_JS_OBJECT) return false;
     unsigned seen = 0;
+    int hint = 0;
     bool fields_ok = true;
     for (;;) {
         swan_js_tok t = swan_js_next(&s);
         if (t == SWAN_JS_OBJECT_END) break;
         if (t != SWAN_JS_KEY) return false;
-        int f = record_field(&s);
+        int f = record_field(&s, hint);
         if (f < 0 || (seen >> f & 1u)) {
             if (swan_js_skip(&s, swan_js_next(&s))) return false;
             continue;
         }
         seen |= 1u << f;
+        hint = f + 1;
         if (!read_field(&s, f, line, name, raw)) {
             fields_ok = false;
             break;
