@@ -27,6 +27,9 @@
 #include <math.h>
 #include <string.h>
 
+#include "common/vec4.h"
+#define ROUND_MAGIC 8388608.0f /* 2^23: (t + 2^23) - 2^23 rounds t in [0, 2^22) half to even */
+
 #define CHUNK 512 /* values of one row per sweep: 2 KiB, stays in L1 */
 #define MAXG32 (CHUNK / 32)
 
@@ -105,16 +108,44 @@ float swan_mlx_round_to_dtype(swan_dtype dt, float x) {
     }
 }
 
+/* 4 lanes at a time (groups are multiples of 32, so always on that path): the same
+ * IEEE operations as MLX's scalar loop. Clamping to [0, n] before rounding instead of
+ * after gives the same integers (rounding is monotonic, 0 and n are integers), and
+ * (t + 2^23) - 2^23 rounds t in [0, 2^22) half to even exactly as rintf does. The
+ * signs of zero min/max may pick differently do not change the parameters. */
 void swan_mlx_quantize_group(const float *w, int g, int bits, uint8_t *q, float *scale,
                              float *bias) {
     float lo = INFINITY, hi = -INFINITY;
-    for (int k = 0; k < g; k++) {
+    int k0 = 0;
+    if (g >= 4) {
+        vf mn = loadv(w), mx = mn;
+        for (k0 = 4; k0 + 4 <= g; k0 += 4) {
+            vf v = loadv(w + k0);
+            mn = vmin(mn, v);
+            mx = vmax(mx, v);
+        }
+        lo = hmin(mn);
+        hi = hmax(mx);
+    }
+    for (int k = k0; k < g; k++) {
         hi = w[k] > hi ? w[k] : hi; /* std::max(w_max, w) */
         lo = w[k] < lo ? w[k] : lo;
     }
     float s, b, n_bins = (float)((1 << bits) - 1);
     swan_mlx_affine_params(lo, hi, bits, &s, &b);
-    for (int k = 0; k < g; k++) {
+    const vf vb = splat(b), vs = splat(s), top = splat(n_bins), zero = splat(0.0f),
+             magic = splat(ROUND_MAGIC);
+    int k = 0;
+    for (; k + 4 <= g; k += 4) {
+        vf t = vmax(vmin((loadv(w + k) - vb) / vs, top), zero);
+        t = (t + magic) - magic;
+        vi u = __builtin_convertvector(t, vi);
+        q[k] = (uint8_t)u[0];
+        q[k + 1] = (uint8_t)u[1];
+        q[k + 2] = (uint8_t)u[2];
+        q[k + 3] = (uint8_t)u[3];
+    }
+    for (; k < g; k++) {
         float t = rintf((w[k] - b) / s);
         t = t < 0.0f ? 0.0f : t;
         t = t > n_bins ? n_bins : t;
@@ -127,6 +158,22 @@ void swan_mlx_quantize_group(const float *w, int g, int bits, uint8_t *q, float 
 void swan_mlx_pack(const uint8_t *q, size_t n, int bits, uint8_t *out) {
     /* Values per pack and bytes per pack (MLX's get_pack_factor / get_bytes_per_pack
      * with 32-bit words for the powers of two). */
+    /* 2, 4 and 8 bits: values never straddle a byte, so byte j of the little-endian
+     * words holds values 8/b * j .. in its low bits first (the common widths, made
+     * byte loops the compiler vectorizes) */
+    if (bits == 8) {
+        memcpy(out, q, n);
+        return;
+    }
+    if (bits == 4) {
+        for (size_t j = 0; j < n / 2; j++) out[j] = (uint8_t)(q[2 * j] | q[2 * j + 1] << 4);
+        return;
+    }
+    if (bits == 2) {
+        for (size_t j = 0; j < n / 4; j++)
+            out[j] = (uint8_t)(q[4 * j] | q[4 * j + 1] << 2 | q[4 * j + 2] << 4 | q[4 * j + 3] << 6);
+        return;
+    }
     size_t per = (bits == 3 || bits == 5) ? 8 : bits == 6 ? 4 : (size_t)(32 / bits);
     size_t bytes = (size_t)bits * per / 8;
     for (size_t i = 0; i < n; i += per) {
@@ -215,9 +262,6 @@ static void params_scalar(const float *lo, const float *hi, int ng, int bits, sw
 }
 
 /* ---- portable 4-lane sweep ----------------------------------------------------- */
-
-#include "common/vec4.h"
-#define ROUND_MAGIC 8388608.0f /* 2^23: (t + 2^23) - 2^23 rounds t in [0, 2^22) half to even */
 
 static void chunk_generic(swan_mlx_err *e, const float *x, size_t len) {
     ranges r;

@@ -9,50 +9,45 @@
 
 #include "common/atomic_file.h"
 #include "common/crc32c.h"
+#include "common/hash.h"
 
 #define CRC_SUFFIX_LEN 18 /* ,"crc":"xxxxxxxx"} */
 
-static uint64_t fnv(uint64_t h, const void *p, size_t n) {
-    const unsigned char *b = p;
-    for (size_t i = 0; i < n; i++) {
-        h ^= b[i];
-        h *= 0x100000001b3ull;
-    }
-    return h;
-}
-
-static uint64_t fnv_u64(uint64_t h, uint64_t v) {
+static void put_u64(swan_xxh64_state *h, uint64_t v) {
     unsigned char b[8];
     for (int i = 0; i < 8; i++) b[i] = (unsigned char)(v >> (8 * i));
-    return fnv(h, b, 8);
+    swan_xxh64_update(h, b, 8);
 }
 
+static void put_str(swan_xxh64_state *h, const char *s) { swan_xxh64_update(h, s, strlen(s) + 1); }
+
 uint64_t swan_qlayout_fingerprint(const swan_checkpoint *ck, const swan_qlayout *l) {
-    uint64_t h = 0xcbf29ce484222325ull;
-    h = fnv(h, "swan-quantize-1", 15);
-    h = fnv(h, l->arch, strlen(l->arch) + 1);
-    h = fnv(h, l->quant_json, strlen(l->quant_json) + 1);
+    swan_xxh64_state h;
+    swan_xxh64_init(&h, 0);
+    put_str(&h, "swan-quantize-1");
+    put_str(&h, l->arch);
+    put_str(&h, l->quant_json);
     for (size_t i = 0; i < l->n; i++) {
         const swan_qtensor *t = &l->t[i];
-        h = fnv(h, t->name, strlen(t->name) + 1);
-        h = fnv_u64(h, ((uint64_t)t->kind << 32) | (uint64_t)t->dtype);
-        for (int d = 0; d < t->ndim; d++) h = fnv_u64(h, t->shape[d]);
-        h = fnv_u64(h, ((uint64_t)t->bits << 32) | (uint64_t)t->group);
-        h = fnv_u64(h, t->shard);
-        h = fnv_u64(h, t->offset);
+        put_str(&h, t->name);
+        put_u64(&h, ((uint64_t)t->kind << 32) | (uint64_t)t->dtype);
+        for (int d = 0; d < t->ndim; d++) put_u64(&h, t->shape[d]);
+        put_u64(&h, ((uint64_t)t->bits << 32) | (uint64_t)t->group);
+        put_u64(&h, t->shard);
+        put_u64(&h, t->offset);
         for (uint32_t s = 0; s < t->nsrc; s++) {
             const swan_tensor *src = &ck->tensors[t->src[s]];
-            h = fnv(h, src->name, strlen(src->name) + 1);
-            h = fnv_u64(h, src->offset);
+            put_str(&h, src->name);
+            put_u64(&h, src->offset);
         }
     }
     for (size_t s = 0; s < ck->nshards; s++) {
         const swan_shard_stamp *st = &ck->shards[s].stamp;
-        h = fnv_u64(h, st->size);
-        h = fnv_u64(h, (uint64_t)st->mtime_ns);
-        h = fnv_u64(h, st->header_hash);
+        put_u64(&h, st->size);
+        put_u64(&h, (uint64_t)st->mtime_ns);
+        put_u64(&h, st->header_hash);
     }
-    return h;
+    return swan_xxh64_digest(&h);
 }
 
 /* Writes body + the CRC suffix + newline. */

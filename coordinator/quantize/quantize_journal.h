@@ -40,7 +40,7 @@ typedef struct swan_qjournal {
     size_t records;        /* unit records loaded                              */
 } swan_qjournal;
 
-/* The layout's fingerprint (FNV-1a 64). */
+/* The layout's fingerprint (XXH64 of everything above). */
 uint64_t swan_qlayout_fingerprint(const swan_checkpoint *ck, const swan_qlayout *l);
 
 /* Opens dir's journal for layout l: loads the records of a journal with this

@@ -233,6 +233,22 @@ static void test_groups_exact(void **state) {
     }
 }
 
+/* Values whose (w - bias) / scale fall exactly halfway between integers (at 4 bits:
+ * lo 0, hi 15 give scale -1, bias 15): rounding must be half to even, lane for lane,
+ * as rintf does, in the 4-lane quantizer. */
+static void test_round_half_even(void **state) {
+    (void)state;
+    float w[128];
+    for (int g = 32; g <= 128; g *= 2) {
+        for (int k = 0; k < g; k++) w[k] = (float)(k % 15) + 0.5f;
+        w[0] = 0.0f;
+        w[g - 1] = 15.0f;
+        check_group(w, g, SWAN_DT_BF16);
+        for (int k = 0; k < g; k++) w[k] = -w[k]; /* the other edge */
+        check_group(w, g, SWAN_DT_F16);
+    }
+}
+
 static void test_edge_cases(void **state) {
     (void)state;
     float w[32];
@@ -391,6 +407,7 @@ int main(void) {
         cmocka_unit_test(test_panels_wide),
         cmocka_unit_test(test_nonfinite_not_applicable),
         cmocka_unit_test(test_pack_bitstream),
+        cmocka_unit_test(test_round_half_even),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
