@@ -69,52 +69,72 @@ int swan_quantize_matrix(const swan_tile_reader *rd, int bits, int group, swan_d
                               (unsigned long long)cols, group);
     if (dt != SWAN_DT_BF16 && dt != SWAN_DT_F16 && dt != SWAN_DT_F32)
         return swan_error_set(err, "quantize: scales cannot be stored as %s", swan_dtype_name(dt));
-    size_t block = max_block_bytes / (size_t)(cols * sizeof(float));
-    if (block < 1) block = 1;
-    if (block > rows) block = (size_t)rows;
+    /* A block of whole rows when one row fits in max_block_bytes; otherwise one row at
+     * a time in panels of whole groups (a multiple of 32 values, so a panel starts on a
+     * packing run and its bytes start on a byte), so memory is bounded whatever the
+     * row length. */
+    uint64_t max_floats = max_block_bytes / sizeof(float);
+    uint64_t panel = cols, block = 1;
+    if (cols <= max_floats) {
+        block = max_floats / cols;
+        if (block > rows) block = rows;
+    } else {
+        panel = max_floats / (uint64_t)group * (uint64_t)group;
+        if (panel < (uint64_t)group) panel = (uint64_t)group;
+    }
     size_t wrow = (size_t)swan_quant_weight_bytes(1, cols, bits);
     size_t srow = (size_t)swan_quant_scale_bytes(1, cols, group, dt);
-    float *tile = malloc(block * (size_t)cols * sizeof *tile);
-    unsigned char *wbuf = malloc(block * wrow), *sbuf = malloc(block * srow),
-                  *bbuf = malloc(block * srow);
+    size_t wpan = (size_t)swan_quant_weight_bytes(1, panel, bits);
+    size_t span = (size_t)swan_quant_scale_bytes(1, panel, group, dt);
+    float *tile = malloc((size_t)(block * panel) * sizeof *tile);
+    unsigned char *wbuf = malloc((size_t)block * wpan), *sbuf = malloc((size_t)block * span),
+                  *bbuf = malloc((size_t)block * span);
     int rc = 0;
     if (!tile || !wbuf || !sbuf || !bbuf) {
-        rc = swan_error_set(err, "quantize: out of memory for a %zu-row block", block);
+        rc = swan_error_set(err, "quantize: out of memory for a %llu x %llu block",
+                            (unsigned long long)block, (unsigned long long)panel);
         goto done;
     }
     uint64_t h = hash ? *hash : 0;
     for (uint64_t r0 = 0; r0 < rows && rc == 0; r0 += block) {
         size_t nr = (size_t)(rows - r0 < block ? rows - r0 : block);
-        if (rd->read_tile(rd->ctx, r0, nr, 0, cols, tile, err) != 0) {
-            rc = -1;
-            break;
-        }
-        unsigned char *wp = wbuf, *sp = sbuf, *bp = bbuf;
-        for (size_t i = 0; i < nr * (size_t)cols; i += (size_t)group) {
-            uint8_t q[SWAN_MLX_MAX_GROUP];
-            float s, b;
-            for (int k = 0; k < group; k++)
-                if (!isfinite(tile[i + (size_t)k])) {
-                    rc = swan_error_set(err, "quantize: row %llu holds a non-finite value",
-                                        (unsigned long long)(r0 + i / (size_t)cols));
-                    goto done;
-                }
-            swan_mlx_quantize_group(tile + i, group, bits, q, &s, &b);
-            swan_mlx_pack(q, (size_t)group, bits, wp);
-            wp += (size_t)group * (size_t)bits / 8;
-            sp += store_dtype(dt, s, sp);
-            bp += store_dtype(dt, b, bp);
-        }
-        if (pwrite_all(dst->fd, wbuf, nr * wrow, dst->w_off + r0 * wrow, err) ||
-            pwrite_all(dst->fd, sbuf, nr * srow, dst->s_off + r0 * srow, err) ||
-            pwrite_all(dst->fd, bbuf, nr * srow, dst->b_off + r0 * srow, err)) {
-            rc = -1;
-            break;
-        }
-        if (hash) {
-            h = fnv(h, wbuf, nr * wrow);
-            h = fnv(h, sbuf, nr * srow);
-            h = fnv(h, bbuf, nr * srow);
+        for (uint64_t c0 = 0; c0 < cols && rc == 0; c0 += panel) {
+            size_t nc = (size_t)(cols - c0 < panel ? cols - c0 : panel);
+            if (rd->read_tile(rd->ctx, r0, nr, c0, nc, tile, err) != 0) {
+                rc = -1;
+                break;
+            }
+            unsigned char *wp = wbuf, *sp = sbuf, *bp = bbuf;
+            for (size_t i = 0; i < nr * nc; i += (size_t)group) {
+                uint8_t q[SWAN_MLX_MAX_GROUP];
+                float s, b;
+                for (int k = 0; k < group; k++)
+                    if (!isfinite(tile[i + (size_t)k])) {
+                        rc = swan_error_set(err, "quantize: row %llu holds a non-finite value",
+                                            (unsigned long long)(r0 + i / nc));
+                        goto done;
+                    }
+                swan_mlx_quantize_group(tile + i, group, bits, q, &s, &b);
+                swan_mlx_pack(q, (size_t)group, bits, wp);
+                wp += (size_t)group * (size_t)bits / 8;
+                sp += store_dtype(dt, s, sp);
+                bp += store_dtype(dt, b, bp);
+            }
+            /* whole rows (nc == cols) or one row's panel: contiguous in each tensor */
+            size_t wn = (size_t)(wp - wbuf), sn = (size_t)(sp - sbuf);
+            uint64_t wat = r0 * wrow + c0 * (uint64_t)bits / 8;
+            uint64_t sat = r0 * srow + swan_quant_scale_bytes(1, c0, group, dt);
+            if (pwrite_all(dst->fd, wbuf, wn, dst->w_off + wat, err) ||
+                pwrite_all(dst->fd, sbuf, sn, dst->s_off + sat, err) ||
+                pwrite_all(dst->fd, bbuf, sn, dst->b_off + sat, err)) {
+                rc = -1;
+                break;
+            }
+            if (hash) {
+                h = fnv(h, wbuf, wn);
+                h = fnv(h, sbuf, sn);
+                h = fnv(h, bbuf, sn);
+            }
         }
     }
     if (hash && rc == 0) *hash = h;

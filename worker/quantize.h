@@ -7,7 +7,9 @@
  * quantizes every group with common/mlx_affine.c (MLX's rule, exact division), packs the
  * values and writes the packed words, the scales and the biases with pwrite at
  * w_off, s_off and b_off (three separate tensors of the shard; an expert of a stacked
- * tensor starts at its own row). Memory: one row block, whatever the tensor size. */
+ * tensor starts at its own row). Memory: one block of max_block_bytes of float32 (whole
+ * rows, or panels of whole groups of one row when a row is longer), whatever the
+ * tensor size. */
 #ifndef SWAN_QUANTIZE_H
 #define SWAN_QUANTIZE_H
 
