@@ -20,6 +20,7 @@
 #include "coordinator/outputs/outputs.h"
 #include "coordinator/version.h"
 #include "coordinator/plan/plan.h"
+#include "coordinator/policy_cli.h"
 #include "coordinator/progress.h"
 #include "coordinator/reduce/decisions.h"
 #include "coordinator/schedule/local_workers.h"
@@ -192,17 +193,10 @@ static int check_names(const swan_checkpoint *ck, swan_error *err) {
  * another architecture: say so (the run goes on; the pattern is harmless). The
  * built-in patterns are not checked: most of them only exist in some models. */
 static void warn_unmatched_protect(run *r) {
-    swan_policy builtin;
-    swan_policy_default(&builtin);
-    const swan_policy *p = &r->o->policy;
-    for (size_t i = builtin.nprotect; i < p->nprotect; i++) {
-        if (swan_count_names_containing(&r->ck, p->protect[i]) > 0) continue;
-        char line[SWAN_ERROR_MAX];
-        snprintf(line, sizeof line,
-                 "warning: --protect '%.300s' matches no tensor name (case-insensitive substring)",
-                 p->protect[i]);
+    char line[SWAN_ERROR_MAX];
+    size_t next = 0;
+    while (swan_policy_cli_unmatched(&r->o->policy, &r->ck, &next, line, sizeof line))
         swan_progress_log(&r->progress, line);
-    }
 }
 
 /* Tells the user about tensors kept at 16 bits because their values are not all finite. */

@@ -196,6 +196,14 @@ int swan_cli_cores(void) {
     return n > 0 ? (int)n : 1;
 }
 
+void swan_cli_warn_jobs(const char *cmd, int jobs) {
+    int cores = swan_cli_cores();
+    if (jobs > 2 * cores)
+        swan_cli_warn(cmd, "-j %d is far above the %d online core%s: workers will share cores "
+                           "(no faster, more memory)",
+                      jobs, cores, cores == 1 ? "" : "s");
+}
+
 int swan_cli_quiet_flag(void *ctx, int c, const char *arg) {
     (void)arg;
     if (c != 'q') return -1;
@@ -240,5 +248,8 @@ int swan_cli_parse(const swan_cli_spec *spec, int argc, char **argv, const char 
     for (; optind < argc; optind++) /* after "--" */
         if (take_arg(spec, argv[optind], args, nargs)) return SWAN_EXIT_REFUSED;
     if (*nargs < spec->min_args) return swan_cli_refuse(spec->cmd, "%s", spec->args_missing);
+    for (int i = 0; i < *nargs && i < 2; i++)
+        if (spec->arg_names[i] && !*args[i])
+            return swan_cli_refuse(spec->cmd, "%s: expected a folder, got ''", spec->arg_names[i]);
     return SWAN_CLI_GO;
 }

@@ -89,6 +89,10 @@ int swan_cli_check_out_dir(const char *cmd, const char *flag, const char *path);
 /* The number of online cores (at least 1). */
 int swan_cli_cores(void);
 
+/* Warns once when -j asks for far more worker processes than there are cores (they
+ * would only share them, using more memory for nothing). */
+void swan_cli_warn_jobs(const char *cmd, int jobs);
+
 struct swan_policy;
 
 /* One subcommand's command line, declared. */
@@ -105,6 +109,8 @@ typedef struct swan_cli_spec {
     const char *args_hint;          /* why one more is unexpected, "one MODEL_DIR only"
                                        (NULL: nothing said)                                 */
     const char *args_missing;       /* the refusal when fewer than min_args                 */
+    const char *arg_names[2];       /* folder arguments by position, "MODEL_DIR": an empty
+                                       one is refused naming it (NULL: not checked)         */
     struct swan_policy *policy;     /* non-NULL: the reduce settings (policy_cli.h) go here */
     /* One of the command's own flags (c as getopt returns it, arg its value or NULL):
      * 0, or -1 after printing the refusal (the swan_cli_flag_* parsers do). */

@@ -104,21 +104,17 @@ int swan_cmd_analyze(int argc, char **argv) {
     const swan_cli_spec spec = {.cmd = "analyze", .shortopts = "o:j:qvh", .longopts = longopts,
                                 .help = help_text, .min_args = 1, .max_args = 1,
                                 .args_hint = "one MODEL_DIR only",
-                                .args_missing = "expected a MODEL_DIR", .policy = &o->policy,
+                                .args_missing = "expected a MODEL_DIR",
+                                .arg_names = {"MODEL_DIR"}, .policy = &o->policy,
                                 .flag = apply_flag, .ctx = &f};
     const char *model;
     int nargs, st = swan_cli_parse(&spec, argc, argv, &model, &nargs);
     if (st != SWAN_CLI_GO) return st;
-    if (!*model) return swan_cli_refuse("analyze", "MODEL_DIR: expected a folder, got ''");
     o->model_dir = model;
     if (!f.jobs_set && o->threads > 1) o->jobs = o->jobs / o->threads > 0 ? o->jobs / o->threads : 1;
     if (o->jobs == 0 && !o->listen)
         return swan_cli_refuse("analyze", "--jobs: 0 means no local workers; give --listen so remote ones can join");
-    int cores = swan_cli_cores();
-    if (f.jobs_set && o->jobs > 2 * cores)
-        swan_cli_warn("analyze", "-j %d is far above the %d online core%s: workers will share cores "
-                                 "(no faster, more memory)",
-                      o->jobs, cores, cores == 1 ? "" : "s");
+    if (f.jobs_set) swan_cli_warn_jobs("analyze", o->jobs);
     swan_error err = {{0}};
     int status = swan_analyze(o, swan_cli_stop_flag(), &err);
     if (status != SWAN_EXIT_OK) fprintf(stderr, "swan analyze: %s\n", err.msg);

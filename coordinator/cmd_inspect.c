@@ -26,7 +26,7 @@ int swan_cmd_inspect(int argc, char **argv) {
     const swan_cli_spec spec = {.cmd = "inspect", .shortopts = "h", .longopts = longopts,
                                 .help = help_text, .min_args = 1, .max_args = 1,
                                 .args_hint = "one MODEL_DIR only",
-                                .args_missing = "expected a MODEL_DIR"};
+                                .args_missing = "expected a MODEL_DIR", .arg_names = {"MODEL_DIR"}};
     const char *model;
     int nargs, st = swan_cli_parse(&spec, argc, argv, &model, &nargs);
     if (st != SWAN_CLI_GO) return st;

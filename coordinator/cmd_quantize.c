@@ -231,7 +231,9 @@ int swan_cmd_quantize(int argc, char **argv) {
             snprintf(text, sizeof text, help_text, swan_policy_cli_help);
             return swan_cli_print(text);
         }
-        case 'o': out = optarg; break;
+        case 'o': /* a name that cannot be a folder is refused now, nothing created */
+            if (swan_cli_check_out_dir("quantize", "--output", (out = optarg))) return SWAN_EXIT_REFUSED;
+            break;
         case 'F': from = optarg; break;
         case 'j':
             if (swan_cli_flag_int("quantize", "--jobs", optarg, 1, 64, &jobs)) return SWAN_EXIT_REFUSED;

@@ -41,6 +41,10 @@ static int run_reduce(const char *out, const swan_policy *pol, bool quiet, swan_
     swan_finished_analysis a;
     int status = swan_finished_analysis_load(out, &a, err);
     if (status != SWAN_EXIT_OK) return status;
+    char line[SWAN_ERROR_MAX];
+    size_t next = 0;
+    while (swan_policy_cli_unmatched(pol, &a.ck, &next, line, sizeof line))
+        fprintf(stderr, "swan reduce: %s\n", line);
     swan_run_info info = {.model_name = a.info.model_name,
                           .swan_version = SWAN_VERSION,
                           .seed = a.info.seed,
@@ -64,6 +68,7 @@ int swan_cmd_reduce(int argc, char **argv) {
                                 .help = help_text, .min_args = 1, .max_args = 1,
                                 .args_hint = "one OUT folder only",
                                 .args_missing = "expected the OUT folder of a swan analyze",
+                                .arg_names = {"OUT"},
                                 .policy = &pol, .flag = swan_cli_quiet_flag, .ctx = &quiet};
     const char *out;
     int nargs, st = swan_cli_parse(&spec, argc, argv, &out, &nargs);

@@ -177,6 +177,7 @@ int swan_cmd_verify(int argc, char **argv) {
                                 .help = help_text, .min_args = 2, .max_args = 2,
                                 .args_hint = "OUT and MODEL only",
                                 .args_missing = "expected OUT (a swan analyze folder) and MODEL",
+                                .arg_names = {"OUT", "MODEL"},
                                 .flag = swan_cli_quiet_flag, .ctx = &quiet};
     const char *pos[2];
     int npos, st = swan_cli_parse(&spec, argc, argv, pos, &npos);

@@ -141,6 +141,7 @@ int swan_cmd_worker(int argc, char **argv) {
                                 .help = help_text, .flag = worker_flag, .ctx = &f};
     int nargs, st = swan_cli_parse(&spec, argc, argv, NULL, &nargs);
     if (st != SWAN_CLI_GO) return st;
+    if (f.jobs >= 0) swan_cli_warn_jobs("worker", f.jobs);
     if (!o->endpoint) return swan_cli_refuse("worker", "--connect: expected an endpoint, got nothing");
     if ((f.server_pub != NULL) != (f.secret != NULL))
         return swan_cli_refuse("worker", "--curve-server and --curve-secret go together (the "

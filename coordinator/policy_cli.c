@@ -3,7 +3,10 @@
 
 #include <string.h>
 
+#include <stdio.h>
+
 #include "coordinator/cli.h"
+#include "coordinator/model_info.h"
 
 const char swan_policy_cli_help[] =
     "allocation (swan analyze and swan reduce):\n"
@@ -34,6 +37,20 @@ int swan_policy_cli_flag(const char *cmd, swan_policy *p, int opt, const char *a
     if (swan_policy_cli_apply(p, opt, arg, &err) == 0) return 0;
     swan_cli_refuse(cmd, "%s", err.msg);
     return -1;
+}
+
+int swan_policy_cli_unmatched(const swan_policy *p, const swan_checkpoint *ck, size_t *next,
+                              char *line, size_t size) {
+    swan_policy builtin;
+    swan_policy_default(&builtin);
+    if (*next < builtin.nprotect) *next = builtin.nprotect;
+    for (; *next < p->nprotect; (*next)++) {
+        if (swan_count_names_containing(ck, p->protect[*next]) > 0) continue;
+        snprintf(line, size, "warning: --protect '%.300s' matches no tensor name (case-insensitive substring)",
+                 p->protect[(*next)++]);
+        return 1;
+    }
+    return 0;
 }
 
 int swan_policy_cli_apply(swan_policy *p, int opt, const char *arg, swan_error *err) {

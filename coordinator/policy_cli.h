@@ -11,6 +11,7 @@
 #include <getopt.h>
 #include <stdbool.h>
 
+#include "common/checkpoint.h"
 #include "common/error.h"
 #include "coordinator/reduce/reduce.h"
 
@@ -53,6 +54,13 @@ int swan_policy_cli_apply(swan_policy *p, int opt, const char *arg, swan_error *
  * and the hint): 0 applied, -1 refused. swan_cli_parse calls it for every command
  * whose swan_cli_spec has a policy. */
 int swan_policy_cli_flag(const char *cmd, swan_policy *p, int opt, const char *arg);
+
+/* The warnings about --protect patterns (beyond the built-in list) that match no tensor
+ * name of ck, one line each ("warning: --protect 'x' matches no tensor name ..."):
+ * call with *next = 0 and repeat while it returns 1 (line filled). Every command that
+ * takes the flag prints them, however it prints a warning. */
+int swan_policy_cli_unmatched(const swan_policy *p, const swan_checkpoint *ck, size_t *next,
+                              char *line, size_t size);
 
 /* The help text of these flags (lines starting with two spaces, ending in '\n'; under
  * 4 KiB, so a command can print it inside its own help). */

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "common/atomic_file.h"
+#include "common/clock.h"
 #include "coordinator/outputs/manifest.h"
 #include "coordinator/outputs/mlx_names.h"
 
@@ -92,20 +93,14 @@ int swan_outputs_write(const char *dir, const swan_output_ctx *c, swan_error *er
     return 0;
 }
 
-static double now_s(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
 int swan_outputs_run(const char *dir, const swan_checkpoint *ck, const swan_plan *plan,
                      const swan_policy *p, swan_run_info *info, bool quiet, swan_error *err) {
-    double t0 = now_s();
+    double t0 = swan_now_s();
     swan_reduction red;
     int rc = swan_reduce_run(ck, plan, p, &red, err);
     if (rc == SWAN_REDUCE_UNREACHABLE) return 2;
     if (rc) return 1;
-    info->reduce_seconds = now_s() - t0;
+    info->reduce_seconds = swan_now_s() - t0;
     swan_output_ctx c = {ck, plan, p, &red, info};
     rc = swan_outputs_write(dir, &c, err) ? 1 : 0;
     if (rc == 0 && !quiet) {

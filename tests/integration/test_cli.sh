@@ -64,6 +64,10 @@ refused "worker: a positional argument" worker "$T/nope"
 refused "worker: a positional argument after --" worker --connect tcp://127.0.0.1:1 -- "$T/nope"
 refused "worker: empty --connect" worker --connect ""
 refused "demo: a third argument after --" demo "$T/nope" -- "$T/nope2" extra
+refused "inspect: an empty MODEL_DIR (named)" inspect ""
+refused "reduce: an empty OUT (named)" reduce ""
+refused "verify: an empty MODEL (named)" verify "$T/ref" ""
+refused "quantize: -o '' (named)" quantize "$T/model" -o "" --bits 4
 
 # The exact words of a refusal, as the README shows them.
 "$SWAN_BIN" analyze "$T/model" -o "$T/nope" --jobs x 2>"$T/err"
@@ -122,6 +126,22 @@ else
     echo "note: no /dev/full here; the stdout write-error checks did not run"
 fi
 
+# Empty folder arguments are refused naming the argument, not as "'' cannot open".
+"$SWAN_BIN" reduce "" 2>"$T/err"
+check "reduce '': names OUT" grep -qx "swan reduce: OUT: expected a folder, got ''" "$T/err"
+"$SWAN_BIN" inspect "" 2>"$T/err"
+check "inspect '': names MODEL_DIR" grep -qx "swan inspect: MODEL_DIR: expected a folder, got ''" "$T/err"
+# quantize -o FILE: exit 2 naming the path before anything is read or written.
+"$SWAN_BIN" quantize "$T/model" -o "$T/afile" --bits 4 2>"$T/err"
+check "quantize -o FILE: exit 2 naming the path" [ $? -eq 2 ] && grep -q "'$T/afile' exists and is not a folder" "$T/err"
+check "quantize -o FILE: the file is untouched" [ ! -s "$T/afile" ]
+# swan worker -j far above the cores warns once too (checked on a refused run: no
+# worker process starts).
+"$SWAN_BIN" worker -j 4096 --connect tcp://127.0.0.1:1 --curve-server x 2>"$T/err"
+check "worker -j 4096: refused run (exit 2)" [ $? -eq 2 ]
+check "worker -j 4096 warns once that it is far above the core count" \
+    [ "$(grep -c "swan worker: warning: -j 4096 is far above" "$T/err")" -eq 1 ]
+
 # -j far above the cores: one warning (checked on a refused run: no workers start).
 "$SWAN_BIN" analyze "$T/does-not-exist" -j 4096 2>"$T/err"
 check "-j 4096 warns once that it is far above the core count" \
@@ -137,6 +157,10 @@ check "--protect: a pattern that matches nothing still runs" [ $? -eq 0 ]
 check "--protect: ... with one warning naming it" [ "$(grep -c "warning: --protect 'no_such_tensor_xyz' matches no tensor" "$T/protect.err")" -eq 1 ]
 check "--protect: case-insensitive (Q_PROJ matches, no warning for it)" bash -c "! grep -q Q_PROJ '$T/protect.err'"
 check "--protect Q_PROJ keeps q_proj at 16 bits" bash -c "grep -A30 'self_attn.q_proj.weight\"' '$T/custom/manifest.json' | grep -q 'protected_pattern'"
+cp -r "$T/custom" "$T/custom-r"
+"$SWAN_BIN" reduce "$T/custom-r" -q --protect no_such_tensor_xyz 2>"$T/protect.err"
+check "reduce --protect: a pattern that matches nothing still runs" [ $? -eq 0 ]
+check "reduce --protect: ... with one warning naming it" [ "$(grep -c "^swan reduce: warning: --protect 'no_such_tensor_xyz' matches no tensor" "$T/protect.err")" -eq 1 ]
 
 # Messages that are not errors (progress, summary) go to stderr; stdout stays empty.
 "$SWAN_BIN" analyze "$T/model" -o "$T/ref" >"$T/rerun.out" 2>"$T/rerun.err"
