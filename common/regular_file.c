@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -38,4 +39,39 @@ int swan_open_regular(const char *path, struct stat *st_out, swan_error *err) {
     }
     if (st_out) *st_out = st;
     return fd;
+}
+
+char *swan_read_regular_file(const char *path, size_t *len, swan_error *err) {
+    struct stat st;
+    int fd = swan_open_regular(path, &st, err);
+    if (fd < 0) return NULL;
+    /* Sized from fstat, but read to EOF: a file that grew meanwhile is read whole. */
+    size_t cap = (size_t)st.st_size + 1 + 4096, n = 0;
+    char *buf = malloc(cap);
+    while (buf) {
+        ssize_t r = read(fd, buf + n, cap - n - 1);
+        if (r < 0 && errno == EINTR) continue;
+        if (r < 0) {
+            int e = errno;
+            free(buf);
+            close(fd);
+            swan_error_set(err, "%s: cannot read: %s", path, strerror(e));
+            return NULL;
+        }
+        if (r == 0) break;
+        n += (size_t)r;
+        if (n + 1 == cap) {
+            char *nb = realloc(buf, cap *= 2);
+            if (!nb) free(buf);
+            buf = nb;
+        }
+    }
+    close(fd);
+    if (!buf) {
+        swan_error_set(err, "%s: out of memory", path);
+        return NULL;
+    }
+    buf[n] = '\0';
+    if (len) *len = n;
+    return buf;
 }

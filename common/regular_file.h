@@ -9,6 +9,7 @@
 #ifndef SWAN_REGULAR_FILE_H
 #define SWAN_REGULAR_FILE_H
 
+#include <stddef.h>
 #include <sys/stat.h>
 
 #include "common/error.h"
@@ -16,5 +17,10 @@
 /* Opens path read-only; on success returns the fd and fills *st (may be NULL). On
  * failure returns -1 and err says "PATH: not a regular file (a FIFO)" or the errno. */
 int swan_open_regular(const char *path, struct stat *st, swan_error *err);
+
+/* The whole of a regular file (opened as above), NUL-terminated, in one malloc the
+ * caller frees; its length in *len (may be NULL). NULL and err set on any failure.
+ * For the small text files swan reads back (tensors.json, a manifest). */
+char *swan_read_regular_file(const char *path, size_t *len, swan_error *err);
 
 #endif

@@ -20,6 +20,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "common/regular_file.h"
 #include "common/checkpoint.h"
 #include "common/mlx_affine.h"
 #include "coordinator/analyze.h"
@@ -72,40 +73,12 @@ static int by_name(const void *a, const void *b) {
     return strcmp(((const name_ix *)a)->name, ((const name_ix *)b)->name);
 }
 
-static char *slurp(const char *path, swan_error *err) {
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        swan_error_set(err, "%s: %s", path, strerror(errno));
-        return NULL;
-    }
-    size_t cap = 1 << 16, n = 0;
-    char *buf = malloc(cap);
-    size_t r;
-    while (buf && (r = fread(buf + n, 1, cap - n - 1, f)) > 0) {
-        n += r;
-        if (n + 1 == cap) {
-            char *nb = realloc(buf, cap * 2);
-            if (!nb) {
-                free(buf);
-                buf = NULL;
-                break;
-            }
-            buf = nb;
-            cap *= 2;
-        }
-    }
-    fclose(f);
-    if (!buf) swan_error_set(err, "%s: out of memory", path);
-    else buf[n] = '\0';
-    return buf;
-}
-
 /* Decisions from OUT/manifest.json; every tensor of the checkpoint must be listed. */
 static int choices_from_manifest(const swan_checkpoint *ck, const char *out_dir,
                                  swan_qchoice *choice, swan_error *err) {
     char path[4224];
     snprintf(path, sizeof path, "%s/manifest.json", out_dir);
-    char *text = slurp(path, err);
+    char *text = swan_read_regular_file(path, NULL, err);
     if (!text) return -1;
     cJSON *root = cJSON_Parse(text);
     free(text);

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/regular_file.h"
 #include "common/json_scan.h"
 #include "common/json_writer.h"
 #include "coordinator/outputs/outputs.h"
@@ -67,34 +68,6 @@ int swan_tensor_table_write(const char *path, const swan_checkpoint *ck, const c
                             uint64_t seed, uint64_t fingerprint, swan_error *err) {
     table_ctx t = {ck, model_name, seed, fingerprint};
     return swan_write_file_atomic(path, write_table, &t, err);
-}
-
-static char *slurp(const char *path, size_t *len, swan_error *err) {
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        swan_error_set(err, "cannot read %s: %s", path, strerror(errno));
-        return NULL;
-    }
-    size_t cap = 1 << 16, n = 0;
-    char *buf = malloc(cap);
-    while (buf) {
-        size_t r = fread(buf + n, 1, cap - n - 1, f);
-        n += r;
-        if (n + 1 < cap) break;
-        char *nb = realloc(buf, cap *= 2);
-        if (!nb) free(buf);
-        buf = nb;
-    }
-    int bad = ferror(f);
-    fclose(f);
-    if (!buf || bad) {
-        free(buf);
-        swan_error_set(err, "cannot read %s", path);
-        return NULL;
-    }
-    buf[n] = '\0';
-    *len = n;
-    return buf;
 }
 
 /* The reader: OUT/tensors.json through the pull scanner (common/json_scan.h), so a
@@ -253,7 +226,7 @@ int swan_tensor_table_read(const char *path, swan_checkpoint *ck, swan_tensor_ta
     memset(ck, 0, sizeof *ck);
     memset(info, 0, sizeof *info);
     size_t len = 0;
-    char *text = slurp(path, &len, err);
+    char *text = swan_read_regular_file(path, &len, err);
     if (!text) return -1;
     swan_js s;
     swan_js_init(&s, text, len);

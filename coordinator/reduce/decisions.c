@@ -80,12 +80,12 @@ static bool pending(const swan_tensor_rec *r, bool assume_pending) {
 /* The raw metrics the allocation model reads for tensor rec: its own, or for a pending
  * matrix a stand-in that knows only the 2-D view's shape (which is all that decides
  * which (bits, group size) it can store; its damage is 0, irrelevant to the range). */
-static const swan_raw_metrics *model_raw(const swan_tensor_rec *r, swan_raw_metrics *stub) {
+static const swan_raw_metrics *model_raw(const swan_tensor_rec *r, swan_raw_metrics *shape_only) {
     if (r->have_raw) return &r->raw;
-    memset(stub, 0, sizeof *stub);
-    stub->rows = r->rows;
-    stub->cols = r->cols;
-    return stub;
+    memset(shape_only, 0, sizeof *shape_only);
+    shape_only->rows = r->rows;
+    shape_only->cols = r->cols;
+    return shape_only;
 }
 
 /* Adaptive ranges: the 5th and 95th percentiles of each metric over the model's
@@ -291,8 +291,8 @@ static int model_build(const swan_checkpoint *ck, const swan_plan *plan, const s
                 bool ok = true;
                 for (uint32_t k = m->mfirst[u]; k < m->mfirst[u + 1] && ok; k++) {
                     uint32_t t = m->members[k];
-                    swan_raw_metrics stub;
-                    double e = swan_width_error(model_raw(&plan->recs[t], &stub), k_bits[bi],
+                    swan_raw_metrics shape_only;
+                    double e = swan_width_error(model_raw(&plan->recs[t], &shape_only), k_bits[bi],
                                                 k_groups[gi], NULL);
                     if (e < 0) ok = false;
                     else damage += swan_sensitivity_weight(d[t].composite) *
@@ -567,8 +567,8 @@ int swan_reduce_reach(const swan_checkpoint *ck, const swan_plan *plan, const sw
     swan_norm_fixed(&red.ranges);
     for (size_t i = 0; i < ck->ntensors; i++) {
         const swan_tensor_rec *r = &plan->recs[i];
-        swan_raw_metrics stub;
-        const swan_raw_metrics *raw = r->have_raw || pending(r, assume_pending) ? model_raw(r, &stub) : NULL;
+        swan_raw_metrics shape_only;
+        const swan_raw_metrics *raw = r->have_raw || pending(r, assume_pending) ? model_raw(r, &shape_only) : NULL;
         swan_decide_with(p, &red.ranges, ck->tensors[i].name, r->kind, raw, &red.d[i]);
     }
     alloc_model m;
