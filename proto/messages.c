@@ -41,7 +41,8 @@ static const char *const type_names[] = {
     [SWAN_MSG_SHUTDOWN] = "shutdown",   [SWAN_MSG_FATAL] = "fatal",
     [SWAN_MSG_CHALLENGE] = "challenge", [SWAN_MSG_IDENTITY] = "identity",
     [SWAN_MSG_REFUSED] = "refused",     [SWAN_MSG_FETCH] = "fetch",
-    [SWAN_MSG_CHUNK] = "chunk",
+    [SWAN_MSG_CHUNK] = "chunk",         [SWAN_MSG_QCHUNK] = "qchunk",
+    [SWAN_MSG_QACK] = "qack",
 };
 #define TYPE_COUNT ((int)(sizeof type_names / sizeof type_names[0]))
 
@@ -196,6 +197,34 @@ static int check_chunk(const swan_msg_chunk *c, const char *ctx, swan_error *err
     return 0;
 }
 
+/* QCHUNK limits: a known part, 1 to SWAN_QCHUNK_MAX bytes, an end that does not wrap.
+ * Whether the range belongs to the item's output is for the coordinator. */
+static int check_qchunk(const swan_msg_qchunk *c, swan_error *err) {
+    if (c->part >= SWAN_QPARTS)
+        return swan_error_set(err, "qchunk: field 'part' is %" PRIu32 ", expected 0, 1 or 2", c->part);
+    if (c->nbytes == 0 || c->nbytes > SWAN_QCHUNK_MAX)
+        return swan_error_set(err, "qchunk: field 'data' holds %" PRIu32 " bytes, expected 1 to %u",
+                              c->nbytes, SWAN_QCHUNK_MAX);
+    if (c->offset > UINT64_MAX - c->nbytes)
+        return swan_error_set(err, "qchunk: field 'offset' %" PRIu64 " + the data length wraps around",
+                              c->offset);
+    return 0;
+}
+
+/* A quantize item's width: an MLX width, group size and scale dtype (section 7). */
+static int check_qwidth(const swan_task_item *it, const char *ctx, swan_error *err) {
+    if (it->bits < 2 || it->bits > 8 || it->bits == 7)
+        return swan_error_set(err, "%s: field 'bits' is %" PRIu32 ", expected 2, 3, 4, 5, 6 or 8", ctx,
+                              it->bits);
+    if (it->group != 32 && it->group != 64 && it->group != 128)
+        return swan_error_set(err, "%s: field 'group' is %" PRIu32 ", expected 32, 64 or 128", ctx,
+                              it->group);
+    if (strcmp(it->qdtype, "BF16") != 0 && strcmp(it->qdtype, "F16") != 0 && strcmp(it->qdtype, "F32") != 0)
+        return swan_error_set(err, "%s: field 'qdtype' is \"%.16s\", expected BF16, F16 or F32", ctx,
+                              it->qdtype);
+    return 0;
+}
+
 static int enc_validate(const swan_msg *msg, swan_error *err) {
     char ctx[64];
     switch (msg->type) {
@@ -207,6 +236,8 @@ static int enc_validate(const swan_msg *msg, swan_error *err) {
             return swan_error_set(err, "task: %" PRIu32 " items, above the limit %d", t->nitems,
                                   SWAN_MSG_MAX_ITEMS);
         if (t->nitems && !t->items) return swan_error_set(err, "task: items is NULL");
+        if (t->kind > SWAN_TASK_QUANTIZE)
+            return swan_error_set(err, "task: field 'kind' is %" PRIu32 ", expected 0 or 1", t->kind);
         for (uint32_t i = 0; i < t->nitems; i++) {
             const swan_task_item *it = &t->items[i];
             item_context(ctx, "task: item ", i);
@@ -219,6 +250,9 @@ static int enc_validate(const swan_msg *msg, swan_error *err) {
             if (it->ndim > SWAN_MAX_DIMS)
                 return swan_error_set(err, "%s: field 'ndim' is %" PRIu32 ", above the limit %d",
                                       ctx, it->ndim, SWAN_MAX_DIMS);
+            if (t->kind == SWAN_TASK_QUANTIZE &&
+                (enc_check_cstr(it->qdtype, true, ctx, "qdtype", err) || check_qwidth(it, ctx, err)))
+                return -1;
         }
         return 0;
     }
@@ -231,7 +265,7 @@ static int enc_validate(const swan_msg *msg, swan_error *err) {
         for (uint32_t i = 0; i < r->nitems; i++) {
             const swan_result_item *it = &r->items[i];
             item_context(ctx, "result: item ", i);
-            if (it->ok ? check_raw(&it->raw, ctx, err)
+            if (it->ok ? (!it->quantized && check_raw(&it->raw, ctx, err))
                        : enc_check_cstr(it->error, false, ctx, "error", err))
                 return -1;
         }
@@ -261,8 +295,12 @@ static int enc_validate(const swan_msg *msg, swan_error *err) {
     case SWAN_MSG_FETCH:
     case SWAN_MSG_CHUNK:
         return check_chunk(&msg->u.chunk, swan_msg_type_name(msg->type), err);
+    case SWAN_MSG_QCHUNK:
+        if (!msg->u.qchunk.data) return swan_error_set(err, "qchunk: field 'data' is NULL");
+        return check_qchunk(&msg->u.qchunk, err);
     case SWAN_MSG_HEARTBEAT:
     case SWAN_MSG_SHUTDOWN:
+    case SWAN_MSG_QACK:
         return 0;
     }
     return swan_error_set(err, "cannot encode a message of unknown type %d", (int)msg->type);
@@ -287,8 +325,8 @@ static int pk_header(msgpack_packer *pk, size_t nkeys, swan_msg_type type) {
            pk_key_uint(pk, "v", SWAN_PROTO_VERSION);
 }
 
-static int pk_task_item(msgpack_packer *pk, const swan_task_item *it) {
-    if (msgpack_pack_map(pk, it->scale_path ? 15 : 8) || pk_key_uint(pk, "tensor_id", it->tensor_id) ||
+static int pk_task_item(msgpack_packer *pk, const swan_task_item *it, uint32_t kind) {
+    if (msgpack_pack_map(pk, (it->scale_path ? 15 : 8) + (kind == SWAN_TASK_QUANTIZE ? 3 : 0)) || pk_key_uint(pk, "tensor_id", it->tensor_id) ||
         pk_key_str(pk, "name", it->name) || pk_key_str(pk, "path", it->path) ||
         pk_key_str(pk, "dtype", it->dtype) || pk_key_uint(pk, "ndim", it->ndim) ||
         pk_cstr(pk, "shape") || msgpack_pack_array(pk, it->ndim))
@@ -296,6 +334,10 @@ static int pk_task_item(msgpack_packer *pk, const swan_task_item *it) {
     for (uint32_t d = 0; d < it->ndim; d++)
         if (msgpack_pack_uint64(pk, it->shape[d])) return -1;
     if (pk_key_uint(pk, "offset", it->offset) || pk_key_uint(pk, "nbytes", it->nbytes)) return -1;
+    if (kind == SWAN_TASK_QUANTIZE &&
+        (pk_key_uint(pk, "bits", it->bits) || pk_key_uint(pk, "group", it->group) ||
+         pk_key_str(pk, "qdtype", it->qdtype)))
+        return -1;
     if (!it->scale_path) return 0;
     return pk_key_str(pk, "scale_path", it->scale_path) ||
            pk_key_str(pk, "scale_dtype", it->scale_dtype) ||
@@ -333,6 +375,12 @@ static int pk_result_item(msgpack_packer *pk, const swan_result_item *it) {
         pk_cstr(pk, "ok") || (it->ok ? msgpack_pack_true(pk) : msgpack_pack_false(pk)))
         return -1;
     if (!it->ok) return pk_key_str(pk, "error", it->error);
+    if (it->quantized) {
+        if (pk_cstr(pk, "qhash") || msgpack_pack_array(pk, SWAN_QPARTS)) return -1;
+        for (int p = 0; p < SWAN_QPARTS; p++)
+            if (msgpack_pack_uint64(pk, it->qhash[p])) return -1;
+        return 0;
+    }
     return pk_cstr(pk, "raw") || pk_raw(pk, &it->raw);
 }
 
@@ -345,12 +393,12 @@ static int pk_msg(msgpack_packer *pk, const swan_msg *msg) {
     }
     case SWAN_MSG_TASK: {
         const swan_msg_task *t = &msg->u.task;
-        if (pk_header(pk, 5, msg->type) || pk_key_uint(pk, "task_id", t->task_id) ||
-            pk_key_uint(pk, "seed", t->seed) || pk_cstr(pk, "items") ||
-            msgpack_pack_array(pk, t->nitems))
+        if (pk_header(pk, 6, msg->type) || pk_key_uint(pk, "task_id", t->task_id) ||
+            pk_key_uint(pk, "seed", t->seed) || pk_key_uint(pk, "kind", t->kind) ||
+            pk_cstr(pk, "items") || msgpack_pack_array(pk, t->nitems))
             return -1;
         for (uint32_t i = 0; i < t->nitems; i++)
-            if (pk_task_item(pk, &t->items[i])) return -1;
+            if (pk_task_item(pk, &t->items[i], t->kind)) return -1;
         return 0;
     }
     case SWAN_MSG_RESULT: {
@@ -404,6 +452,15 @@ static int pk_msg(msgpack_packer *pk, const swan_msg *msg) {
                pk_key_uint(pk, "tensor_id", c->tensor_id) || pk_key_uint(pk, "part", c->part) ||
                pk_key_uint(pk, "offset", c->offset) || pk_key_uint(pk, "nbytes", c->nbytes);
     }
+    case SWAN_MSG_QCHUNK: {
+        const swan_msg_qchunk *c = &msg->u.qchunk;
+        return pk_header(pk, 7, msg->type) || pk_key_uint(pk, "task_id", c->task_id) ||
+               pk_key_uint(pk, "tensor_id", c->tensor_id) || pk_key_uint(pk, "part", c->part) ||
+               pk_key_uint(pk, "offset", c->offset) || pk_cstr(pk, "data") ||
+               msgpack_pack_bin(pk, c->nbytes) || msgpack_pack_bin_body(pk, c->data, c->nbytes);
+    }
+    case SWAN_MSG_QACK:
+        return pk_header(pk, 3, msg->type) || pk_key_uint(pk, "task_id", msg->u.qack.task_id);
     }
     return -1; /* unreachable: enc_validate refused the type */
 }
@@ -706,7 +763,7 @@ static int decode_hello(swan_msg *owner, const msgpack_object_map *m, swan_msg_h
                ? -1 : 0;
 }
 
-static int decode_task_item(swan_msg *owner, const msgpack_object *o, uint32_t idx,
+static int decode_task_item(swan_msg *owner, const msgpack_object *o, uint32_t idx, uint32_t kind,
                             swan_task_item *it, swan_error *err) {
     char ctx[48];
     item_context(ctx, "task: item ", idx);
@@ -730,6 +787,11 @@ static int decode_task_item(swan_msg *owner, const msgpack_object *o, uint32_t i
         snprintf(key, sizeof key, "shape[%" PRIu32 "]", d);
         if (to_uint(&shape->via.array.ptr[d], UINT64_MAX, &it->shape[d], ctx, key, err)) return -1;
     }
+    if (kind == SWAN_TASK_QUANTIZE &&
+        (get_u32(m, "bits", UINT32_MAX, &it->bits, ctx, err) ||
+         get_u32(m, "group", UINT32_MAX, &it->group, ctx, err) ||
+         get_str(owner, m, "qdtype", true, &it->qdtype, ctx, err) || check_qwidth(it, ctx, err)))
+        return -1;
     /* FP8 scales: all seven fields or none. */
     const msgpack_object *sp;
     int has_scale = map_find(m, "scale_path", &sp, ctx, err);
@@ -755,14 +817,15 @@ static int decode_task(swan_msg *owner, const msgpack_object_map *m, swan_msg_ta
                        swan_error *err) {
     const msgpack_object_array *items;
     if (get_u64(m, "task_id", &t->task_id, "task", err) ||
-        get_u64(m, "seed", &t->seed, "task", err) || get_items(m, "task", &items, err))
+        get_u64(m, "seed", &t->seed, "task", err) ||
+        get_u32(m, "kind", SWAN_TASK_QUANTIZE, &t->kind, "task", err) || get_items(m, "task", &items, err))
         return -1;
     t->items = swan_msg_alloc(owner, (size_t)items->size * sizeof *t->items);
     if (!t->items) return swan_error_set(err, "task: out of memory for %" PRIu32 " items",
                                          items->size);
     t->nitems = items->size;
     for (uint32_t i = 0; i < items->size; i++)
-        if (decode_task_item(owner, &items->ptr[i], i, &t->items[i], err)) return -1;
+        if (decode_task_item(owner, &items->ptr[i], i, t->kind, &t->items[i], err)) return -1;
     return 0;
 }
 
@@ -811,10 +874,24 @@ static int decode_result_item(swan_msg *owner, const msgpack_object *o, uint32_t
         get_bool(m, "ok", &ok, ctx, err))
         return -1;
     it->ok = ok;
-    if (ok)
-        return forbid(m, "error", "when 'ok' is true", ctx, err) || decode_raw(m, &it->raw, ctx, err)
-                   ? -1 : 0;
+    if (ok) {
+        const msgpack_object *q;
+        int has_q = map_find(m, "qhash", &q, ctx, err);
+        if (has_q < 0 || forbid(m, "error", "when 'ok' is true", ctx, err)) return -1;
+        if (has_q == 0) return decode_raw(m, &it->raw, ctx, err);
+        /* a quantized item: its output's hashes, and no metrics */
+        if (forbid(m, "raw", "with 'qhash'", ctx, err)) return -1;
+        if (q->type != MSGPACK_OBJECT_ARRAY) return wrong_type(q, ctx, "qhash", "an array", err);
+        if (q->via.array.size != SWAN_QPARTS)
+            return swan_error_set(err, "%s: field 'qhash' has %" PRIu32 " values, expected %d", ctx,
+                                  q->via.array.size, SWAN_QPARTS);
+        for (int p = 0; p < SWAN_QPARTS; p++)
+            if (to_uint(&q->via.array.ptr[p], UINT64_MAX, &it->qhash[p], ctx, "qhash", err)) return -1;
+        it->quantized = true;
+        return 0;
+    }
     return forbid(m, "raw", "when 'ok' is false", ctx, err) ||
+                   forbid(m, "qhash", "when 'ok' is false", ctx, err) ||
                    get_str(owner, m, "error", false, &it->error, ctx, err)
                ? -1 : 0;
 }
@@ -932,6 +1009,28 @@ static int decode_chunk(const msgpack_object_map *m, swan_msg_chunk *c, const ch
                ? -1 : 0;
 }
 
+/* QCHUNK: the bytes are a msgpack bin, copied into the message's arena. */
+static int decode_qchunk(swan_msg *owner, const msgpack_object_map *m, swan_msg_qchunk *c,
+                         swan_error *err) {
+    const msgpack_object *d;
+    if (get_u64(m, "task_id", &c->task_id, "qchunk", err) ||
+        get_u32(m, "tensor_id", UINT32_MAX, &c->tensor_id, "qchunk", err) ||
+        get_u32(m, "part", UINT32_MAX, &c->part, "qchunk", err) ||
+        get_u64(m, "offset", &c->offset, "qchunk", err) || need(m, "data", &d, "qchunk", err))
+        return -1;
+    if (d->type != MSGPACK_OBJECT_BIN) return wrong_type(d, "qchunk", "data", "a binary", err);
+    if (d->via.bin.size > SWAN_QCHUNK_MAX)
+        return swan_error_set(err, "qchunk: field 'data' holds %" PRIu32 " bytes, expected 1 to %u",
+                              d->via.bin.size, SWAN_QCHUNK_MAX);
+    c->nbytes = d->via.bin.size;
+    if (check_qchunk(c, err)) return -1;
+    unsigned char *copy = arena_take(owner, c->nbytes, 1);
+    if (!copy) return swan_error_set(err, "qchunk: out of memory for %" PRIu32 " bytes", c->nbytes);
+    memcpy(copy, d->via.bin.ptr, c->nbytes);
+    c->data = copy;
+    return 0;
+}
+
 static int decode_object(const msgpack_object *o, swan_msg *out, swan_error *err) {
     const msgpack_object_map *m;
     swan_msg_type type = SWAN_MSG_SHUTDOWN;
@@ -952,6 +1051,8 @@ static int decode_object(const msgpack_object *o, swan_msg *out, swan_error *err
     case SWAN_MSG_IDENTITY: return decode_identity(out, m, &out->u.identity, err);
     case SWAN_MSG_FETCH:
     case SWAN_MSG_CHUNK: return decode_chunk(m, &out->u.chunk, swan_msg_type_name(type), err);
+    case SWAN_MSG_QCHUNK: return decode_qchunk(out, m, &out->u.qchunk, err);
+    case SWAN_MSG_QACK: return get_u64(m, "task_id", &out->u.qack.task_id, "qack", err);
     }
     return swan_error_set(err, "message: unknown message type");
 }

@@ -32,12 +32,15 @@
 #include "common/view2d.h"
 #include "proto/model_identity.h"
 
-#define SWAN_PROTO_VERSION 5 /* 2: data_hash, FP8 scale fields; 3: RESULT raw gains mlx_nrmse;
+#define SWAN_PROTO_VERSION 6 /* 2: data_hash, FP8 scale fields; 3: RESULT raw gains mlx_nrmse;
                                  4: CHALLENGE/IDENTITY/REFUSED, relative shard names;
-                                 5: IDENTITY stream flag, FETCH/CHUNK (tensor bytes streamed) */
+                                 5: IDENTITY stream flag, FETCH/CHUNK (tensor bytes streamed);
+                                 6: TASK kind (quantize), RESULT qhash, QCHUNK/QACK */
 #define SWAN_MSG_MAX_ITEMS 65536      /* items per TASK/RESULT                */
 #define SWAN_MSG_MAX_STRING 4096      /* bytes in any string field            */
 #define SWAN_STREAM_CHUNK_MAX (1u << 20) /* bytes one FETCH may ask for (one CHUNK) */
+#define SWAN_QCHUNK_MAX (1u << 20)    /* bytes of quantized output in one QCHUNK  */
+#define SWAN_QCHUNK_WINDOW 4          /* QCHUNKs a worker may have unacknowledged */
 #define SWAN_IDLE_HEARTBEAT_S 5.0     /* an idle worker's HEARTBEAT interval; the
                                          coordinator drops an idle remote worker
                                          silent for 3 of them                     */
@@ -53,7 +56,9 @@ typedef enum swan_msg_type {
     SWAN_MSG_IDENTITY,      /* worker -> coordinator: my shards' identities            */
     SWAN_MSG_REFUSED,       /* coordinator -> worker: your copy differs (reason); leave */
     SWAN_MSG_FETCH,         /* streaming worker -> coordinator: send me these bytes    */
-    SWAN_MSG_CHUNK          /* coordinator -> streaming worker: the bytes (2nd frame)  */
+    SWAN_MSG_CHUNK,         /* coordinator -> streaming worker: the bytes (2nd frame)  */
+    SWAN_MSG_QCHUNK,        /* worker -> coordinator: quantized output bytes           */
+    SWAN_MSG_QACK           /* coordinator -> worker: one QCHUNK written (a credit)    */
 } swan_msg_type;
 
 typedef struct swan_msg_hello {
@@ -61,6 +66,13 @@ typedef struct swan_msg_hello {
     uint32_t threads;       /* BLAS threads this worker uses        */
     const char *host;       /* hostname, informational              */
 } swan_msg_hello;
+
+/* What a TASK asks for (protocol 6). */
+typedef enum swan_task_kind {
+    SWAN_TASK_ANALYZE = 0,  /* raw metrics of each item (RESULT raw)                  */
+    SWAN_TASK_QUANTIZE = 1  /* MLX affine quantization of each item: QCHUNKs of the
+                               packed weight, scales and biases, then RESULT qhash   */
+} swan_task_kind;
 
 typedef struct swan_task_item {
     uint32_t tensor_id;     /* coordinator's index, echoed back     */
@@ -79,20 +91,31 @@ typedef struct swan_task_item {
     uint64_t scale_offset;  /* absolute byte offset of the scales   */
     uint64_t scale_rows, scale_cols;
     uint64_t block_rows, block_cols;
+    /* Quantize tasks only: the width the coordinator chose and the dtype of the
+     * scales and biases (BF16, F16 or F32). */
+    uint32_t bits, group;
+    const char *qdtype;
 } swan_task_item;
 
 typedef struct swan_msg_task {
     uint64_t task_id;
     uint64_t seed;          /* run seed                             */
+    uint32_t kind;          /* swan_task_kind                       */
     uint32_t nitems;
     swan_task_item *items;
 } swan_msg_task;
 
+/* The three outputs of a quantized matrix, in QCHUNK part order. */
+typedef enum swan_qpart { SWAN_QPART_WEIGHT = 0, SWAN_QPART_SCALES, SWAN_QPART_BIASES } swan_qpart;
+#define SWAN_QPARTS 3
+
 typedef struct swan_result_item {
     uint32_t tensor_id;
-    int32_t ok;             /* 1: raw is valid; 0: error holds why  */
+    int32_t ok;             /* 1: raw (or qhash) is valid; 0: error holds why */
     const char *error;      /* NULL when ok                         */
+    bool quantized;         /* ok item of a quantize task: qhash, no raw */
     swan_raw_metrics raw;
+    uint64_t qhash[SWAN_QPARTS]; /* XXH64 (seed 0) of each part's bytes */
 } swan_result_item;
 
 typedef struct swan_msg_result {
@@ -149,6 +172,22 @@ typedef struct swan_msg_chunk {
     uint32_t nbytes;        /* 1 .. SWAN_STREAM_CHUNK_MAX            */
 } swan_msg_chunk;
 
+/* QCHUNK: bytes [offset, offset+nbytes) of one part of one item's quantized output,
+ * carried in the message itself (a msgpack bin). A worker sends each part's bytes in
+ * order, and at most SWAN_QCHUNK_WINDOW QCHUNKs before the QACKs come back. */
+typedef struct swan_msg_qchunk {
+    uint64_t task_id;
+    uint32_t tensor_id;
+    uint32_t part;          /* swan_qpart                            */
+    uint64_t offset;        /* within the part                       */
+    uint32_t nbytes;        /* 1 .. SWAN_QCHUNK_MAX                  */
+    const unsigned char *data; /* nbytes bytes (arena, or borrowed when encoding) */
+} swan_msg_qchunk;
+
+typedef struct swan_msg_qack {
+    uint64_t task_id;       /* the task of the QCHUNK acknowledged   */
+} swan_msg_qack;
+
 typedef struct swan_msg {
     swan_msg_type type;
     swan_msg_block *owned;  /* arena: NULL until something is allocated in it */
@@ -162,6 +201,8 @@ typedef struct swan_msg {
         swan_msg_identity identity;
         swan_msg_refused refused;
         swan_msg_chunk chunk;   /* FETCH and CHUNK */
+        swan_msg_qchunk qchunk;
+        swan_msg_qack qack;
     } u;
 } swan_msg;
 

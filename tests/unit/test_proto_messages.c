@@ -459,7 +459,7 @@ static void test_max_items(void **state) {
     msgpack_sbuffer_init(&sb);
     msgpack_packer pk;
     msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-    msgpack_pack_map(&pk, 5);
+    msgpack_pack_map(&pk, 6);
     msgpack_pack_str(&pk, 4), msgpack_pack_str_body(&pk, "type", 4);
     msgpack_pack_str(&pk, 4), msgpack_pack_str_body(&pk, "task", 4);
     msgpack_pack_str(&pk, 1), msgpack_pack_str_body(&pk, "v", 1);
@@ -468,6 +468,8 @@ static void test_max_items(void **state) {
     msgpack_pack_uint64(&pk, 1);
     msgpack_pack_str(&pk, 4), msgpack_pack_str_body(&pk, "seed", 4);
     msgpack_pack_uint64(&pk, 1);
+    msgpack_pack_str(&pk, 4), msgpack_pack_str_body(&pk, "kind", 4);
+    msgpack_pack_uint64(&pk, 0);
     msgpack_pack_str(&pk, 5), msgpack_pack_str_body(&pk, "items", 5);
     msgpack_pack_array(&pk, SWAN_MSG_MAX_ITEMS + 1);
     for (int i = 0; i < SWAN_MSG_MAX_ITEMS + 1; i++) msgpack_pack_nil(&pk);
@@ -920,6 +922,7 @@ static const field task_fields[] = {
     {"v", K_UINT, "v", 1},
     {"task_id", K_UINT, "task_id", 1},
     {"seed", K_UINT, "seed", 1},
+    {"kind", K_UINT, "kind", 1},
     {"items", K_ARRAY, "items", 1},
     {"items.2.tensor_id", K_UINT, "tensor_id", 1},
     {"items.2.name", K_STR, "name", 1},
@@ -1088,6 +1091,222 @@ static void test_stream_messages(void **state) {
     wire_omit(&w, "stream");
     wire_expect_fail(&w, "missing field 'stream'");
     wire_close(&w);
+}
+
+/* ---- protocol 6: quantize tasks, QCHUNK, QACK ---------------------------- */
+
+static const unsigned char qbytes[] = {1, 2, 3, 0, 255, 7, 9};
+
+static void make_qtask(swan_msg *m) {
+    make_task(m);
+    m->u.task.kind = SWAN_TASK_QUANTIZE;
+    static const uint32_t bits[3] = {2, 5, 8}, groups[3] = {32, 64, 128};
+    static const char *const dts[3] = {"BF16", "F16", "F32"};
+    for (int i = 0; i < 3; i++) {
+        m->u.task.items[i].bits = bits[i];
+        m->u.task.items[i].group = groups[i];
+        m->u.task.items[i].qdtype = dts[i];
+    }
+}
+
+static void make_qresult(swan_msg *m) {
+    make_result(m);
+    for (uint32_t i = 0; i < m->u.result.nitems; i++) {
+        swan_result_item *it = &m->u.result.items[i];
+        if (!it->ok) continue;
+        memset(&it->raw, 0, sizeof it->raw);
+        it->quantized = true;
+        it->qhash[0] = UINT64_MAX, it->qhash[1] = 0, it->qhash[2] = 0x0123456789abcdefull + i;
+    }
+}
+
+static void make_qchunk(swan_msg *m) {
+    memset(m, 0, sizeof *m);
+    m->type = SWAN_MSG_QCHUNK;
+    m->u.qchunk = (swan_msg_qchunk){.task_id = 77, .tensor_id = 5, .part = SWAN_QPART_BIASES,
+                                    .offset = 1ull << 33, .nbytes = sizeof qbytes, .data = qbytes};
+}
+
+static void make_qack(swan_msg *m) {
+    memset(m, 0, sizeof *m);
+    m->type = SWAN_MSG_QACK;
+    m->u.qack.task_id = 77;
+}
+
+static const field qchunk_fields[] = {
+    {"type", K_STR, "type", 1},        {"v", K_UINT, "v", 1},
+    {"task_id", K_UINT, "task_id", 1}, {"tensor_id", K_UINT, "tensor_id", 1},
+    {"part", K_UINT, "part", 1},       {"offset", K_UINT, "offset", 1},
+};
+static const field qtask_item_fields[] = {
+    {"items.1.bits", K_UINT, "bits", 1},
+    {"items.1.group", K_UINT, "group", 1},
+    {"items.1.qdtype", K_STR, "qdtype", 1},
+};
+
+static msgpack_object o_bin_n(const char *p, uint32_t n) {
+    msgpack_object o = {.type = MSGPACK_OBJECT_BIN};
+    o.via.bin.ptr = p;
+    o.via.bin.size = n;
+    return o;
+}
+
+/* Round trips of every new message, every prefix, each field required and typed, and
+ * the malformed chunks and items a hostile worker or coordinator could send. */
+static void test_quantize_messages(void **state) {
+    (void)state;
+    swan_msg in, out;
+    make_qtask(&in);
+    roundtrip(&in, &out);
+    assert_int_equal(out.u.task.kind, SWAN_TASK_QUANTIZE);
+    assert_task_equal(&in.u.task, &out.u.task);
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(out.u.task.items[i].bits, in.u.task.items[i].bits);
+        assert_int_equal(out.u.task.items[i].group, in.u.task.items[i].group);
+        assert_string_equal(out.u.task.items[i].qdtype, in.u.task.items[i].qdtype);
+    }
+    swan_msg_free(&out);
+    check_all_prefixes(&in);
+    check_fields(make_qtask, qtask_item_fields, sizeof qtask_item_fields / sizeof qtask_item_fields[0]);
+    struct {
+        const char *key;
+        msgpack_object v;
+        const char *needle;
+    } bad_task[] = {
+        {"kind", o_uint(2), "field 'kind' is 2, above the limit 1"},
+        {"items.1.bits", o_uint(7), "field 'bits' is 7, expected 2, 3, 4, 5, 6 or 8"},
+        {"items.1.bits", o_uint(16), "field 'bits' is 16"},
+        {"items.1.group", o_uint(16), "field 'group' is 16, expected 32, 64 or 128"},
+        {"items.1.qdtype", o_cstr("U8"), "field 'qdtype' is \"U8\", expected BF16, F16 or F32"},
+        {"items.1.qdtype", o_cstr(""), "field 'qdtype' is empty"},
+    };
+    for (size_t i = 0; i < sizeof bad_task / sizeof bad_task[0]; i++) {
+        wire w;
+        wire_open(&w, &in);
+        wire_set(&w, bad_task[i].key, bad_task[i].v);
+        wire_expect_fail(&w, bad_task[i].needle);
+        wire_close(&w);
+    }
+    swan_error err;
+    char *buf;
+    size_t len;
+    in.u.task.items[0].bits = 7;
+    assert_int_equal(swan_msg_encode(&in, &buf, &len, &err), -1);
+    assert_non_null(strstr(err.msg, "'bits'"));
+    in.u.task.items[0].bits = 4;
+    in.u.task.items[0].qdtype = NULL;
+    assert_int_equal(swan_msg_encode(&in, &buf, &len, &err), -1);
+    assert_non_null(strstr(err.msg, "'qdtype'"));
+    swan_msg_free(&in);
+    /* An analyze task needs none of the quantize fields. */
+    make_task(&in);
+    roundtrip(&in, &out);
+    assert_int_equal(out.u.task.kind, SWAN_TASK_ANALYZE);
+    assert_null(out.u.task.items[0].qdtype);
+    swan_msg_free(&out);
+    swan_msg_free(&in);
+
+    make_qresult(&in);
+    roundtrip(&in, &out);
+    for (uint32_t i = 0; i < in.u.result.nitems; i++) {
+        assert_int_equal(out.u.result.items[i].ok, in.u.result.items[i].ok);
+        assert_int_equal(out.u.result.items[i].quantized, in.u.result.items[i].quantized);
+        if (in.u.result.items[i].quantized)
+            assert_memory_equal(out.u.result.items[i].qhash, in.u.result.items[i].qhash,
+                                sizeof in.u.result.items[i].qhash);
+    }
+    swan_msg_free(&out);
+    check_all_prefixes(&in);
+    {
+        wire w;
+        wire_open(&w, &in);
+        wire_set(&w, "items.0.qhash.1", o_cstr("x"));
+        wire_expect_fail(&w, "field 'qhash' is a string");
+        wire_close(&w);
+        wire_open(&w, &in);
+        wire_set(&w, "items.0.qhash", o_uint(3));
+        wire_expect_fail(&w, "field 'qhash' is an integer, expected an array");
+        wire_close(&w);
+        wire_open(&w, &in);
+        wire_at(&w, "items.0.qhash")->via.array.size = 2;
+        wire_expect_fail(&w, "field 'qhash' has 2 values, expected 3");
+        wire_close(&w);
+        wire_open(&w, &in);
+        wire_add_kv(&w, "items.0", o_cstr("raw"), o_map0());
+        wire_expect_fail(&w, "field 'raw' is not allowed with 'qhash'");
+        wire_close(&w);
+        wire_open(&w, &in);
+        wire_add_kv(&w, "items.1", o_cstr("qhash"), o_uint(1));
+        wire_expect_fail(&w, "field 'qhash' is not allowed when 'ok' is false");
+        wire_close(&w);
+    }
+    swan_msg_free(&in);
+
+    make_qchunk(&in);
+    roundtrip(&in, &out);
+    assert_int_equal(out.u.qchunk.task_id, 77);
+    assert_int_equal(out.u.qchunk.tensor_id, 5);
+    assert_int_equal(out.u.qchunk.part, SWAN_QPART_BIASES);
+    assert_true(out.u.qchunk.offset == 1ull << 33);
+    assert_int_equal(out.u.qchunk.nbytes, sizeof qbytes);
+    assert_memory_equal(out.u.qchunk.data, qbytes, sizeof qbytes);
+    assert_true(out.u.qchunk.data != qbytes); /* a copy the message owns */
+    swan_msg_free(&out);
+    check_all_prefixes(&in);
+    check_fields(make_qchunk, qchunk_fields, sizeof qchunk_fields / sizeof qchunk_fields[0]);
+    static char big[SWAN_QCHUNK_MAX + 1];
+    struct {
+        const char *key;
+        msgpack_object v;
+        const char *needle;
+    } bad[] = {
+        {"part", o_uint(3), "field 'part' is 3, expected 0, 1 or 2"},
+        {"data", o_bin_n(big, 0), "field 'data' holds 0 bytes, expected 1 to"},
+        {"data", o_bin_n(big, SWAN_QCHUNK_MAX + 1), "field 'data' holds 1048577 bytes"},
+        {"data", o_cstr("abc"), "field 'data' is a string, expected a binary"},
+        {"data", o_uint(1), "field 'data' is an integer"},
+        {"offset", o_uint(UINT64_MAX - 3), "wraps around"},
+        {"tensor_id", o_uint(1ull << 32), "field 'tensor_id'"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        wire w;
+        wire_open(&w, &in);
+        wire_set(&w, bad[i].key, bad[i].v);
+        wire_expect_fail(&w, bad[i].needle);
+        wire_close(&w);
+    }
+    {
+        wire w;
+        wire_open(&w, &in);
+        wire_omit(&w, "data");
+        wire_expect_fail(&w, "missing field 'data'");
+        wire_close(&w);
+    }
+    /* The full size is accepted; the encoder refuses what the decoder would. */
+    in.u.qchunk.data = (const unsigned char *)big;
+    in.u.qchunk.nbytes = SWAN_QCHUNK_MAX;
+    roundtrip(&in, &out);
+    assert_int_equal(out.u.qchunk.nbytes, SWAN_QCHUNK_MAX);
+    swan_msg_free(&out);
+    in.u.qchunk.nbytes = SWAN_QCHUNK_MAX + 1;
+    assert_int_equal(swan_msg_encode(&in, &buf, &len, &err), -1);
+    in.u.qchunk.nbytes = 0;
+    assert_int_equal(swan_msg_encode(&in, &buf, &len, &err), -1);
+    in.u.qchunk.nbytes = 1;
+    in.u.qchunk.part = 3;
+    assert_int_equal(swan_msg_encode(&in, &buf, &len, &err), -1);
+    in.u.qchunk.part = 0;
+    in.u.qchunk.data = NULL;
+    assert_int_equal(swan_msg_encode(&in, &buf, &len, &err), -1);
+    assert_non_null(strstr(err.msg, "'data' is NULL"));
+
+    make_qack(&in);
+    roundtrip(&in, &out);
+    assert_int_equal(out.u.qack.task_id, 77);
+    swan_msg_free(&out);
+    check_all_prefixes(&in);
+    assert_string_equal(swan_msg_type_name(SWAN_MSG_QCHUNK), "qchunk");
+    assert_string_equal(swan_msg_type_name(SWAN_MSG_QACK), "qack");
 }
 
 static void test_required_fields(void **state) {
@@ -1581,6 +1800,7 @@ int main(void) {
         cmocka_unit_test(test_result_item_rules),
         cmocka_unit_test(test_fuzz),
         cmocka_unit_test(test_stream_messages),
+        cmocka_unit_test(test_quantize_messages),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
