@@ -2,7 +2,8 @@
  * allocation flags such as --target-bpw)`: writes the quantized MLX model folder
  * (SWAN-METRICS.md section 8) that mlx_lm loads, with no Python. The decisions come
  * from a finished analysis (OUT/manifest.json: decision.bits and decision.group_size
- * per tensor), or are one uniform width, or, with allocation flags (`swan reduce`'s:
+ * per tensor, pulled by common/json_scan.h's strict scanner: no tree, so a manifest of a
+ * million tensors costs its text and one byte per tensor), or are one uniform width, or, with allocation flags (`swan reduce`'s:
  * --target-bpw, --target-size, --policy ...), are decided again from OUT's journal by
  * the one reduce path (swan_reduce_run), analyzing into OUT first when it holds no
  * finished analysis (OUT defaults to DIR.analysis). The
@@ -13,7 +14,6 @@
  *
  * Test hook: SWAN_TEST_QUANTIZE_DELAY_MS=N sleeps N ms before each tensor written, so
  * a test can interrupt a run part-way. */
-#include <cjson/cJSON.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,6 +22,7 @@
 
 #include "common/regular_file.h"
 #include "common/checkpoint.h"
+#include "common/json_scan.h"
 #include "common/mlx_affine.h"
 #include "coordinator/analyze.h"
 #include "coordinator/cli.h"
@@ -73,61 +74,148 @@ static int by_name(const void *a, const void *b) {
     return strcmp(((const name_ix *)a)->name, ((const name_ix *)b)->name);
 }
 
+/* The manifest read by the pull scanner (common/json_scan.h): no tree, only the
+ * decision of each tensor is kept. */
+typedef struct manifest_scan {
+    swan_js js;
+    const char *path;
+    const swan_checkpoint *ck;
+    const name_ix *ix;
+    swan_qchoice *choice;
+    char *seen;
+    char *name;        /* decoded tensor name (as long as the longest key so far) */
+    size_t name_cap;
+} manifest_scan;
+
+static int scan_error(manifest_scan *m, swan_error *err) {
+    return swan_error_set(err, "%s is not valid JSON (byte %zu: %s)", m->path, m->js.err_pos,
+                          m->js.err_what ? m->js.err_what : "unexpected token");
+}
+
+static int expect_object(manifest_scan *m, const char *what, swan_error *err) {
+    swan_js_tok t = swan_js_next(&m->js);
+    if (t == SWAN_JS_ERROR) return scan_error(m, err);
+    return t == SWAN_JS_OBJECT ? 0 : swan_error_set(err, "%s: %s is not an object", m->path, what);
+}
+
+/* decision {bits, group_size}: the OBJECT token is read. */
+static int scan_decision(manifest_scan *m, int *bits, int *group, swan_error *err) {
+    swan_js_tok t;
+    while ((t = swan_js_next(&m->js)) == SWAN_JS_KEY) {
+        bool is_bits = swan_js_equals(&m->js, "bits"), is_group = swan_js_equals(&m->js, "group_size");
+        t = swan_js_next(&m->js);
+        if (t == SWAN_JS_ERROR) return scan_error(m, err);
+        uint64_t v;
+        if ((is_bits || is_group) && t == SWAN_JS_NUMBER && swan_js_uint53(&m->js, &v) && v <= 1024) {
+            *(is_bits ? bits : group) = (int)v;
+        } else if (is_bits || is_group) {
+            return swan_error_set(err, "%s: '%s': decision.%s is not a small whole number", m->path, m->name,
+                                  is_bits ? "bits" : "group_size");
+        } else if (swan_js_skip(&m->js, t)) {
+            return scan_error(m, err);
+        }
+    }
+    return t == SWAN_JS_OBJECT_END ? 0 : scan_error(m, err);
+}
+
+/* One tensor entry; its KEY is the current token. */
+static int scan_tensor(manifest_scan *m, swan_error *err) {
+    if (m->js.tok_len + 1 > m->name_cap) {
+        char *n = realloc(m->name, m->js.tok_len + 1);
+        if (!n) return swan_error_set(err, "out of memory");
+        m->name = n;
+        m->name_cap = m->js.tok_len + 1;
+    }
+    bool has_nul = false;
+    swan_js_decode(&m->js, m->name, &has_nul);
+    name_ix key = {m->name, 0};
+    const name_ix *hit = has_nul ? NULL : bsearch(&key, m->ix, m->ck->ntensors, sizeof *m->ix, by_name);
+    if (!hit) return swan_error_set(err, "%s lists '%s', which this checkpoint does not hold", m->path, m->name);
+    if (m->seen[hit->idx]) return swan_error_set(err, "%s lists '%s' twice", m->path, m->name);
+    if (expect_object(m, m->name, err)) return -1;
+    int bits = -1, group = 0;
+    swan_js_tok t;
+    while ((t = swan_js_next(&m->js)) == SWAN_JS_KEY) {
+        if (swan_js_equals(&m->js, "decision")) {
+            if (expect_object(m, "a decision", err) || scan_decision(m, &bits, &group, err)) return -1;
+        } else if (swan_js_skip(&m->js, swan_js_next(&m->js))) {
+            return scan_error(m, err);
+        }
+    }
+    if (t != SWAN_JS_OBJECT_END) return scan_error(m, err);
+    if (bits < 0) return swan_error_set(err, "%s: '%s' has no decision.bits", m->path, m->name);
+    if (bits < 16 && (swan_mlx_bits_index(bits) < 0 || swan_mlx_group_index(group) < 0))
+        return swan_error_set(err, "%s: '%s': %d bits with group size %d is not an MLX width", m->path,
+                              m->name, bits, group);
+    m->choice[hit->idx] = (swan_qchoice){bits >= 16 ? 16 : bits, group};
+    m->seen[hit->idx] = 1;
+    return 0;
+}
+
+/* shards: {FILE: {"tensors": {NAME: {... "decision": {...}}}}}; the KEY "shards" is read. */
+static int scan_shards(manifest_scan *m, swan_error *err) {
+    if (expect_object(m, "shards", err)) return -1;
+    swan_js_tok t;
+    while ((t = swan_js_next(&m->js)) == SWAN_JS_KEY) {
+        if (expect_object(m, "a shard entry", err)) return -1;
+        while ((t = swan_js_next(&m->js)) == SWAN_JS_KEY) {
+            if (!swan_js_equals(&m->js, "tensors")) {
+                if (swan_js_skip(&m->js, swan_js_next(&m->js))) return scan_error(m, err);
+                continue;
+            }
+            if (expect_object(m, "tensors", err)) return -1;
+            while ((t = swan_js_next(&m->js)) == SWAN_JS_KEY)
+                if (scan_tensor(m, err)) return -1;
+            if (t != SWAN_JS_OBJECT_END) return scan_error(m, err);
+        }
+        if (t != SWAN_JS_OBJECT_END) return scan_error(m, err);
+    }
+    return t == SWAN_JS_OBJECT_END ? 0 : scan_error(m, err);
+}
+
 /* Decisions from OUT/manifest.json; every tensor of the checkpoint must be listed. */
 static int choices_from_manifest(const swan_checkpoint *ck, const char *out_dir,
                                  swan_qchoice *choice, swan_error *err) {
     char path[4224];
     snprintf(path, sizeof path, "%s/manifest.json", out_dir);
-    char *text = swan_read_regular_file(path, NULL, err);
+    size_t len = 0;
+    char *text = swan_read_regular_file(path, &len, err);
     if (!text) return -1;
-    cJSON *root = cJSON_Parse(text);
-    free(text);
-    const cJSON *shards = root ? cJSON_GetObjectItemCaseSensitive(root, "shards") : NULL;
-    if (!cJSON_IsObject(shards)) {
-        cJSON_Delete(root);
-        return swan_error_set(err, "%s is not a swan manifest", path);
-    }
+    manifest_scan m;
+    memset(&m, 0, sizeof m);
+    m.path = path;
+    m.ck = ck;
+    m.choice = choice;
     name_ix *ix = malloc((ck->ntensors ? ck->ntensors : 1) * sizeof *ix);
-    char *seen = calloc(ck->ntensors ? ck->ntensors : 1, 1);
+    m.seen = calloc(ck->ntensors ? ck->ntensors : 1, 1);
     int rc = 0;
-    if (!ix || !seen) rc = swan_error_set(err, "out of memory");
+    if (!ix || !m.seen) rc = swan_error_set(err, "out of memory");
     for (size_t i = 0; rc == 0 && i < ck->ntensors; i++) ix[i] = (name_ix){ck->tensors[i].name, i};
     if (rc == 0) qsort(ix, ck->ntensors, sizeof *ix, by_name);
-    const cJSON *sh;
-    cJSON_ArrayForEach(sh, shards) {
-        const cJSON *tensors = cJSON_GetObjectItemCaseSensitive(sh, "tensors"), *t;
-        cJSON_ArrayForEach(t, tensors) {
-            if (rc) break;
-            name_ix key = {t->string, 0};
-            name_ix *hit = bsearch(&key, ix, ck->ntensors, sizeof *ix, by_name);
-            const cJSON *d = cJSON_GetObjectItemCaseSensitive(t, "decision");
-            const cJSON *b = cJSON_GetObjectItemCaseSensitive(d, "bits");
-            const cJSON *g = cJSON_GetObjectItemCaseSensitive(d, "group_size");
-            if (!hit) {
-                rc = swan_error_set(err, "%s lists '%s', which this checkpoint does not hold", path, t->string);
-                break;
-            }
-            if (!cJSON_IsNumber(b)) {
-                rc = swan_error_set(err, "%s: '%s' has no decision.bits", path, t->string);
-                break;
-            }
-            int bits = (int)b->valuedouble, group = cJSON_IsNumber(g) ? (int)g->valuedouble : 0;
-            if (bits < 16 && (swan_mlx_bits_index(bits) < 0 || swan_mlx_group_index(group) < 0)) {
-                rc = swan_error_set(err, "%s: '%s': %d bits with group size %d is not an MLX width",
-                                    path, t->string, bits, group);
-                break;
-            }
-            choice[hit->idx] = (swan_qchoice){bits >= 16 ? 16 : bits, group};
-            seen[hit->idx] = 1;
+    m.ix = ix;
+    swan_js_init(&m.js, text, len);
+    bool shards = false;
+    if (rc == 0 && swan_js_next(&m.js) != SWAN_JS_OBJECT)
+        rc = swan_error_set(err, "%s is not a swan manifest", path);
+    swan_js_tok t = SWAN_JS_ERROR;
+    while (rc == 0 && (t = swan_js_next(&m.js)) == SWAN_JS_KEY) {
+        if (swan_js_equals(&m.js, "shards")) {
+            shards = true;
+            rc = scan_shards(&m, err);
+        } else if (swan_js_skip(&m.js, swan_js_next(&m.js))) {
+            rc = scan_error(&m, err);
         }
     }
+    if (rc == 0 && t != SWAN_JS_OBJECT_END) rc = scan_error(&m, err);
+    if (rc == 0 && !shards) rc = swan_error_set(err, "%s is not a swan manifest (no shards)", path);
     for (size_t i = 0; rc == 0 && i < ck->ntensors; i++)
-        if (!seen[i])
+        if (!m.seen[i])
             rc = swan_error_set(err, "%s does not list '%s': it was written for another checkpoint",
                                 path, ck->tensors[i].name);
     free(ix);
-    free(seen);
-    cJSON_Delete(root);
+    free(m.seen);
+    free(m.name);
+    free(text);
     return rc;
 }
 

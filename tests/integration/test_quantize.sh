@@ -58,6 +58,23 @@ for sh in m["shards"].values():
 assert n > 0
 PYEOF
 
+# --from reads the manifest with the strict pull scanner: damaged manifests are refused
+mkdir -p "$T/bad1" "$T/bad2"
+head -c 5000 "$T/an/manifest.json" >"$T/bad1/manifest.json"
+"$SWAN_BIN" quantize "$FX/fx-dense-bf16" -o "$T/b1" --from "$T/bad1" 2>"$T/b1.err"
+check "--from a truncated manifest: exit 2, named, nothing complete" \
+    bash -c "[ $? -eq 2 ] && grep -q 'not valid JSON' '$T/b1.err' && [ ! -e '$T/b1/model.safetensors.index.json' ]"
+"$NPY" - "$T/an/manifest.json" "$T/bad2/manifest.json" <<'PYEOF'
+import json, sys
+m = json.load(open(sys.argv[1]))
+t = next(iter(next(iter(m["shards"].values()))["tensors"].values()))
+t["decision"] = {"bits": 7, "group_size": 64}
+json.dump(m, open(sys.argv[2], "w"))
+PYEOF
+"$SWAN_BIN" quantize "$FX/fx-dense-bf16" -o "$T/b2" --from "$T/bad2" 2>"$T/b2.err"
+check "--from a manifest with 7 bits: exit 2, not an MLX width" \
+    bash -c "[ $? -eq 2 ] && grep -q 'not an MLX width' '$T/b2.err'"
+
 # -j 1 and -j 2 write the same bytes (threads fill fixed offsets)
 "$SWAN_BIN" quantize "$FX/fx-moe-f16-sharded" -o "$T/j1" --bits 5 --group-size 32 -j 1 2>/dev/null
 "$SWAN_BIN" quantize "$FX/fx-moe-f16-sharded" -o "$T/j2" --bits 5 --group-size 32 -j 2 2>/dev/null
