@@ -239,9 +239,10 @@ int swan_cli_parse(const swan_cli_spec *spec, int argc, char **argv, const char 
         int rc;
         if (c == SWAN_CLI_POSITIONAL)
             rc = take_arg(spec, optarg, args, nargs);
-        else if (spec->policy && swan_is_policy_opt(c))
+        else if (spec->policy && swan_is_policy_opt(c)) {
             rc = swan_policy_cli_flag(spec->cmd, spec->policy, c, optarg);
-        else
+            if (spec->policy_given) *spec->policy_given = true;
+        } else
             rc = spec->flag ? spec->flag(spec->ctx, c, optarg) : -1;
         if (rc) return SWAN_EXIT_REFUSED;
     }

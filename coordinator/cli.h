@@ -112,6 +112,9 @@ typedef struct swan_cli_spec {
     const char *arg_names[2];       /* folder arguments by position, "MODEL_DIR": an empty
                                        one is refused naming it (NULL: not checked)         */
     struct swan_policy *policy;     /* non-NULL: the reduce settings (policy_cli.h) go here */
+    bool *policy_given;             /* with policy, non-NULL: set when any allocation flag
+                                       is given (a command whose decisions come from
+                                       elsewhere without them)                             */
     /* One of the command's own flags (c as getopt returns it, arg its value or NULL):
      * 0, or -1 after printing the refusal (the swan_cli_flag_* parsers do). */
     int (*flag)(void *ctx, int c, const char *arg);

@@ -38,7 +38,7 @@ int swan_cmd_quantize(int argc, char **argv);
 
 static const char help_text[] =
     "usage: swan quantize MODEL_DIR -o DIR (--from OUT | --bits B [--group-size G] |\n"
-    "                     --target-bpw B | --target-size S | other allocation flags) [-j N]\n"
+    "                     --target-bpw B | --target-size S | other allocation flags) [-j N] [-q]\n"
     "\n"
     "Write the MLX model itself: packed uint32 weights, scales and biases exactly as MLX's\n"
     "affine quantization computes them, kept tensors unchanged, per-expert tensors stacked\n"
@@ -56,11 +56,13 @@ static const char help_text[] =
     "                       `swan reduce` does; OUT itself is not rewritten)\n"
     "      --bits B         instead: every matrix at B bits (2, 3, 4, 5, 6, 8)\n"
     "      --group-size G   with --bits: group size 32, 64 or 128 (default 64)\n"
+    "  -q, --quiet          print neither progress nor the summary (warnings and errors\n"
+    "                       still show)\n"
     "  -h, --help           this help\n"
     "\n"
-    "allocation (as swan reduce; given without --from, MODEL_DIR is analyzed into\n"
-    "DIR.analysis first, or that analysis resumed or reused):\n"
     "%s"
+    "Allocation flags decide as swan reduce does; given without --from, MODEL_DIR is\n"
+    "analyzed into DIR.analysis first (or that analysis resumed or reused).\n"
     "\n"
     "Exit status: 0 done, 1 failed, 2 input or flags refused (a budget the model cannot\n"
     "reach gives the reachable range), 130 interrupted.\n";
@@ -220,20 +222,26 @@ static int choices_from_manifest(const swan_checkpoint *ck, const char *out_dir,
 }
 
 /* Decisions of the allocation flags: the reduce of OUT's analysis (run first when OUT
- * holds none). Returns a SWAN_EXIT_* status. */
+ * holds none; its progress and summary shown unless quiet). Returns a SWAN_EXIT_*
+ * status. */
 static int choices_from_policy(const swan_checkpoint *ck, const char *model, const char *out_dir,
-                               const swan_policy *pol, int jobs, swan_qchoice *choice,
+                               const swan_policy *pol, int jobs, bool quiet, swan_qchoice *choice,
                                double *bpw, swan_error *err) {
     char path[4224];
     snprintf(path, sizeof path, "%s/manifest.json", out_dir);
-    if (access(path, F_OK) != 0) { /* no finished analysis: analyze (or resume) into OUT */
+    if (access(path, F_OK) == 0) { /* the analysis warns about them when it runs */
+        char line[SWAN_ERROR_MAX];
+        size_t next = 0;
+        while (swan_policy_cli_unmatched(pol, ck, &next, line, sizeof line))
+            fprintf(stderr, "swan quantize: %s\n", line);
+    } else { /* no finished analysis: analyze (or resume) into OUT */
         swan_analyze_opts o;
         swan_analyze_default_opts(&o);
         o.model_dir = model;
         o.out_dir = out_dir;
         o.argv0 = swan_cli_argv0();
         o.jobs = jobs;
-        o.quiet = true;
+        o.quiet = quiet;
         o.policy = *pol;
         int st = swan_analyze(&o, swan_cli_stop_flag(), err);
         if (st != SWAN_EXIT_OK) return st;
@@ -267,62 +275,67 @@ static double written_bpw(const swan_checkpoint *ck, const swan_qlayout *l) {
     return params > 0 ? (double)l->total_bytes * 8.0 / params : 0;
 }
 
+/* What quantize's own flags set (the allocation flags go to pol through swan_cli_parse). */
+typedef struct quantize_flags {
+    const char *out, *from;
+    int bits, group, jobs;
+    bool quiet;
+} quantize_flags;
+
+/* One of quantize's own flags; -1 after printing the refusal. */
+static int apply_flag(void *ctx, int c, const char *arg) {
+    quantize_flags *f = ctx;
+    switch (c) {
+    case 'o': /* a name that cannot be a folder is refused now, nothing created */
+        return swan_cli_check_out_dir("quantize", "--output", (f->out = arg));
+    case 'F': f->from = arg; return 0;
+    case 'q': f->quiet = true; return 0;
+    case 'j':
+        if (swan_cli_flag_int("quantize", "--jobs", arg, 1, 64, &f->jobs)) return -1;
+        swan_cli_warn_jobs("quantize", f->jobs);
+        return 0;
+    case 'b':
+        if (swan_cli_flag_int("quantize", "--bits", arg, 2, 8, &f->bits)) return -1;
+        if (swan_mlx_bits_index(f->bits) < 0) {
+            swan_cli_bad_value("quantize", "--bits", "2, 3, 4, 5, 6 or 8", arg);
+            return -1;
+        }
+        return 0;
+    case 'g':
+        if (swan_cli_flag_int("quantize", "--group-size", arg, 32, 128, &f->group)) return -1;
+        if (swan_mlx_group_index(f->group) < 0) {
+            swan_cli_bad_value("quantize", "--group-size", "32, 64 or 128", arg);
+            return -1;
+        }
+        return 0;
+    default: return -1;
+    }
+}
+
 int swan_cmd_quantize(int argc, char **argv) {
     static const struct option longopts[] = {
         {"output", required_argument, 0, 'o'}, {"from", required_argument, 0, 'F'},
         {"bits", required_argument, 0, 'b'},   {"group-size", required_argument, 0, 'g'},
-        {"jobs", required_argument, 0, 'j'},   {"help", no_argument, 0, 'h'},
-        SWAN_POLICY_LONGOPTS,                  {0, 0, 0, 0}};
-    const char *model = NULL, *out = NULL, *from = NULL;
-    int bits = 0, group = 0, c, jobs = 0;
+        {"jobs", required_argument, 0, 'j'},   {"quiet", no_argument, 0, 'q'},
+        {"help", no_argument, 0, 'h'},         SWAN_POLICY_LONGOPTS,
+        {0, 0, 0, 0}};
+    quantize_flags f = {.out = NULL};
     swan_policy pol;
     swan_policy_default(&pol);
     bool policy_given = false;
+    const swan_cli_spec spec = {.cmd = "quantize", .shortopts = "ho:j:q", .longopts = longopts,
+                                .help = help_text, .min_args = 1, .max_args = 1,
+                                .args_hint = "one MODEL_DIR only",
+                                .args_missing = "expected a MODEL_DIR",
+                                .arg_names = {"MODEL_DIR"}, .policy = &pol,
+                                .policy_given = &policy_given, .flag = apply_flag, .ctx = &f};
+    const char *model;
+    int nargs, st = swan_cli_parse(&spec, argc, argv, &model, &nargs);
+    if (st != SWAN_CLI_GO) return st;
+    const char *out = f.out, *from = f.from;
+    int bits = f.bits, group = f.group, jobs = f.jobs;
     swan_error perr = {{0}};
-    while ((c = swan_cli_next("quantize", argc, argv, "ho:j:", longopts)) != -1) {
-        if (swan_is_policy_opt(c)) {
-            if (swan_policy_cli_apply(&pol, c, optarg, &perr)) return swan_cli_refuse("quantize", "%s", perr.msg);
-            policy_given = true;
-            continue;
-        }
-        switch (c) {
-        case SWAN_CLI_BAD: return SWAN_EXIT_REFUSED;
-        case 'h': {
-            char text[sizeof help_text + 4096];
-            snprintf(text, sizeof text, help_text, swan_policy_cli_help);
-            return swan_cli_print(text);
-        }
-        case 'o': /* a name that cannot be a folder is refused now, nothing created */
-            if (swan_cli_check_out_dir("quantize", "--output", (out = optarg))) return SWAN_EXIT_REFUSED;
-            break;
-        case 'F': from = optarg; break;
-        case 'j':
-            if (swan_cli_flag_int("quantize", "--jobs", optarg, 1, 64, &jobs)) return SWAN_EXIT_REFUSED;
-            break;
-        case 'b':
-            if (swan_cli_flag_int("quantize", "--bits", optarg, 2, 8, &bits)) return SWAN_EXIT_REFUSED;
-            if (swan_mlx_bits_index(bits) < 0)
-                return swan_cli_bad_value("quantize", "--bits", "2, 3, 4, 5, 6 or 8", optarg);
-            break;
-        case 'g':
-            if (swan_cli_flag_int("quantize", "--group-size", optarg, 32, 128, &group))
-                return SWAN_EXIT_REFUSED;
-            if (swan_mlx_group_index(group) < 0)
-                return swan_cli_bad_value("quantize", "--group-size", "32, 64 or 128", optarg);
-            break;
-        case SWAN_CLI_POSITIONAL:
-            if (model) return swan_cli_refuse("quantize", "unexpected argument '%s' (one MODEL_DIR only)", optarg);
-            model = optarg;
-            break;
-        default: return SWAN_EXIT_REFUSED;
-        }
-    }
-    for (; optind < argc; optind++) {
-        if (model) return swan_cli_refuse("quantize", "unexpected argument '%s' (one MODEL_DIR only)", argv[optind]);
-        model = argv[optind];
-    }
-    if (!model) return swan_cli_refuse("quantize", "expected a MODEL_DIR");
-    if (!out || !*out) return swan_cli_refuse("quantize", "-o DIR is required");
+    if (!out) return swan_cli_refuse("quantize", "-o DIR is required");
     if (bits && (from || policy_given))
         return swan_cli_refuse("quantize", "--bits B gives every matrix one width: it goes without --from and allocation flags");
     if (!from && !bits && !policy_given)
@@ -335,10 +348,7 @@ int swan_cmd_quantize(int argc, char **argv) {
         from = analysis;
     }
     if (!group) group = 64;
-    if (!jobs) {
-        long n = sysconf(_SC_NPROCESSORS_ONLN);
-        jobs = n < 1 ? 1 : n > 64 ? 64 : (int)n;
-    }
+    if (!jobs) jobs = swan_cli_cores() > 64 ? 64 : swan_cli_cores();
     char idx[4200];
     snprintf(idx, sizeof idx, "%s/model.safetensors.index.json", out);
     if (access(idx, F_OK) == 0)
@@ -359,7 +369,7 @@ int swan_cmd_quantize(int argc, char **argv) {
         fprintf(stderr, "swan quantize: out of memory\n");
         status = SWAN_EXIT_FAILED;
     } else if (policy_given) {
-        status = choices_from_policy(&ck, model, from, &pol, jobs, choice, &decided_bpw, &err);
+        status = choices_from_policy(&ck, model, from, &pol, jobs, f.quiet, choice, &decided_bpw, &err);
         if (status != SWAN_EXIT_OK) fprintf(stderr, "swan quantize: %s\n", err.msg);
     } else if (from) {
         if (choices_from_manifest(&ck, from, choice, &err)) {
@@ -391,9 +401,9 @@ int swan_cmd_quantize(int argc, char **argv) {
             status = SWAN_EXIT_FAILED;
         }
     }
-    if (status == SWAN_EXIT_OK && ws.resumed)
+    if (status == SWAN_EXIT_OK && ws.resumed && !f.quiet)
         fprintf(stderr, "swan quantize: resumed: %zu of %zu tensors were already written\n", ws.resumed, ws.units);
-    if (status == SWAN_EXIT_OK) {
+    if (status == SWAN_EXIT_OK && !f.quiet) {
         fprintf(stderr, "swan quantize: wrote %s (%s, %zu tensors in %u shards, %.2f GB, %.4f bits per weight; %llu params quantized, %llu kept)\n",
                 out, lay.arch, lay.n, lay.nshards, (double)lay.total_bytes / 1e9, written_bpw(&ck, &lay),
                 (unsigned long long)lay.quantized_params, (unsigned long long)lay.kept_params);

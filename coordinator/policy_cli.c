@@ -9,7 +9,7 @@
 #include "coordinator/model_info.h"
 
 const char swan_policy_cli_help[] =
-    "allocation (swan analyze and swan reduce):\n"
+    "allocation (swan analyze, swan reduce, swan quantize):\n"
     "      --policy swan       the published thresholds (default)\n"
     "      --target-bpw B      instead: a size budget in bits per weight (MLX storage, scales\n"
     "                          included): each matrix gets the (bits, group size) that minimizes\n"
@@ -32,28 +32,9 @@ const char swan_policy_cli_help[] =
     "                          patch_embedding\n"
     "      --quantize-protected  decide protected tensors like any other\n";
 
-int swan_policy_cli_flag(const char *cmd, swan_policy *p, int opt, const char *arg) {
-    swan_error err = {{0}};
-    if (swan_policy_cli_apply(p, opt, arg, &err) == 0) return 0;
-    swan_cli_refuse(cmd, "%s", err.msg);
-    return -1;
-}
-
-int swan_policy_cli_unmatched(const swan_policy *p, const swan_checkpoint *ck, size_t *next,
-                              char *line, size_t size) {
-    swan_policy builtin;
-    swan_policy_default(&builtin);
-    if (*next < builtin.nprotect) *next = builtin.nprotect;
-    for (; *next < p->nprotect; (*next)++) {
-        if (swan_count_names_containing(ck, p->protect[*next]) > 0) continue;
-        snprintf(line, size, "warning: --protect '%.300s' matches no tensor name (case-insensitive substring)",
-                 p->protect[(*next)++]);
-        return 1;
-    }
-    return 0;
-}
-
-int swan_policy_cli_apply(swan_policy *p, int opt, const char *arg, swan_error *err) {
+/* Applies one flag; -1 with err set (one line naming the flag) when arg is bad or
+ * the flag conflicts with an earlier one. */
+static int swan_policy_cli_apply(swan_policy *p, int opt, const char *arg, swan_error *err) {
     switch (opt) {
     case SWAN_OPT_WEIGHTS: return swan_policy_parse_weights(p, arg, err);
     case SWAN_OPT_THRESHOLDS: return swan_policy_parse_thresholds(p, arg, err);
@@ -75,4 +56,25 @@ int swan_policy_cli_apply(swan_policy *p, int opt, const char *arg, swan_error *
                                           : swan_policy_parse_target_size(p, arg, err);
     default: return swan_error_set(err, "unknown allocation flag");
     }
+}
+
+int swan_policy_cli_flag(const char *cmd, swan_policy *p, int opt, const char *arg) {
+    swan_error err = {{0}};
+    if (swan_policy_cli_apply(p, opt, arg, &err) == 0) return 0;
+    swan_cli_refuse(cmd, "%s", err.msg);
+    return -1;
+}
+
+int swan_policy_cli_unmatched(const swan_policy *p, const swan_checkpoint *ck, size_t *next,
+                              char *line, size_t size) {
+    swan_policy builtin;
+    swan_policy_default(&builtin);
+    if (*next < builtin.nprotect) *next = builtin.nprotect;
+    for (; *next < p->nprotect; (*next)++) {
+        if (swan_count_names_containing(ck, p->protect[*next]) > 0) continue;
+        snprintf(line, size, "warning: --protect '%.300s' matches no tensor name (case-insensitive substring)",
+                 p->protect[(*next)++]);
+        return 1;
+    }
+    return 0;
 }

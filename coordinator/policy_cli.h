@@ -1,6 +1,7 @@
-/* policy_cli.h: the reduce flags shared by `swan analyze` and `swan reduce`.
+/* policy_cli.h: the reduce flags shared by `swan analyze`, `swan reduce` and `swan
+ * quantize`.
  *
- * Both commands take the same allocation settings; each puts SWAN_POLICY_LONGOPTS
+ * These commands take the same allocation settings; each puts SWAN_POLICY_LONGOPTS
  * into its getopt_long table, "%s" where swan_policy_cli_help goes into its help, and
  * its swan_policy into its swan_cli_spec (cli.h): swan_cli_parse then hands every
  * option in the SWAN_OPT_POLICY range here, so a flag is parsed, refused and
@@ -46,12 +47,9 @@ static inline bool swan_is_policy_opt(int c) {
     return c >= SWAN_OPT_POLICY_FIRST && c < SWAN_OPT_POLICY_LAST;
 }
 
-/* Applies one flag; -1 with err set (one line naming the flag) when arg is bad or
- * the flag conflicts with an earlier one. */
-int swan_policy_cli_apply(swan_policy *p, int opt, const char *arg, swan_error *err);
-
-/* swan_policy_cli_apply for command cmd, printing the refusal (`swan CMD: MESSAGE`
- * and the hint): 0 applied, -1 refused. swan_cli_parse calls it for every command
+/* Applies one flag for command cmd: 0 applied, -1 refused after printing why (`swan
+ * CMD: MESSAGE` naming the flag, and the hint) when arg is bad or the flag conflicts
+ * with an earlier one. swan_cli_parse calls it for every command
  * whose swan_cli_spec has a policy. */
 int swan_policy_cli_flag(const char *cmd, swan_policy *p, int opt, const char *arg);
 

@@ -68,12 +68,29 @@ refused "inspect: an empty MODEL_DIR (named)" inspect ""
 refused "reduce: an empty OUT (named)" reduce ""
 refused "verify: an empty MODEL (named)" verify "$T/ref" ""
 refused "quantize: -o '' (named)" quantize "$T/model" -o "" --bits 4
+refused "quantize: unknown flag" quantize "$T/model" -o "$T/nope" --bits 4 --bogus
+refused "quantize: bad --jobs" quantize "$T/model" -o "$T/nope" --bits 4 -j x
+refused "quantize: two model dirs" quantize "$T/model" "$T/model" -o "$T/nope" --bits 4
+refused "quantize: two model dirs, one after --" quantize "$T/model" -o "$T/nope" --bits 4 -- "$T/model"
+refused "quantize: no model dir" quantize -o "$T/nope" --bits 4
+refused "quantize: an empty MODEL_DIR (named)" quantize "" -o "$T/nope" --bits 4
+refused "quantize: no -o" quantize "$T/model" --bits 4
+refused "quantize: bad --weights (shared reduce flags)" quantize "$T/model" -o "$T/nope" --weights 0.5,0.5
+refused "quantize: two budgets (shared reduce flags)" quantize "$T/model" -o "$T/nope" --target-bpw 4 --target-size 10GB
+refused "quantize: --bits with a budget" quantize "$T/model" -o "$T/nope" --bits 4 --target-bpw 4
+refused "quantize: --protect alone with --bits" quantize "$T/model" -o "$T/nope" --bits 4 --protect q_proj
+refused "quantize: nothing to decide from" quantize "$T/model" -o "$T/nope"
+refused "quantize: -q takes no value" quantize "$T/model" -o "$T/nope" --bits 4 --quiet=yes
 
 # The exact words of a refusal, as the README shows them.
 "$SWAN_BIN" analyze "$T/model" -o "$T/nope" --jobs x 2>"$T/err"
 check "a bad value names the flag, what was expected and what was given" \
     grep -qx "swan analyze: --jobs: expected a whole number 0..4096, got 'x'" "$T/err"
 check "... followed by the help hint" grep -qx "try 'swan analyze --help'" "$T/err"
+"$SWAN_BIN" quantize "$T/model" -o "$T/nope" --bits 4 --group-size 48 2>"$T/err"
+check "quantize: the same words (flag, expected, got)" \
+    grep -qx "swan quantize: --group-size: expected 32, 64 or 128, got '48'" "$T/err"
+check "quantize: ... followed by its help hint" grep -qx "try 'swan quantize --help'" "$T/err"
 
 # -o: an empty name, or an existing file, is refused naming the path; nothing is created.
 : >"$T/afile"
@@ -105,6 +122,16 @@ check "analyze help lists the built-in protected patterns" grep -q "embed_tokens
 check "reduce help has the shared allocation flags" grep -q -- "--target-bpw B" "$T/h.out"
 check "reduce help: the same allocation text as analyze's" \
     bash -c "diff <('$SWAN_BIN' analyze --help | sed -n '/^allocation/,/quantize-protected/p') <(sed -n '/^allocation/,/quantize-protected/p' '$T/h.out')"
+"$SWAN_BIN" quantize --help >"$T/h.out"
+check "quantize help says -q hides the summary too" grep -q -- "-q, --quiet .*neither progress nor the summary" "$T/h.out"
+check "quantize help: the same allocation text as analyze's" \
+    bash -c "diff <('$SWAN_BIN' analyze --help | sed -n '/^allocation/,/quantize-protected/p') <(sed -n '/^allocation/,/quantize-protected/p' '$T/h.out')"
+"$SWAN_BIN" quantize "$T/model" -o "$T/quant-q" --bits 4 -q >"$T/qq.out" 2>"$T/qq.err"
+check "quantize -q: exit 0 with nothing printed" [ $? -eq 0 ] && [ ! -s "$T/qq.out" ] && [ ! -s "$T/qq.err" ]
+check "quantize -q: the model is written" [ -s "$T/quant-q/model.safetensors.index.json" ]
+"$SWAN_BIN" quantize "$T/model" -o "$T/quant-v" --bits 4 >"$T/qv.out" 2>"$T/qv.err"
+check "quantize without -q: the summary on stderr, stdout empty" \
+    [ $? -eq 0 ] && [ ! -s "$T/qv.out" ] && grep -q "^swan quantize: wrote " "$T/qv.err"
 (cd "$T" && "$SWAN_BIN" demo --help >/dev/null && "$SWAN_BIN" demo -h >/dev/null)
 check "demo --help / -h are flags, not folder names" [ ! -e "$T/--help" ] && [ ! -e "$T/-h" ] && [ ! -e "$T/swan-demo-model" ]
 "$SWAN_BIN" demo -q "$T/model" "$T/demo-q" >"$T/dq.out" 2>"$T/dq.err"

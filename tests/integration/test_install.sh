@@ -69,6 +69,9 @@ check "bash: analyze flags" [ "$(complete_bash swan analyze --thr | tr '\n' ' ')
 check "bash: -o completes folders" [ "$(complete_bash swan analyze -o so)" = somedir ]
 check "bash: --seed takes a number, no file names" [ -z "$(complete_bash swan analyze --seed "")" ]
 check "bash: worker flags" [ "$(complete_bash swan worker --con)" = --connect ]
+check "bash: quantize flags (its own and the shared allocation ones)" \
+    [ "$(complete_bash swan quantize --q | tr '\n' ' ')" = "--quantize-protected --quiet " ]
+check "bash: quantize --from completes folders" [ "$(complete_bash swan quantize --from so)" = somedir ]
 
 # ---- zsh completion (with the completion system's builtins stubbed) ------------------
 if command -v zsh >/dev/null; then
@@ -88,6 +91,7 @@ if command -v zsh >/dev/null; then
     check "zsh: analyze flags" [ "$(complete_zsh --thr swan analyze --thr | tr '\n' ' ')" = "--threads --thresholds " ]
     check "zsh: -o completes folders" [ "$(complete_zsh "" swan analyze -o "")" = "<files -/>" ]
     check "zsh: --seed takes a value, no file names" [ "$(complete_zsh "" swan analyze --seed "")" = "<message>" ]
+    check "zsh: quantize flags" [ "$(complete_zsh --q swan quantize --q | tr '\n' ' ')" = "--quantize-protected --quiet " ]
 else
     echo "note: no zsh here; the zsh completion was not exercised"
 fi

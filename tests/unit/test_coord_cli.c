@@ -163,6 +163,7 @@ typedef struct parse_case {
     swan_policy policy;
     bool with_policy;
     bool quiet;
+    bool policy_given;
     const char *args[2];
     int nargs;
     int status;
@@ -175,11 +176,13 @@ static void run_parse(void *arg) {
                                              {"help", no_argument, 0, 'h'},
                                              {0, 0, 0, 0}};
     swan_policy_default(&pc->policy);
+    pc->policy_given = false;
     const swan_cli_spec spec = {.cmd = "x", .shortopts = "qh", .longopts = longopts,
                                 .help = "usage: swan x A [B]\n%s-- end\n", .min_args = 1,
                                 .max_args = 2, .args_hint = "A and B only",
                                 .args_missing = "expected an A",
                                 .policy = pc->with_policy ? &pc->policy : NULL,
+                                .policy_given = &pc->policy_given,
                                 .flag = swan_cli_quiet_flag, .ctx = &pc->quiet};
     optind = 1;
     pc->status = swan_cli_parse(&spec, pc->argc, pc->argv, pc->args, &pc->nargs);
@@ -229,6 +232,13 @@ static void test_parse_policy_flags(void **state) {
     assert_int_equal(pc.policy.alloc, SWAN_ALLOC_TARGET_BPW);
     assert_true(pc.policy.target_bpw == 4.5);
     assert_false(pc.policy.builtin_protect);
+    assert_true(pc.policy_given);
+    char *a1b[] = {"x", "m", "-q", NULL}; /* told when none is given too (swan quantize) */
+    assert_string_equal(parse(&pc, 3, a1b), "");
+    assert_false(pc.policy_given);
+    char *a1c[] = {"x", "m", "--protect", "k_proj", NULL}; /* a flag that leaves alloc alone */
+    assert_string_equal(parse(&pc, 4, a1c), "");
+    assert_true(pc.policy_given);
     char *a2[] = {"x", "m", "--weights", "0.5,0.5", NULL};
     const char *err = parse(&pc, 4, a2);
     assert_int_equal(pc.status, 2);
