@@ -111,8 +111,7 @@ static int lock_out_dir(run *r, swan_error *err) {
 
 static int hook_result(void *ctx, uint32_t tensor, const swan_raw_metrics *raw, swan_error *err) {
     run *r = ctx;
-    r->plan.recs[tensor].raw = *raw;
-    r->plan.recs[tensor].have_raw = true;
+    if (swan_plan_set_raw(&r->plan, tensor, raw, err)) return -1;
     return swan_journal_append(&r->journal, r->ck.tensors[tensor].name, raw, err);
 }
 
@@ -204,11 +203,11 @@ static void report_nonfinite(run *r) {
     size_t shown = 0, total = 0;
     for (size_t i = 0; i < r->plan.nrecs; i++) {
         const swan_tensor_rec *rec = &r->plan.recs[i];
-        if (!rec->have_raw || rec->raw.nonfinite == 0) continue;
+        if (!rec->raw || rec->raw->nonfinite == 0) continue;
         if (shown++ < 10) {
             char line[SWAN_ERROR_MAX];
             snprintf(line, sizeof line, "warning: tensor '%.300s' has %llu NaN/Inf values; kept at 16 bits",
-                     r->ck.tensors[i].name, (unsigned long long)rec->raw.nonfinite);
+                     r->ck.tensors[i].name, (unsigned long long)rec->raw->nonfinite);
             swan_progress_log(&r->progress, line);
         }
         total++;
@@ -349,7 +348,7 @@ static int write_outputs(run *r, double seconds, swan_error *err) {
     size_t have = 0;
     uint64_t params_have = 0;
     for (size_t i = 0; i < r->plan.nrecs; i++)
-        if (r->plan.recs[i].have_raw) {
+        if (r->plan.recs[i].raw) {
             have++;
             params_have += r->ck.tensors[i].nelem;
         }
@@ -462,7 +461,7 @@ static int prepare(run *r, const char *dir, double *tp, swan_error *err) {
     r->loaded = ji.loaded;
     report_journal(r, &ji);
     for (size_t i = 0; i < r->plan.nrecs; i++)
-        if (r->plan.recs[i].have_raw) r->params_loaded += r->ck.tensors[i].nelem;
+        if (r->plan.recs[i].raw) r->params_loaded += r->ck.tensors[i].nelem;
     /* What `swan reduce` needs besides the journal: the tensor table. */
     char path[PATH_MAX + 32];
     snprintf(path, sizeof path, "%s/tensors.json", o->out_dir);
@@ -511,7 +510,7 @@ int swan_analyze(const swan_analyze_opts *o, volatile sig_atomic_t *stop, swan_e
         status = run_workers(&r, stop, err);
         if (status == SWAN_EXIT_INTERRUPTED) {
             size_t saved = 0;
-            for (size_t i = 0; i < r.plan.nrecs; i++) saved += r.plan.recs[i].have_raw;
+            for (size_t i = 0; i < r.plan.nrecs; i++) saved += r.plan.recs[i].raw != NULL;
             swan_error_set(err, "interrupted; %zu of %zu analyzed tensors are saved in %s: run the "
                                 "same command to resume",
                            saved, r.plan.analyzed, r.journal_path);

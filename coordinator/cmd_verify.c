@@ -91,7 +91,7 @@ static void check_tensors(const swan_checkpoint *ck, const swan_plan *plan, veri
     for (size_t i = 0; i < ck->ntensors; i++) {
         const swan_tensor_rec *r = &plan->recs[i];
         if (r->kind != SWAN_KIND_MATRIX) continue;
-        if (!r->have_raw) {
+        if (!r->raw) {
             c->not_in_journal++;
             continue;
         }
@@ -101,12 +101,12 @@ static void check_tensors(const swan_checkpoint *ck, const swan_plan *plan, veri
         if (hash_tensor(ck, &ck->tensors[i], &now, &err)) {
             c->unreadable++;
             fprintf(stderr, "swan verify: %s: cannot be read: %s\n", ck->tensors[i].name, err.msg);
-        } else if (now != r->raw.data_hash) {
+        } else if (now != r->raw->data_hash) {
             if (++c->mismatched <= MAX_NAMED_MISMATCHES)
                 fprintf(stderr,
                         "swan verify: %s: data differs from what was analyzed (checksum %016" PRIx64
                         ", journal %016" PRIx64 ")\n",
-                        ck->tensors[i].name, now, r->raw.data_hash);
+                        ck->tensors[i].name, now, r->raw->data_hash);
         }
     }
 }

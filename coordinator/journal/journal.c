@@ -630,9 +630,8 @@ static int load_record(loader *L, char *s, size_t len, swan_error *err) {
     else if (raw.nonfinite == 0 && (raw.rows != rec->rows || raw.cols != rec->cols))
         rc = damaged(L, "record whose shape does not match its tensor", err);
     else {
-        if (!rec->have_raw) L->info->loaded++;
-        L->plan->recs[e->idx].raw = raw; /* a later record for a tensor wins */
-        L->plan->recs[e->idx].have_raw = true;
+        if (!rec->raw) L->info->loaded++;
+        rc = swan_plan_set_raw(L->plan, e->idx, &raw, err); /* a later record wins */
     }
     return rc;
 }
@@ -704,12 +703,12 @@ int swan_journal_open(swan_journal *j, const char *path, uint64_t fingerprint,
     strcpy(j->path, path);
     bool exists = false;
     if (!opts->fresh && load_file(path, fingerprint, ck, plan, opts, info, &exists, err) != 0) {
-        for (size_t i = 0; i < plan->nrecs; i++) plan->recs[i].have_raw = false;
+        swan_plan_forget_raw(plan);
         info->loaded = 0;
         goto fail_early;
     }
     if (info->started_over) /* nothing loaded: the header could not be trusted */
-        for (size_t i = 0; i < plan->nrecs; i++) plan->recs[i].have_raw = false;
+        swan_plan_forget_raw(plan);
     /* Rewrite the journal compactly: fresh checksums, torn or dropped lines gone. */
     swan_atomic_file af;
     if (swan_atomic_open(&af, path, err) != 0) goto fail_early;
@@ -717,8 +716,8 @@ int swan_journal_open(swan_journal *j, const char *path, uint64_t fingerprint,
     if (write_header(j, fingerprint, opts->seed, ck, err)) goto fail;
     if (exists)
         for (size_t i = 0; i < ck->ntensors; i++)
-            if (plan->recs[i].have_raw &&
-                swan_journal_append(j, ck->tensors[i].name, &plan->recs[i].raw, err))
+            if (plan->recs[i].raw &&
+                swan_journal_append(j, ck->tensors[i].name, plan->recs[i].raw, err))
                 goto fail;
     /* Published complete and synced; appends then go to the renamed file. */
     j->f = NULL;

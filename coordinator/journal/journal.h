@@ -68,7 +68,7 @@ typedef struct swan_journal_info {
 uint64_t swan_journal_fingerprint(const swan_checkpoint *ck, uint64_t seed);
 
 /* Opens (creating if needed) path. Existing records for this fingerprint are loaded
- * into plan->recs (have_raw) and the file is rewritten compactly (new checksums,
+ * into plan->recs (swan_plan_set_raw) and the file is rewritten compactly (new checksums,
  * torn or dropped lines gone). A journal with another fingerprint, a changed shard
  * (opts->check_stamps) or a damaged record (unless opts->repair) is an error that
  * leaves the file untouched; opts->fresh starts over. info may be NULL. */

@@ -99,9 +99,9 @@ static void write_tensor(swan_jw *w, const swan_tensor *t, const swan_tensor_rec
         swan_jw_key(w, "stack");
         swan_jw_uint(w, d->stack);
     }
-    if (r->have_raw) {
-        if (r->raw.nonfinite) swan_jw_key_uint(w, "non_finite_count", r->raw.nonfinite);
-        else write_raw(w, &r->raw);
+    if (r->raw) {
+        if (r->raw->nonfinite) swan_jw_key_uint(w, "non_finite_count", r->raw->nonfinite);
+        else write_raw(w, r->raw);
     }
     swan_jw_object_end(w);
 }
@@ -225,12 +225,12 @@ static void write_timing(swan_jw *w, const swan_output_ctx *c) {
     size_t ntop = 0;
     const swan_plan *plan = c->plan;
     for (size_t i = 0; i < plan->nrecs; i++) {
-        if (!plan->recs[i].have_raw) continue;
-        double s = plan->recs[i].raw.seconds;
+        if (!plan->recs[i].raw) continue;
+        double s = plan->recs[i].raw->seconds;
         total += s;
-        if (ntop == TOP && plan->recs[top[TOP - 1]].raw.seconds >= s) continue;
+        if (ntop == TOP && plan->recs[top[TOP - 1]].raw->seconds >= s) continue;
         size_t k = ntop < TOP ? ntop++ : TOP - 1;
-        while (k > 0 && plan->recs[top[k - 1]].raw.seconds < s) {
+        while (k > 0 && plan->recs[top[k - 1]].raw->seconds < s) {
             top[k] = top[k - 1];
             k--;
         }
@@ -242,7 +242,7 @@ static void write_timing(swan_jw *w, const swan_output_ctx *c) {
     for (size_t k = 0; k < ntop; k++) {
         swan_jw_array_begin(w);
         swan_jw_string(w, c->ck->tensors[top[k]].name);
-        swan_jw_double(w, plan->recs[top[k]].raw.seconds);
+        swan_jw_double(w, plan->recs[top[k]].raw->seconds);
         swan_jw_array_end(w);
     }
     swan_jw_array_end(w);

@@ -169,7 +169,7 @@ static void write_data(swan_jw *w, const swan_output_ctx *c, const swan_curve_po
     swan_jw_key_string(w, "normalize", c->policy->norm == SWAN_NORM_ADAPTIVE ? "adaptive" : "fixed");
     bool any_measured = false;
     for (size_t i = 0; i < c->plan->nrecs && !any_measured; i++)
-        any_measured = c->plan->recs[i].have_raw && measured_table(&c->plan->recs[i].raw);
+        any_measured = c->plan->recs[i].raw && measured_table(c->plan->recs[i].raw);
     swan_jw_key_string(w, "e4_source", any_measured ? "MLX affine 4-bit, group 64, measured"
                                                     : "M4 (4-bit round-to-nearest, group 128)");
     swan_jw_key_string(w, "error_source", red->errors_estimated ? "estimated from M4" : "measured");
@@ -239,17 +239,17 @@ static void write_data(swan_jw *w, const swan_output_ctx *c, const swan_curve_po
             swan_jw_int(w, d->group_size);
         }
         swan_jw_key_string(w, "reason", d->reason);
-        bool analyzed = r->have_raw && r->raw.nonfinite == 0 && r->kind == SWAN_KIND_MATRIX;
+        bool analyzed = r->raw && r->raw->nonfinite == 0 && r->kind == SWAN_KIND_MATRIX;
         swan_jw_key(w, "analyzed");
         swan_jw_bool(w, analyzed);
         if (analyzed) {
             key_num(w, "composite", d->composite);
-            key_num(w, "svd", r->raw.svd_concentration);
-            key_num(w, "kurt", r->raw.kurtosis);
-            key_num(w, "out", r->raw.output_delta);
-            key_num(w, "err", r->raw.rtn_nrmse);
-            double e4 = r->raw.rtn_nrmse;
-            if (any_measured) e4 = r->raw.mlx_nrmse[2][1] >= 0 ? r->raw.mlx_nrmse[2][1] : NAN;
+            key_num(w, "svd", r->raw->svd_concentration);
+            key_num(w, "kurt", r->raw->kurtosis);
+            key_num(w, "out", r->raw->output_delta);
+            key_num(w, "err", r->raw->rtn_nrmse);
+            double e4 = r->raw->rtn_nrmse;
+            if (any_measured) e4 = r->raw->mlx_nrmse[2][1] >= 0 ? r->raw->mlx_nrmse[2][1] : NAN;
             key_num(w, "e4", e4);
             if (d->bits < 16) key_num(w, "nrmse", d->nrmse);
         }

@@ -1,4 +1,5 @@
-/* plan.c: tensor classification, cost estimates, task packing (see plan.h). */
+/* plan.c: tensor classification, cost estimates, task packing, and the raw metrics
+ * each tensor gets once analyzed (see plan.h). */
 #include "coordinator/plan/plan.h"
 
 #include <stdlib.h>
@@ -68,7 +69,7 @@ int swan_plan_build_tasks(swan_plan *plan, const swan_checkpoint *ck, const swan
     plan->ntasks = 0;
     size_t n = 0;
     for (size_t i = 0; i < plan->nrecs; i++)
-        if (plan->recs[i].kind == SWAN_KIND_MATRIX && !plan->recs[i].have_raw) n++;
+        if (plan->recs[i].kind == SWAN_KIND_MATRIX && !plan->recs[i].raw) n++;
     plan->pending_tensors = n;
     plan->total_cost = 0;
     cost_entry *e = malloc((n ? n : 1) * sizeof *e);
@@ -80,7 +81,7 @@ int swan_plan_build_tasks(swan_plan *plan, const swan_checkpoint *ck, const swan
     }
     size_t k = 0;
     for (size_t i = 0; i < plan->nrecs; i++)
-        if (plan->recs[i].kind == SWAN_KIND_MATRIX && !plan->recs[i].have_raw)
+        if (plan->recs[i].kind == SWAN_KIND_MATRIX && !plan->recs[i].raw)
             e[k++] = (cost_entry){(uint32_t)i, plan->recs[i].cost};
     qsort(e, n, sizeof *e, by_cost_desc);
 
@@ -105,7 +106,23 @@ int swan_plan_build_tasks(swan_plan *plan, const swan_checkpoint *ck, const swan
     return 0;
 }
 
+int swan_plan_set_raw(swan_plan *plan, size_t i, const swan_raw_metrics *raw, swan_error *err) {
+    swan_tensor_rec *r = &plan->recs[i];
+    if (!r->raw && !(r->raw = malloc(sizeof *r->raw)))
+        return swan_error_set(err, "out of memory storing the result of tensor %zu", i);
+    *r->raw = *raw;
+    return 0;
+}
+
+void swan_plan_forget_raw(swan_plan *plan) {
+    for (size_t i = 0; i < plan->nrecs; i++) {
+        free(plan->recs[i].raw);
+        plan->recs[i].raw = NULL;
+    }
+}
+
 void swan_plan_free(swan_plan *plan) {
+    if (plan->recs) swan_plan_forget_raw(plan);
     free(plan->recs);
     free(plan->task_items);
     free(plan->tasks);

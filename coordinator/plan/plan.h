@@ -1,7 +1,8 @@
 /* plan.h: from a validated checkpoint to the list of tasks the workers run.
  *
- * Every tensor gets a record (kind, 2-D view, estimated cost, and later its raw
- * metrics). Tensors that are analyzed become tasks, largest estimated cost first so
+ * Every tensor gets a small record (kind, 2-D view, estimated cost, and later a
+ * pointer to its raw metrics, allocated when they arrive: a 1,000,000-tensor plan
+ * costs 40 bytes per tensor before any result exists, not the 240 of a result). Tensors that are analyzed become tasks, largest estimated cost first so
  * the long ones start early and the tail is short; tensors too small to be worth a
  * message of their own are packed together into batches, because on a 100,000-tensor
  * MoE checkpoint one round trip per tensor would cost more than the tensor. */
@@ -22,8 +23,9 @@ typedef struct swan_tensor_rec {
     uint64_t rows, cols;  /* the 2-D view's shape (matrices only); the segments are
                              recomputed by the worker from the tensor's shape     */
     double cost;          /* estimated flops of the analysis (0 if not analyzed) */
-    bool have_raw;        /* raw below is valid (computed now or from the journal) */
-    swan_raw_metrics raw;
+    /* The raw metrics once known (computed now or from the journal), else NULL.
+     * Owned by the plan: set through swan_plan_set_raw, freed by swan_plan_free. */
+    swan_raw_metrics *raw;
 } swan_tensor_rec;
 
 typedef enum swan_task_state { SWAN_TASK_PENDING = 0, SWAN_TASK_RUNNING, SWAN_TASK_DONE } swan_task_state;
@@ -56,12 +58,19 @@ typedef struct swan_plan_opts {
 
 void swan_plan_default_opts(swan_plan_opts *o);
 
-/* Classifies every tensor. Call swan_plan_build_tasks after marking tensors whose
- * raw metrics are already known (have_raw, e.g. from the journal). */
+/* Classifies every tensor. Call swan_plan_build_tasks after setting the raw metrics
+ * already known (e.g. from the journal). */
 int swan_plan_init(swan_plan *plan, const swan_checkpoint *ck, swan_error *err);
 int swan_plan_build_tasks(swan_plan *plan, const swan_checkpoint *ck,
                           const swan_plan_opts *o, swan_error *err);
 void swan_plan_free(swan_plan *plan);
+
+/* Tensor i's raw metrics become a copy of *raw (a later result replaces an earlier
+ * one). Fails only when out of memory. */
+int swan_plan_set_raw(swan_plan *plan, size_t i, const swan_raw_metrics *raw, swan_error *err);
+
+/* Forgets every tensor's raw metrics (a journal that could not be trusted). */
+void swan_plan_forget_raw(swan_plan *plan);
 
 /* Estimated cost (flops) of analyzing a rows x cols view. */
 double swan_plan_cost(uint64_t rows, uint64_t cols);

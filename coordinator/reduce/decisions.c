@@ -69,19 +69,19 @@ static double quantile(const double *sorted, size_t n, double q) {
 }
 
 static bool usable(const swan_tensor_rec *r) {
-    return r->kind == SWAN_KIND_MATRIX && r->have_raw && r->raw.nonfinite == 0;
+    return r->kind == SWAN_KIND_MATRIX && r->raw && r->raw->nonfinite == 0;
 }
 
 /* A matrix not analyzed yet, counted (before the analysis) as one that will be. */
 static bool pending(const swan_tensor_rec *r, bool assume_pending) {
-    return assume_pending && r->kind == SWAN_KIND_MATRIX && !r->have_raw;
+    return assume_pending && r->kind == SWAN_KIND_MATRIX && !r->raw;
 }
 
 /* The raw metrics the allocation model reads for tensor rec: its own, or for a pending
  * matrix a stand-in that knows only the 2-D view's shape (which is all that decides
  * which (bits, group size) it can store; its damage is 0, irrelevant to the range). */
 static const swan_raw_metrics *model_raw(const swan_tensor_rec *r, swan_raw_metrics *shape_only) {
-    if (r->have_raw) return &r->raw;
+    if (r->raw) return r->raw;
     memset(shape_only, 0, sizeof *shape_only);
     shape_only->rows = r->rows;
     shape_only->cols = r->cols;
@@ -100,8 +100,8 @@ static int adaptive_ranges(const swan_plan *plan, swan_norm_ranges *rg, swan_err
         for (size_t i = 0; i < plan->nrecs; i++) {
             const swan_tensor_rec *r = &plan->recs[i];
             if (!usable(r)) continue;
-            if (m == SWAN_M_OUT && r->raw.output_delta < 1e-6) continue;
-            v[n++] = swan_metric_value(&r->raw, m);
+            if (m == SWAN_M_OUT && r->raw->output_delta < 1e-6) continue;
+            v[n++] = swan_metric_value(r->raw, m);
         }
         if (n < 2) continue;
         qsort(v, n, sizeof *v, cmp_double);
@@ -484,7 +484,8 @@ static void summarize(const swan_checkpoint *ck, const swan_plan *plan, swan_red
         if (d->bits < 16) {
             mlx_bits += (double)n * (d->bits + 32.0 / d->group_size);
             bool measured;
-            d->nrmse = swan_width_error(&plan->recs[i].raw, d->bits, d->group_size, &measured);
+            const swan_raw_metrics none = {0}, *raw = plan->recs[i].raw ? plan->recs[i].raw : &none;
+            d->nrmse = swan_width_error(raw, d->bits, d->group_size, &measured);
             if (d->nrmse < 0) d->nrmse = 0;
             if (!measured) o->errors_estimated++;
             damage += swan_sensitivity_weight(d->composite) * (double)n * d->nrmse * d->nrmse;
@@ -518,7 +519,7 @@ int swan_reduce_run(const swan_checkpoint *ck, const swan_plan *plan, const swan
     }
     for (size_t i = 0; i < ck->ntensors; i++) {
         const swan_tensor_rec *r = &plan->recs[i];
-        swan_decide_with(p, &out->ranges, ck->tensors[i].name, r->kind, r->have_raw ? &r->raw : NULL,
+        swan_decide_with(p, &out->ranges, ck->tensors[i].name, r->kind, r->raw,
                          &out->d[i]);
     }
     clip_shares(plan, out, out);
@@ -568,7 +569,7 @@ int swan_reduce_reach(const swan_checkpoint *ck, const swan_plan *plan, const sw
     for (size_t i = 0; i < ck->ntensors; i++) {
         const swan_tensor_rec *r = &plan->recs[i];
         swan_raw_metrics shape_only;
-        const swan_raw_metrics *raw = r->have_raw || pending(r, assume_pending) ? model_raw(r, &shape_only) : NULL;
+        const swan_raw_metrics *raw = r->raw || pending(r, assume_pending) ? model_raw(r, &shape_only) : NULL;
         swan_decide_with(p, &red.ranges, ck->tensors[i].name, r->kind, raw, &red.d[i]);
     }
     alloc_model m;

@@ -322,7 +322,7 @@ static void fail_task(swan_sched *s, size_t t) {
     s->st.cost_done += tk->cost;
     for (uint32_t k = 0; k < tk->count; k++) {
         uint32_t id = s->plan->task_items[tk->first + k];
-        if (s->plan->recs[id].have_raw) continue;
+        if (s->plan->recs[id].raw) continue;
         if (s->hooks->on_tensor_error)
             s->hooks->on_tensor_error(s->hooks->ctx, id, ti->reasons ? ti->reasons : "unknown");
         s->st.tensors_done++;
@@ -569,7 +569,7 @@ static int take_items(swan_sched *s, const worker *w, const swan_msg_result *r, 
             if ((*nbad)++ == 0) *first_error = it->error ? it->error : "unknown error";
             continue;
         }
-        if (s->plan->recs[it->tensor_id].have_raw) continue;
+        if (s->plan->recs[it->tensor_id].raw) continue;
         if (s->hooks->on_result(s->hooks->ctx, it->tensor_id, &it->raw, err)) return -1;
         const swan_tensor *tn = &s->ck->tensors[it->tensor_id];
         s->st.tensors_done++;

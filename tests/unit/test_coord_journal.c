@@ -265,24 +265,24 @@ static void test_roundtrip_awkward_values(void **state) {
     assert_int_equal(count_records(e->path, NAME_U), 1);
 
     assert_int_equal(open_count(e, &plan, fp, false), 4);
-    assert_true(plan.recs[e->q].have_raw);
-    assert_true(plan.recs[e->u].have_raw);
-    assert_true(plan.recs[e->c].have_raw);
-    assert_true(plan.recs[e->d].have_raw);
-    assert_false(plan.recs[e->p].have_raw);
-    assert_false(plan.recs[e->bias].have_raw);
-    expect_raw_equal(&plan.recs[e->q].raw, &rq);
-    assert_true(signbit(plan.recs[e->q].raw.kurtosis)); /* -0.0 stays negative zero */
-    expect_raw_equal(&plan.recs[e->u].raw, &ru);
-    expect_raw_equal(&plan.recs[e->c].raw, &rc);
-    expect_raw_equal(&plan.recs[e->d].raw, &rd);
+    assert_non_null(plan.recs[e->q].raw);
+    assert_non_null(plan.recs[e->u].raw);
+    assert_non_null(plan.recs[e->c].raw);
+    assert_non_null(plan.recs[e->d].raw);
+    assert_null(plan.recs[e->p].raw);
+    assert_null(plan.recs[e->bias].raw);
+    expect_raw_equal(plan.recs[e->q].raw, &rq);
+    assert_true(signbit(plan.recs[e->q].raw->kurtosis)); /* -0.0 stays negative zero */
+    expect_raw_equal(plan.recs[e->u].raw, &ru);
+    expect_raw_equal(plan.recs[e->c].raw, &rc);
+    expect_raw_equal(plan.recs[e->d].raw, &rd);
     swan_plan_free(&plan);
 
     /* reopening rewrote the file: still one record each, and again bit-exact */
     assert_int_equal(count_records(e->path, NAME_Q), 1);
     assert_int_equal(open_count(e, &plan, fp, false), 4);
-    expect_raw_equal(&plan.recs[e->q].raw, &rq);
-    expect_raw_equal(&plan.recs[e->u].raw, &ru);
+    expect_raw_equal(plan.recs[e->q].raw, &rq);
+    expect_raw_equal(plan.recs[e->u].raw, &ru);
     swan_plan_free(&plan);
 }
 
@@ -308,7 +308,7 @@ static void test_torn_last_line(void **state) {
     append_text(e->path, "{\"tensor\":\"model.layers.2.mlp.up_proj.weight\",\"kurtosis\":1.5,\"rtn");
     swan_plan plan;
     assert_int_equal(open_count(e, &plan, fp, false), 2);
-    assert_false(plan.recs[e->p].have_raw);
+    assert_null(plan.recs[e->p].raw);
     swan_plan_free(&plan);
     /* the rewrite dropped it: every line parses */
     assert_int_equal(count_records(e->path, NAME_P), 0);
@@ -358,7 +358,7 @@ static void test_torn_last_line(void **state) {
     assert_int_equal(jopen_opts(&j, e->path, fp, &e->f.ck, &plan, false, true, &loaded, &err), 0);
     swan_journal_close(&j);
     assert_int_equal(loaded, 2);
-    assert_false(plan.recs[e->p].have_raw);
+    assert_null(plan.recs[e->p].raw);
     swan_plan_free(&plan);
     assert_int_equal(open_count(e, &plan, fp, false), 2); /* the rewrite dropped it */
     swan_plan_free(&plan);
@@ -395,7 +395,7 @@ static void test_foreign_journal(void **state) {
     assert_int_equal(jopen(&j, e->path, other, &e->f.ck, &plan, false, &loaded, &err), -1);
     assert_non_null(strstr(err.msg, e->path));
     assert_int_equal(loaded, 0);
-    assert_false(plan.recs[e->q].have_raw);
+    assert_null(plan.recs[e->q].raw);
     swan_plan_free(&plan);
     char *after = slurp(e->path);
     assert_string_equal(before, after); /* refused journals are left alone */
@@ -404,7 +404,7 @@ static void test_foreign_journal(void **state) {
 
     /* fresh: starts over under the new fingerprint */
     assert_int_equal(open_count(e, &plan, other, true), 0);
-    assert_false(plan.recs[e->q].have_raw);
+    assert_null(plan.recs[e->q].raw);
     swan_plan_free(&plan);
     assert_int_equal(count_records(e->path, NAME_Q), 0);
     assert_int_equal(open_count(e, &plan, other, false), 0);
@@ -456,10 +456,10 @@ static void test_records_that_do_not_fit(void **state) {
     assert_int_equal(jopen_opts(&j, e->path, fp, &e->f.ck, &plan, false, true, &loaded, &err), 0);
     swan_journal_close(&j);
     assert_int_equal(loaded, 1);
-    assert_true(plan.recs[e->p].have_raw);
-    assert_false(plan.recs[e->q].have_raw);
-    assert_false(plan.recs[e->u].have_raw);
-    assert_false(plan.recs[e->bias].have_raw);
+    assert_non_null(plan.recs[e->p].raw);
+    assert_null(plan.recs[e->q].raw);
+    assert_null(plan.recs[e->u].raw);
+    assert_null(plan.recs[e->bias].raw);
     swan_plan_free(&plan);
     assert_int_equal(count_records(e->path, "model.layers.9.unknown.weight"), 0);
     assert_int_equal(count_records(e->path, NAME_Q), 0);
@@ -483,7 +483,7 @@ static void test_duplicates_compacted(void **state) {
     assert_int_equal(count_records(e->path, NAME_P), 3);
 
     assert_int_equal(open_count(e, &plan, fp, false), 1);
-    expect_raw_equal(&plan.recs[e->p].raw, &second); /* the last record wins */
+    expect_raw_equal(plan.recs[e->p].raw, &second); /* the last record wins */
     swan_plan_free(&plan);
     assert_int_equal(count_records(e->path, NAME_P), 1);
     char *text = slurp(e->path);
@@ -499,7 +499,7 @@ static void test_duplicates_compacted(void **state) {
     swan_journal_close(&j);
     swan_plan_free(&plan);
     assert_int_equal(open_count(e, &plan, fp, false), 2);
-    expect_raw_equal(&plan.recs[e->q].raw, &rq);
+    expect_raw_equal(plan.recs[e->q].raw, &rq);
     swan_plan_free(&plan);
     char tmp[320];
     snprintf(tmp, sizeof tmp, "%s.tmp", e->path);

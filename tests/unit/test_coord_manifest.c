@@ -123,27 +123,29 @@ static int setup(void **state) {
         swan_tensor_rec *r = &e->plan.recs[i];
         if (!W[i].has_raw) continue;
         if (r->kind != SWAN_KIND_MATRIX) return -1;
-        r->have_raw = true;
-        memset(&r->raw, 0, sizeof r->raw);
-        r->raw.rows = r->rows;
-        r->raw.cols = r->cols;
+        swan_raw_metrics raw;
+        memset(&raw, 0, sizeof raw);
+        raw.rows = r->rows;
+        raw.cols = r->cols;
         if (W[i].has_raw == 2) {
-            r->raw.nonfinite = 5;
+            raw.nonfinite = 5;
+            if (swan_plan_set_raw(&e->plan, i, &raw, &err)) return -1;
             continue;
         }
-        r->raw.svd_concentration = W[i].c;
-        r->raw.kurtosis = W[i].k;
-        r->raw.output_delta = W[i].d;
-        r->raw.rtn_nrmse = W[i].e;
-        r->raw.w_min = -0.25;
-        r->raw.w_max = 0.5;
-        r->raw.spectral_method = SWAN_SPECTRAL_GRAM_EXACT;
-        r->raw.spectral_rank = 64;
-        r->raw.seconds = 0.002;
+        raw.svd_concentration = W[i].c;
+        raw.kurtosis = W[i].k;
+        raw.output_delta = W[i].d;
+        raw.rtn_nrmse = W[i].e;
+        raw.w_min = -0.25;
+        raw.w_max = 0.5;
+        raw.spectral_method = SWAN_SPECTRAL_GRAM_EXACT;
+        raw.spectral_rank = 64;
+        raw.seconds = 0.002;
         for (int b = 0; b < SWAN_MLX_NBITS; b++)
             for (int g = 0; g < SWAN_MLX_NGROUPS; g++)
-                r->raw.mlx_nrmse[b][g] =
+                raw.mlx_nrmse[b][g] =
                     r->cols % (uint64_t)swan_mlx_groups[g] ? -1.0 : 0.5 / (b + 1) + 0.01 * g;
+        if (swan_plan_set_raw(&e->plan, i, &raw, &err)) return -1;
     }
     swan_policy_default(&e->pol);
     if (swan_reduce_run(ck, &e->plan, &e->pol, &e->red, &err)) return -1;
@@ -462,12 +464,12 @@ static void test_reach(void **state) {
     /* Before the analysis (no raw metrics): every matrix counts as analyzable, so
      * k_proj is a unit too (2.5 bits at its cheapest) and the minimum is lower; the
      * maximum is the same. Without assume_pending, they stay 16-bit. */
-    bool had[NW];
-    for (size_t i = 0; i < NW; i++) had[i] = e->plan.recs[i].have_raw, e->plan.recs[i].have_raw = false;
+    swan_raw_metrics *had[NW];
+    for (size_t i = 0; i < NW; i++) had[i] = e->plan.recs[i].raw, e->plan.recs[i].raw = NULL;
     swan_reach pre, none;
     assert_int_equal(swan_reduce_reach(&e->ck, &e->plan, &e->pol, true, &pre, &err), 0);
     assert_int_equal(swan_reduce_reach(&e->ck, &e->plan, &e->pol, false, &none, &err), 0);
-    for (size_t i = 0; i < NW; i++) e->plan.recs[i].have_raw = had[i];
+    for (size_t i = 0; i < NW; i++) e->plan.recs[i].raw = had[i];
     assert_near(pre.lo_bits, r.lo_bits - (16 - 2.5) * 4096, 1e-6);
     assert_near(pre.hi_bits, r.hi_bits, 1e-6);
     assert_near(none.lo_bits, none.hi_bits, 0);

@@ -85,7 +85,7 @@ static void check_tasks(const swan_plan *plan, const swan_checkpoint *ck) {
     }
     size_t pending = 0;
     for (size_t i = 0; i < plan->nrecs; i++) {
-        bool want = plan->recs[i].kind == SWAN_KIND_MATRIX && !plan->recs[i].have_raw;
+        bool want = plan->recs[i].kind == SWAN_KIND_MATRIX && !plan->recs[i].raw;
         if (seen[i] != (want ? 1u : 0u))
             fail_msg("tensor %zu (%s) appears %u times in tasks", i, ck->tensors[i].name, seen[i]);
         pending += want;
@@ -156,7 +156,7 @@ static void test_kinds_and_views(void **state) {
         } else {
             assert_true(plan.recs[i].cost == 0);
         }
-        assert_false(plan.recs[i].have_raw);
+        assert_false(plan.recs[i].raw);
     }
     assert_true(plan.recs[big].cost > plan.recs[exp8].cost);
     assert_true(plan.recs[exp8].cost > plan.recs[at1024].cost);
@@ -300,8 +300,9 @@ static void test_have_raw_excluded(void **state) {
     swan_plan plan;
     swan_error err = {{0}};
     assert_int_equal(swan_plan_init(&plan, &f.ck, &err), 0);
-    plan.recs[idx[1]].have_raw = true;
-    plan.recs[idx[4]].have_raw = true;
+    swan_raw_metrics known = {0};
+    assert_int_equal(swan_plan_set_raw(&plan, idx[1], &known, &err), 0);
+    assert_int_equal(swan_plan_set_raw(&plan, idx[4], &known, &err), 0);
     swan_plan_opts o;
     swan_plan_default_opts(&o);
     o.batch_cost = 0; /* one per task: easy to count */
@@ -321,7 +322,7 @@ static void test_have_raw_excluded(void **state) {
 
     /* all known: no tasks at all */
     assert_int_equal(swan_plan_init(&plan, &f.ck, &err), 0);
-    for (int i = 0; i < 6; i++) plan.recs[idx[i]].have_raw = true;
+    for (int i = 0; i < 6; i++) assert_int_equal(swan_plan_set_raw(&plan, idx[i], &known, &err), 0);
     assert_int_equal(swan_plan_build_tasks(&plan, &f.ck, &o, &err), 0);
     assert_int_equal(plan.ntasks, 0);
     assert_int_equal(plan.pending_tensors, 0);
