@@ -39,6 +39,7 @@
 #define SWAN_MSG_MAX_ITEMS 65536      /* items per TASK/RESULT                */
 #define SWAN_MSG_MAX_STRING 4096      /* bytes in any string field            */
 #define SWAN_STREAM_CHUNK_MAX (1u << 20) /* bytes one FETCH may ask for (one CHUNK) */
+#define SWAN_STREAM_MAX_FETCHES 64    /* FETCHes a worker may have unanswered     */
 #define SWAN_QCHUNK_MAX (1u << 20)    /* bytes of quantized output in one QCHUNK  */
 #define SWAN_QCHUNK_WINDOW 4          /* QCHUNKs a worker may have unacknowledged */
 #define SWAN_IDLE_HEARTBEAT_S 5.0     /* an idle worker's HEARTBEAT interval; the

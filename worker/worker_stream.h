@@ -38,7 +38,7 @@ typedef struct swan_stream_link {
     void *ctx;
 } swan_stream_link;
 
-#define SWAN_STREAM_MAX_PENDING 64          /* FETCHes outstanding at most          */
+#define SWAN_STREAM_MAX_PENDING SWAN_STREAM_MAX_FETCHES /* FETCHes outstanding at most (the protocol's bound) */
 #define SWAN_STREAM_DEFAULT_WINDOW (8u << 20) /* bytes in flight per worker           */
 #define SWAN_STREAM_MIN_WINDOW 4096
 

@@ -45,6 +45,8 @@ typedef struct worker {
                             when no other idle worker can take it              */
     bool admitted;       /* its model copy passed the check (admission.c)      */
     bool streaming;      /* it has no copy: it FETCHes bytes (stream_server.c)  */
+    swan_stream_credit *credit; /* its chunks in ZeroMQ's hands (streaming only;
+                            owned by the entry, released when it is reused)    */
     int64_t task;        /* index into plan->tasks, -1 when idle               */
     int64_t queued;      /* a small task sent ahead (prefetch), or -1          */
     double last_seen;
@@ -364,7 +366,9 @@ static worker *add_worker(swan_sched *s, const unsigned char *id, size_t idlen) 
     worker *w = NULL;
     for (size_t i = 0; i < s->nworkers && !w; i++)
         if (s->workers[i].state == W_FREE) w = &s->workers[i];
-    if (!w) {
+    if (w) {
+        swan_stream_credit_release(w->credit); /* a FREE entry is reused */
+    } else {
         if (s->nworkers == s->capworkers) {
             size_t cap = s->capworkers ? 2 * s->capworkers : 16;
             worker *nw = realloc(s->workers, cap * sizeof *nw);
@@ -645,6 +649,11 @@ static void on_identity(swan_sched *s, worker *w, const swan_msg_identity *id) {
         worker_label(w, label, sizeof label);
         peer_log(s, &s->comings, "%s has no copy of the model: its tensor bytes are streamed", label);
         w->streaming = true;
+        w->credit = swan_stream_credit_new();
+        if (!w->credit) {
+            lose_worker(s, w, "cannot be streamed to (out of memory)", false, true);
+            return;
+        }
         w->admitted = true;
         dispatch(s, w);
         return;
@@ -692,6 +701,11 @@ static void on_result_msg(swan_sched *s, worker *w, const swan_msg_result *r) {
     if (check_result(s, w, r, &err)) {
         lose_worker(s, w, "sent an inconsistent result and was dropped", false, true);
         peer_log(s, &s->noise, "  (%s)", err.msg);
+        return;
+    }
+    if (w->streaming && swan_stream_server_damaged(&s->stream, &err)) {
+        /* Its chunks may have carried zeros where the shard lost its bytes. */
+        snprintf(s->fail, sizeof s->fail, "%.400s; nothing computed from it since is kept", err.msg);
         return;
     }
     size_t ti = (size_t)w->task;
@@ -753,8 +767,14 @@ static void on_fetch(swan_sched *s, worker *w, const swan_msg_chunk *req) {
             snprintf(why, sizeof why, "asked for bytes of tensor %" PRIu32 ", not in its task", req->tensor_id);
     }
     swan_error err;
-    int rc = why[0] ? 1 : swan_stream_serve(&s->stream, s->tr, w->id, w->idlen, req, why, sizeof why, &err);
-    if (rc == 0) return;
+    int rc = why[0] ? SWAN_SERVE_REFUSED
+                    : swan_stream_serve(&s->stream, s->tr, w->credit, w->id, w->idlen, req, why,
+                                        sizeof why, &err);
+    if (rc == SWAN_SERVE_OK) return;
+    if (rc == SWAN_SERVE_MODEL_CHANGED) { /* no worker is at fault: the run stops */
+        snprintf(s->fail, sizeof s->fail, "%s", err.msg);
+        return;
+    }
     char line[SWAN_ERROR_MAX];
     snprintf(line, sizeof line, "%s and was dropped (%.300s)",
              rc > 0 ? "sent a bad fetch" : "could not be sent a chunk", rc > 0 ? why : err.msg);
@@ -980,6 +1000,7 @@ int swan_sched_run(const swan_sched_opts *o, const swan_checkpoint *ck, swan_pla
     free(s.info);
     swan_admission_free(&s.adm);
     swan_stream_server_free(&s.stream); /* mappings outlive it while chunks are queued */
+    for (size_t i = 0; i < s.nworkers; i++) swan_stream_credit_release(s.workers[i].credit);
     free(s.workers);
     free(s.requeued);
     return rc;

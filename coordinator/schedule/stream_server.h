@@ -8,6 +8,16 @@
  * once, at its first FETCH; every queued chunk holds a reference on the mapping, so
  * it is unmapped only when the server is freed AND the last chunk sent from it has
  * left ZeroMQ (sent or dropped with its connection), whichever comes last.
+ *
+ * Credit is counted on this side too: each streaming worker has a swan_stream_credit,
+ * the number of its chunks ZeroMQ still holds. An honest worker never has more than
+ * SWAN_STREAM_MAX_FETCHES unanswered, so a FETCH beyond twice that (slack for chunks
+ * ZeroMQ releases a little after the worker read them) is a hostile or broken worker
+ * and is refused: what one worker can pin of the coordinator's memory is bounded.
+ *
+ * A shard that changes while it is streamed fails the run (SWAN_SERVE_MODEL_CHANGED):
+ * its size and time are checked before each chunk, and a truncation that slips in
+ * between the check and ZeroMQ's read is caught by map_guard.h instead of a SIGBUS.
  * docs/protocol.md, "Streaming". */
 #ifndef SWAN_STREAM_SERVER_H
 #define SWAN_STREAM_SERVER_H
@@ -21,6 +31,15 @@
 #include "proto/transport.h"
 
 typedef struct swan_shard_map swan_shard_map; /* one mapped shard (refcounted) */
+typedef struct swan_stream_credit swan_stream_credit; /* one worker's queued chunks */
+
+/* What swan_stream_serve did. */
+enum {
+    SWAN_SERVE_OK = 0,            /* the CHUNK was queued                                  */
+    SWAN_SERVE_REFUSED = 1,       /* the worker's request is wrong (why says how)          */
+    SWAN_SERVE_FAILED = -1,       /* this chunk cannot be sent (err): drop that worker      */
+    SWAN_SERVE_MODEL_CHANGED = -2 /* the shard changed since it was opened (err): the run must stop */
+};
 
 typedef struct swan_stream_server {
     const swan_checkpoint *ck;
@@ -41,12 +60,26 @@ int swan_stream_part_range(const swan_checkpoint *ck, uint32_t tensor, uint32_t 
                            uint32_t *shard, uint64_t *offset, uint64_t *size, char *why,
                            size_t whysize);
 
-/* Answers a FETCH for tensor `req->tensor_id`: 0 when the CHUNK was queued; 1 with
- * why set when the request is refused (a part the tensor lacks, bytes outside it);
- * -1 with err set when the chunk cannot be sent (our shard cannot be mapped, the
- * worker's queue is full or it is gone). */
-int swan_stream_serve(swan_stream_server *srv, swan_transport *tr, const unsigned char *id,
-                      size_t idlen, const swan_msg_chunk *req, char *why, size_t whysize,
-                      swan_error *err);
+/* A worker's credit counter (starts at zero chunks queued); NULL when out of memory. */
+swan_stream_credit *swan_stream_credit_new(void);
+
+/* The worker's side lets go (it left or was dropped); chunks still queued keep the
+ * counter alive until ZeroMQ releases them. NULL is accepted. */
+void swan_stream_credit_release(swan_stream_credit *c);
+
+/* Answers a FETCH for tensor `req->tensor_id` from the worker whose counter is
+ * `credit`: SWAN_SERVE_OK when the CHUNK was queued; SWAN_SERVE_REFUSED with why set
+ * when the request is refused (a part the tensor lacks, bytes outside it, more chunks
+ * unanswered than the protocol allows); SWAN_SERVE_FAILED with err set when the chunk
+ * cannot be sent (our shard cannot be mapped, the worker's queue is full or it is
+ * gone); SWAN_SERVE_MODEL_CHANGED with err naming the shard when it changed. */
+int swan_stream_serve(swan_stream_server *srv, swan_transport *tr, swan_stream_credit *credit,
+                      const unsigned char *id, size_t idlen, const swan_msg_chunk *req, char *why,
+                      size_t whysize, swan_error *err);
+
+/* 1 with err naming the shard when a streamed shard shrank under its mapping (a
+ * chunk may have carried zeros instead of its bytes): no result computed from a
+ * streamed chunk may be accepted after this. 0 otherwise. */
+int swan_stream_server_damaged(const swan_stream_server *srv, swan_error *err);
 
 #endif

@@ -75,5 +75,29 @@ if "$PY" "$GEN" fp8 "$T/fp8" "$T/bf16" >/dev/null; then
 else
     fail "fixture generator (fp8)"
 fi
-for f in "$T"/s1.err "$T"/s1.wlog; do echo "--- $f"; cat "$f"; done
+# 4. The model's shards shrink while they are streamed (a re-download, a user rewriting
+#    the model): the coordinator must not die of SIGBUS on its mapping. It stops the run
+#    naming the file, writes no manifest, and keeps what was journaled before.
+cp -r "$T/model" "$T/shrink"
+port=$(free_port)
+ep="tcp://127.0.0.1:$port"
+SWAN_TEST_WORKER_DELAY_MS=300 "$SWAN_BIN" worker -j 1 --connect "$ep" --stream --stream-window 1 \
+    >"$T/s4.wlog" 2>&1 &
+wpid=$!
+"$SWAN_BIN" analyze "$T/shrink" -o "$T/s4" -j 0 -q --listen "$ep" 2>"$T/s4.err" &
+apid=$!
+. "$(dirname "$0")/liveness_lib.sh"
+wait_for 60 journal_at_least "$T/s4" 3
+for f in "$T"/shrink/*.safetensors; do truncate -s $(($(stat -c %s "$f") * 6 / 10)) "$f"; done
+wait_for 60 bash -c "! kill -0 $apid 2>/dev/null"
+wait $apid
+st=$?
+kill -9 "$wpid" 2>/dev/null
+wait "$wpid" 2>/dev/null
+check "shrunk shard: the run failed cleanly (status $st, not a signal)" [ $st -eq 1 ]
+check "shrunk shard: the shard is named" grep -q "shrink/model-0000[12]-of-00002.safetensors.*while it was being streamed" "$T/s4.err"
+check "shrunk shard: no manifest" [ ! -e "$T/s4/manifest.json" ]
+check "shrunk shard: the journal kept its results" journal_at_least "$T/s4" 3
+
+for f in "$T"/s1.err "$T"/s1.wlog "$T"/s4.err; do echo "--- $f"; cat "$f"; done
 finish

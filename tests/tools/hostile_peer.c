@@ -31,12 +31,18 @@
 static swan_curve_keypair g_keys;      /* test tool: its whole state is its arguments */
 static char g_server[SWAN_Z85_KEY_LEN + 1];
 static int g_curve, g_timeout_ms = 15000;
+static int g_rcvhwm; /* > 0: a receive queue that small (a peer that takes in nothing) */
 
 static void *connect_dealer(void *ctx, const char *ep) {
     void *s = zmq_socket(ctx, ZMQ_DEALER);
     int linger = 500, timeout = g_timeout_ms;
     zmq_setsockopt(s, ZMQ_LINGER, &linger, sizeof linger);
     zmq_setsockopt(s, ZMQ_RCVTIMEO, &timeout, sizeof timeout);
+    if (g_rcvhwm > 0) {
+        int buf = 4096;
+        zmq_setsockopt(s, ZMQ_RCVHWM, &g_rcvhwm, sizeof g_rcvhwm);
+        zmq_setsockopt(s, ZMQ_RCVBUF, &buf, sizeof buf);
+    }
     if (g_curve) {
         zmq_setsockopt(s, ZMQ_CURVE_SERVERKEY, g_server, SWAN_Z85_KEY_LEN);
         zmq_setsockopt(s, ZMQ_CURVE_PUBLICKEY, g_keys.public_z85, SWAN_Z85_KEY_LEN);
@@ -277,6 +283,29 @@ int main(int argc, char **argv) {
         sleep(1);
         zmq_close(s);
     }
+
+    /* 3c. A streaming worker that asks for 1,000 chunks of its task's first tensor and
+     *     takes none in (a tiny receive queue): the coordinator must refuse it once
+     *     more chunks wait in its queue than the protocol lets a worker ask for,
+     *     instead of pinning up to ZeroMQ's queue limit of its memory. */
+    g_rcvhwm = 1;
+    g_stream = 1;
+    s = connect_dealer(ctx, ep);
+    send_hello(s);
+    swan_msg flood;
+    if (recv_task(s, &flood) == 0) {
+        const swan_task_item *it = &flood.u.task.items[0];
+        swan_msg f = {.type = SWAN_MSG_FETCH};
+        f.u.chunk.task_id = flood.u.task.task_id;
+        f.u.chunk.tensor_id = it->tensor_id;
+        f.u.chunk.part = SWAN_PART_DATA;
+        f.u.chunk.nbytes = (uint32_t)(it->nbytes < SWAN_STREAM_CHUNK_MAX ? it->nbytes : SWAN_STREAM_CHUNK_MAX);
+        for (int k = 0; k < 1000; k++) send_msg(s, &f);
+        swan_msg_free(&flood);
+    }
+    sleep(1);
+    zmq_close(s);
+    g_rcvhwm = 0;
     g_stream = 0;
 
     /* 4. A worker that takes a task and goes silent: dropped after the timeout. */
