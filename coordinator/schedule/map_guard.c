@@ -16,7 +16,7 @@
 #endif
 
 /* One slot per mapped shard streamed at once; a 400B checkpoint has ~200 shards. */
-#define GUARD_SLOTS 1024
+#define GUARD_SLOTS 4096
 
 /* Slots are claimed with a compare-and-swap on `used` and published by storing
  * `start` last, so the handler (which may run on any thread, at any moment) sees

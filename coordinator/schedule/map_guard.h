@@ -23,8 +23,9 @@
 typedef struct swan_map_guard swan_map_guard; /* one guarded range */
 
 /* Guards [addr, addr + len) (a whole mapping, page-aligned). Installs the SIGBUS
- * handler the first time. Fails only when the table is full or sigaction fails; the
- * caller then streams unguarded (as before this existed) rather than not at all. */
+ * handler the first time. Fails (NULL, err set) only when sigaction fails or more
+ * than 4096 ranges are guarded at once; the stream server then does not stream that
+ * shard rather than risk a crash. */
 swan_map_guard *swan_map_guard_add(void *addr, size_t len, swan_error *err);
 
 /* Whether a page of the range faulted (the file shrank under it). */

@@ -117,9 +117,12 @@ static int map_shard(swan_stream_server *srv, uint32_t shard, swan_error *err) {
         free(m);
         return swan_error_set(err, "%s: cannot map it to stream it: %s", path, strerror(e));
     }
-    swan_error gerr;
-    m->guard = m->len ? swan_map_guard_add(m->addr, m->len, &gerr) : NULL;
-    if (m->len && !m->guard) fprintf(stderr, "swan: %s\n", gerr.msg); /* streams on, unguarded */
+    m->guard = m->len ? swan_map_guard_add(m->addr, m->len, err) : NULL;
+    if (m->len && !m->guard) {
+        munmap(m->addr, m->len);
+        free(m);
+        return -1;
+    }
     pthread_mutex_init(&m->mu, NULL);
     m->refs = 1;
     srv->maps[shard] = m;
