@@ -33,13 +33,16 @@ netns_add() {
 }
 # netns_link H up|down: plugs or unplugs host H's cable (this side of the pair).
 netns_link() { ip link set "sw$1-$NETNS_TAG" "$2"; }
-# netns_worker H LOG [env...]: one `swan worker` process on host H with host H's key,
-# pid in $last_worker.
+# netns_worker H LOG [env...] [-- worker flags...]: one `swan worker` process on host H
+# with host H's key, pid in $last_worker.
 netns_worker() {
     local h=$1 log=$2; shift 2
+    local envs=() flags=()
+    while [ $# -gt 0 ] && [ "$1" != -- ]; do envs+=("$1"); shift; done
+    [ "${1:-}" = -- ] && shift && flags=("$@")
     worker_curve "$T/keys" "h$h"
-    env "$@" ip netns exec "$(netns_name "$h")" "$SWAN_BIN" worker -j 1 \
-        --connect "tcp://$(netns_ip "$h"):$NETNS_PORT" "${WORKER_CURVE[@]}" >"$log" 2>&1 &
+    env "${envs[@]}" ip netns exec "$(netns_name "$h")" "$SWAN_BIN" worker -j 1 \
+        --connect "tcp://$(netns_ip "$h"):$NETNS_PORT" "${WORKER_CURVE[@]}" "${flags[@]}" >"$log" 2>&1 &
     last_worker=$!
 }
 netns_cleanup() {

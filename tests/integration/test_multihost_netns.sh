@@ -3,8 +3,10 @@
 # workers start first and wait. The coordinator is interrupted with Ctrl-C part-way:
 # the remote workers keep running. The same command is run again and they rejoin it;
 # during that run one worker is SIGKILLed, another SIGSTOPped past --worker-timeout
-# and then continued, and the third host's link is taken down and up again. The job
-# completes and the manifest equals a single-machine run's (timing aside).
+# and then continued, and the third host's link is taken down and up again. The third
+# host has no copy of the model: its tensor bytes are streamed to it over its link
+# (--stream), across the outage too. The job completes and the manifest equals a
+# single-machine run's (timing aside).
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/netns.sh"
 need_python
@@ -12,7 +14,11 @@ netns_need
 netns_hosts 3
 demo_model
 for h in 1 2 3; do
-    netns_worker $h "$T/w$h.log" SWAN_TEST_WORKER_DELAY_MS=400
+    if [ $h -eq 3 ]; then
+        netns_worker $h "$T/w$h.log" SWAN_TEST_WORKER_DELAY_MS=400 -- --stream --stream-window 1
+    else
+        netns_worker $h "$T/w$h.log" SWAN_TEST_WORKER_DELAY_MS=400
+    fi
     eval "w$h=\$last_worker"
 done
 coordinate() {
@@ -51,6 +57,8 @@ check "the restarted job completed (status $status)" [ $status -eq 0 ]
 check "it resumed from the journal" grep -q "resuming: $done_before of" "$T/err"
 check "the stopped and the unplugged workers were dropped" [ "$(grep -c 'was silent for' "$T/err")" -ge 2 ]
 check "manifest identical to a single-machine run" same_manifests "$T/out/manifest.json" "$T/ref/manifest.json"
+check "host 3 had its tensor bytes streamed" grep -q "has no copy of the model: its tensor bytes are streamed" "$T/err"
+check "the coordinator streamed bytes to it" grep -q "streamed .* MB of tensor bytes in [0-9]* chunks" "$T/err"
 check "OUT/workers.json lists the three hosts" "$PY" -c '
 import json, sys; w = json.load(open(sys.argv[1]))
 assert len([h for h in w["hosts"] if not h["local"]]) >= 1 and w["tensors_done"] == w["tensors_total"], w' "$T/out/workers.json"
