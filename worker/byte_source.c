@@ -25,11 +25,12 @@ static int file_view(void *ctx, int part, uint64_t off, uint64_t len, const unsi
     if (map == MAP_FAILED)
         return swan_error_set(err, "tensor at byte %llu: mmap of %llu bytes failed: %s",
                               (ull)fs->base[SWAN_SRC_DATA], (ull)map_len, strerror(errno));
-#if defined(MADV_SEQUENTIAL) && defined(MADV_WILLNEED)
-    /* Read-ahead the whole window now: it is consumed front to back at once. */
-    (void)madvise(map, map_len, MADV_SEQUENTIAL);
-    (void)madvise(map, map_len, MADV_WILLNEED);
-#endif
+    /* Read-ahead the whole window now: it is consumed front to back at once. The
+     * POSIX spelling (posix_madvise), because the build asks for plain POSIX + XSI,
+     * under which glibc hides madvise's MADV_* names (this advice was compiled out on
+     * Linux before); macOS has both. Advice only: a failure changes nothing. */
+    (void)posix_madvise(map, map_len, POSIX_MADV_SEQUENTIAL);
+    (void)posix_madvise(map, map_len, POSIX_MADV_WILLNEED);
     fs->map = map;
     fs->map_len = map_len;
     *at = (const unsigned char *)map + (abs_off - start);
