@@ -136,7 +136,8 @@ int swan_mlx_module_paths(const swan_mlx_model *m, const char *name, int ndim,
                      m->arch == SWAN_ARCH_MIXTRAL ? mixtral_proj(rest) : rest);
             return join(paths[0], base, (size_t)(at - base), tail) ? 1 : 0;
         }
-        /* packed experts [E, out, in]: gate_up_proj is split into gate and up */
+        /* packed 3-D experts (either layout, see quantize/mlx_layout.c): gate_up_proj
+         * is split into gate and up */
         if (ndim == 3 && !has_weight) {
             const char *e = strstr(base, ".experts.");
             if (e && strchr(e + 9, '.') == NULL) {

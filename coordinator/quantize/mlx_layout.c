@@ -6,7 +6,28 @@
  * quant_predicate) is coordinator/outputs/mlx_names.c's, the module that also names
  * the modules of OUT/mlx_quant.json and swan_predicate.py: the two outputs cannot
  * disagree. This file only groups sources into modules, applies the decisions and
- * places the bytes. */
+ * places the bytes.
+ *
+ * Packed 3-D experts. Newer transformers checkpoints of qwen3_moe hold each MoE layer's
+ * experts in two tensors, `mlp.experts.gate_up_proj` and `mlp.experts.down_proj`, in one
+ * of two layouts:
+ *   [E, hidden, 2*inter] + [E, inter, hidden]   ([E, in, out]: x @ W; Llama-4 style)
+ *   [E, 2*inter, hidden] + [E, hidden, inter]   ([E, out, in]: nn.Linear style)
+ * mlx_lm's SwitchGLU (mlx_lm/models/switch_layers.py: SwitchLinear.weight has shape
+ * (num_experts, output_dims, input_dims); gate_proj and up_proj map input_dims ->
+ * hidden_dims, down_proj back) wants switch_mlp.{gate,up,down}_proj.weight as
+ * [E, out, in], which is what is written here, under the names qwen3_moe.py's
+ * Qwen3MoeSparseMoeBlock gives them (self.switch_mlp = SwitchGLU(...)); its sanitize
+ * then has nothing to rename (it only stacks `experts.<e>.<proj>.weight`). The gate/up
+ * split is mlx_lm's: the first half of the 2*inter dimension is gate_proj, the second
+ * up_proj (llama4.py sanitize: `mx.split(v, 2, axis=-1)` then `mx.swapaxes(.., 1, 2)` for
+ * the [E, in, out] layout; qwen3_5_moe.py `_normalize_experts`: `gate_up[..., :middle, :]`
+ * and `gate_up[..., middle:, :]` for [E, out, in]). Which layout a layer uses is read off
+ * the pair of shapes (they fit only one of the two, as 2*inter != inter) and checked
+ * against config.json's hidden_size; anything else (a tensor without its partner,
+ * another packed name, another architecture, whose mlx_lm model reads no packed
+ * experts under these paths) is refused rather than guessed. The bytes are sliced and
+ * transposed while read (expert_matrix.c). */
 #include "coordinator/quantize/mlx_layout.h"
 
 #include <cjson/cJSON.h>
@@ -33,6 +54,7 @@ typedef struct module {
     long *expert;
     uint32_t nsrc, cap;
     int bits, group; /* 16: kept                                                */
+    swan_qpacked packed; /* on: a projection of packed 3-D experts              */
 } module;
 
 static int by_path(const void *a, const void *b) {
@@ -96,6 +118,99 @@ static int check_stack(const swan_checkpoint *ck, module *m, swan_error *err) {
     return 0;
 }
 
+/* config.json's hidden_size, or 0 when it has none. */
+static uint64_t config_hidden_size(const char *config_json) {
+    cJSON *root = config_json ? cJSON_Parse(config_json) : NULL;
+    const cJSON *h = cJSON_GetObjectItemCaseSensitive(root, "hidden_size");
+    uint64_t v = cJSON_IsNumber(h) && h->valuedouble > 0 ? (uint64_t)h->valuedouble : 0;
+    cJSON_Delete(root);
+    return v;
+}
+
+/* The packed tensor of the same layer named PREFIX + want (PREFIX: name up to and
+ * including ".experts."), or -1. */
+static long packed_partner(const swan_checkpoint *ck, const uint32_t *packed, size_t npacked,
+                           const char *name, const char *want) {
+    const char *e = strstr(name, ".experts.");
+    size_t pre = (size_t)(e - name) + 9;
+    for (size_t k = 0; k < npacked; k++) {
+        const char *n = ck->tensors[packed[k]].name;
+        if (strncmp(n, name, pre) == 0 && strcmp(n + pre, want) == 0) return (long)packed[k];
+    }
+    return -1;
+}
+
+/* One switch_mlp projection of packed experts: E sources, all tensor i. */
+static int packed_module(module *m, const char *path, uint32_t i, uint64_t E, const swan_qpacked *p) {
+    m->path = strdup(path);
+    m->qpath[0] = strdup(path);
+    m->has_weight = true;
+    m->nq = 1;
+    m->packed = *p;
+    if (!m->path || !m->qpath[0]) return -1;
+    for (uint64_t e = 0; e < E; e++)
+        if (add_src(m, i, (long)e)) return -1;
+    return 0;
+}
+
+/* The three modules of one layer's packed experts (gate_up_proj tensor gu, down_proj
+ * tensor dn): the layout is the one of the two (see the top of this file) that the
+ * pair of shapes fits. */
+static int add_packed_layer(const swan_checkpoint *ck, const swan_mlx_model *mm, uint32_t gu,
+                            uint32_t dn, uint64_t hidden, module *mods, size_t *nmods,
+                            swan_error *err) {
+    const swan_tensor *g = &ck->tensors[gu], *d = &ck->tensors[dn];
+    if (g->ndim != 3 || d->ndim != 3 || g->shape[0] != d->shape[0] || g->dtype != d->dtype)
+        return swan_error_set(err, "%s and %s: packed experts of one layer must both be [E, ., .] "
+                                   "of one dtype and expert count", g->name, d->name);
+    uint64_t E = g->shape[0], a = g->shape[1], b = g->shape[2], x = d->shape[1], y = d->shape[2];
+    bool in_out = a == y && b == 2 * x, out_in = a == 2 * y && b == x;
+    uint64_t H = in_out ? y : x, I = in_out ? x : y;
+    if (!in_out && !out_in)
+        return swan_error_set(err, "%s [%llu, %llu, %llu] and %s [%llu, %llu, %llu]: neither "
+                                   "[E, hidden, 2*inter] + [E, inter, hidden] nor [E, 2*inter, hidden] + "
+                                   "[E, hidden, inter]; mlx_lm reads no other packed layout",
+                              g->name, (unsigned long long)E, (unsigned long long)a, (unsigned long long)b,
+                              d->name, (unsigned long long)E, (unsigned long long)x, (unsigned long long)y);
+    if (hidden && H != hidden)
+        return swan_error_set(err, "%s: its hidden dimension %llu is not config.json's hidden_size %llu",
+                              g->name, (unsigned long long)H, (unsigned long long)hidden);
+    char gpaths[SWAN_MLX_MAX_PATHS][SWAN_MLX_PATH_MAX], dpaths[SWAN_MLX_MAX_PATHS][SWAN_MLX_PATH_MAX];
+    if (swan_mlx_module_paths(mm, g->name, 3, gpaths) != 2 || swan_mlx_module_paths(mm, d->name, 3, dpaths) != 1)
+        return swan_error_set(err, "%s: no switch_mlp path for these packed experts", g->name);
+    /* gate_up: [E, H, 2I] read transposed, or [E, 2I, H] read as rows; the first half
+     * is gate_proj, the second up_proj */
+    swan_qpacked p = {.on = true, .transposed = in_out, .src_rows = a, .src_cols = b, .rows = I, .cols = H};
+    if (packed_module(&mods[(*nmods)++], gpaths[0], gu, E, &p)) return -1;
+    p.first = I;
+    if (packed_module(&mods[(*nmods)++], gpaths[1], gu, E, &p)) return -1;
+    /* down: [E, I, H] read transposed, or [E, H, I] as it is */
+    p = (swan_qpacked){.on = true, .transposed = in_out, .src_rows = x, .src_cols = y, .rows = H, .cols = I};
+    return packed_module(&mods[(*nmods)++], dpaths[0], dn, E, &p);
+}
+
+/* Every layer's packed experts: each gate_up_proj needs its down_proj and the reverse. */
+static int add_packed(const swan_checkpoint *ck, const swan_mlx_model *mm, const uint32_t *packed,
+                      size_t npacked, module *mods, size_t *nmods, swan_error *err) {
+    uint64_t hidden = config_hidden_size(ck->config_json);
+    for (size_t k = 0; k < npacked; k++) {
+        const char *name = ck->tensors[packed[k]].name;
+        bool gu = ends_with(name, ".experts.gate_up_proj"), dn = ends_with(name, ".experts.down_proj");
+        if (!gu && !dn)
+            return swan_error_set(err, "%s: a packed expert tensor other than experts.gate_up_proj and "
+                                       "experts.down_proj; mlx_lm reads no such layout", name);
+        long other = packed_partner(ck, packed, npacked, name, gu ? "down_proj" : "gate_up_proj");
+        if (other < 0)
+            return swan_error_set(err, "%s: packed experts without their %s in the same layer", name,
+                                  gu ? "experts.down_proj" : "experts.gate_up_proj");
+        if (gu && add_packed_layer(ck, mm, packed[k], (uint32_t)other, hidden, mods, nmods, err)) {
+            if (!err->msg[0]) swan_error_set(err, "out of memory planning the MLX layout");
+            return -1;
+        }
+    }
+    return 0;
+}
+
 static void choose(const swan_checkpoint *ck, const swan_mlx_model *mm, const swan_qchoice *choice,
                    module *m) {
     int bits = 0, group = 0;
@@ -107,9 +222,11 @@ static void choose(const swan_checkpoint *ck, const swan_mlx_model *mm, const sw
     const swan_tensor *t = &ck->tensors[m->src[0]];
     int fb, fg; /* mlx_lm's own floor (qwen3_moe routers: 8 bits, group 64) */
     if (bits < 16 && swan_mlx_floor(mm, t->name, &fb, &fg) && bits < fb) bits = fb, group = fg;
-    bool ok = bits < 16 && m->nq > 0 && m->has_weight && quantizable_dtype(t->dtype) && t->ndim == 2 &&
+    /* the groups run along the output's input dimension */
+    uint64_t cols = m->packed.on ? m->packed.cols : t->ndim == 2 ? t->shape[1] : 0;
+    bool ok = bits < 16 && m->nq > 0 && m->has_weight && quantizable_dtype(t->dtype) && cols > 0 &&
               swan_mlx_bits_index(bits) >= 0 && swan_mlx_group_index(group) >= 0 &&
-              t->shape[1] % (uint64_t)group == 0;
+              cols % (uint64_t)group == 0;
     m->bits = ok ? bits : 16;
     m->group = ok ? group : 0;
 }
@@ -150,6 +267,20 @@ static int emit(const swan_checkpoint *ck, const module *m, swan_qlayout *l, siz
     memset(&q, 0, sizeof q);
     q.nsrc = m->nsrc;
     int lead = stacked ? 1 : 0;
+    q.packed = m->packed;
+    if (m->bits >= 16 && m->packed.on) { /* [E, rows, cols], sliced (and transposed) */
+        q.name = join(m->path, ".weight");
+        q.src = dup_src(m);
+        q.kind = SWAN_QOUT_COPY;
+        q.dtype = t->dtype;
+        q.ndim = 3;
+        q.shape[0] = m->nsrc;
+        q.shape[1] = m->packed.rows;
+        q.shape[2] = m->packed.cols;
+        q.nbytes = (uint64_t)m->nsrc * m->packed.rows * m->packed.cols * swan_dtype_size(t->dtype);
+        l->kept_params += (uint64_t)m->nsrc * m->packed.rows * m->packed.cols;
+        return q.name && q.src ? push(l, cap, &q) : -1;
+    }
     if (m->bits >= 16) {
         q.name = m->has_weight ? join(m->path, ".weight") : join(m->path, "");
         q.src = dup_src(m);
@@ -162,7 +293,8 @@ static int emit(const swan_checkpoint *ck, const module *m, swan_qlayout *l, siz
         l->kept_params += t->nelem * m->nsrc;
         return q.name && q.src ? push(l, cap, &q) : -1;
     }
-    uint64_t rows = t->shape[0], cols = t->shape[1], E = m->nsrc;
+    uint64_t rows = m->packed.on ? m->packed.rows : t->shape[0];
+    uint64_t cols = m->packed.on ? m->packed.cols : t->shape[1], E = m->nsrc;
     uint64_t sb = swan_dtype_size(t->dtype);
     size_t base = l->n;
     static const char *const suffix[3] = {".biases", ".scales", ".weight"};
@@ -175,6 +307,7 @@ static int emit(const swan_checkpoint *ck, const module *m, swan_qlayout *l, siz
         q.group = m->group;
         q.nsrc = m->nsrc;
         q.src = dup_src(m);
+        q.packed = m->packed;
         q.ndim = 2 + lead;
         if (lead) q.shape[0] = E;
         q.shape[lead] = rows;
@@ -191,7 +324,7 @@ static int emit(const swan_checkpoint *ck, const module *m, swan_qlayout *l, siz
         }
         if (!q.name || !q.src || push(l, cap, &q)) return -1;
     }
-    l->quantized_params += t->nelem * m->nsrc;
+    l->quantized_params += rows * cols * E;
     return 0;
 }
 
@@ -203,7 +336,8 @@ static char *quant_block(const swan_qlayout *l, const module *mods, size_t nmods
     for (size_t i = 0; i < nmods; i++)
         if (mods[i].bits < 16)
             weight[mods[i].bits][swan_mlx_group_index(mods[i].group)] +=
-                ck->tensors[mods[i].src[0]].nelem * mods[i].nsrc;
+                (mods[i].packed.on ? mods[i].packed.rows * mods[i].packed.cols
+                                   : ck->tensors[mods[i].src[0]].nelem) * mods[i].nsrc;
     int b0 = 4, g0 = 64;
     uint64_t best = 0;
     for (int b = 2; b <= 8; b++)
@@ -245,12 +379,15 @@ int swan_qlayout_build(const swan_checkpoint *ck, const swan_qchoice *choice, sw
                                        : "config.json has no model_type%s: cannot name the MLX modules (known: %s)",
                               mm.model_type, swan_mlx_known_model_types());
     snprintf(out->arch, sizeof out->arch, "%s", mm.model_type);
-    module *mods = calloc(ck->ntensors ? ck->ntensors : 1, sizeof *mods);
+    /* a packed gate_up_proj makes two modules (gate and up) */
+    module *mods = calloc(ck->ntensors ? 2 * ck->ntensors : 1, sizeof *mods);
     size_t *stacks = calloc(ck->ntensors ? ck->ntensors : 1, sizeof *stacks);
-    size_t nmods = 0, cap = 0, nstacks = 0;
-    if (!mods || !stacks) {
+    uint32_t *packed = calloc(ck->ntensors ? ck->ntensors : 1, sizeof *packed);
+    size_t nmods = 0, cap = 0, nstacks = 0, npacked = 0;
+    if (!mods || !stacks || !packed) {
         free(mods);
         free(stacks);
+        free(packed);
         return swan_error_set(err, "out of memory planning %zu tensors", ck->ntensors);
     }
     int rc = 0;
@@ -261,6 +398,16 @@ int swan_qlayout_build(const swan_checkpoint *ck, const swan_qchoice *choice, sw
         if (swan_mlx_dropped(&mm, name)) continue;
         char paths[SWAN_MLX_MAX_PATHS][SWAN_MLX_PATH_MAX];
         int np = swan_mlx_module_paths(&mm, name, ndim, paths);
+        if (np > 0 && ndim == 3 && !ends_with(name, ".weight")) { /* packed experts: below */
+            if (mm.arch != SWAN_ARCH_QWEN3_MOE) {
+                rc = swan_error_set(err, "%s: packed 3-D experts are written for qwen3_moe only (mlx_lm's "
+                                         "%s model stacks per-expert tensors and reads no packed ones)",
+                                    name, mm.model_type);
+                break;
+            }
+            packed[npacked++] = (uint32_t)i;
+            continue;
+        }
         long e = np == 1 ? swan_mlx_stacked_expert(&mm, name, ndim) : -1;
         const char *key = paths[0];
         module *m = NULL;
@@ -292,6 +439,7 @@ int swan_qlayout_build(const swan_checkpoint *ck, const swan_qchoice *choice, sw
         if (!m->path || add_src(m, (uint32_t)i, e))
             rc = swan_error_set(err, "out of memory planning the MLX layout");
     }
+    if (rc == 0) rc = add_packed(ck, &mm, packed, npacked, mods, &nmods, err);
     if (rc) goto done;
     qsort(mods, nmods, sizeof *mods, by_path);
     for (size_t i = 0; i + 1 < nmods; i++)
@@ -301,7 +449,7 @@ int swan_qlayout_build(const swan_checkpoint *ck, const swan_qchoice *choice, sw
         }
     /* 2. decisions, checks, output tensors */
     for (size_t i = 0; i < nmods && rc == 0; i++) {
-        if (mods[i].expert[0] >= 0 && check_stack(ck, &mods[i], err)) {
+        if (mods[i].expert[0] >= 0 && !mods[i].packed.on && check_stack(ck, &mods[i], err)) {
             rc = -1;
             break;
         }
@@ -340,6 +488,7 @@ int swan_qlayout_build(const swan_checkpoint *ck, const swan_qchoice *choice, sw
     out->nshards = out->n ? s + 1 : 0;
 done:
     free(stacks);
+    free(packed);
     modules_free(mods, nmods);
     if (rc) swan_qlayout_free(out);
     return rc;

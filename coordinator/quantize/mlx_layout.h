@@ -31,6 +31,20 @@ typedef enum swan_qkind {
     SWAN_QOUT_BIASES
 } swan_qkind;
 
+/* One expert's matrix of a packed 3-D expert tensor (qwen3_moe's
+ * `mlp.experts.gate_up_proj` / `mlp.experts.down_proj`, see mlx_layout.c): the
+ * source holds E matrices of src_rows x src_cols; expert e of the output is the
+ * rows x cols matrix made of rows [first, first + rows) of expert e's source matrix,
+ * or, when transposed (a source stored [E, in, out]), of its columns
+ * [first, first + rows) read as rows. */
+typedef struct swan_qpacked {
+    bool on;
+    bool transposed;
+    uint64_t src_rows, src_cols;
+    uint64_t first;
+    uint64_t rows, cols;
+} swan_qpacked;
+
 typedef struct swan_qtensor {
     char *name;               /* output tensor name                               */
     swan_qkind kind;
@@ -38,8 +52,10 @@ typedef struct swan_qtensor {
     int ndim;
     uint64_t shape[SWAN_MAX_DIMS];
     uint64_t nbytes;
-    uint32_t *src;            /* source tensor indexes (experts in order)         */
+    uint32_t *src;            /* source tensor indexes (experts in order; all the
+                                 same packed tensor when packed.on)               */
     uint32_t nsrc;
+    swan_qpacked packed;      /* on: each expert is a slice of one 3-D source     */
     int bits, group;          /* quantized modules                                */
     uint32_t scales, biases;  /* SWAN_QOUT_WEIGHT: indexes of its sibling tensors */
     uint32_t shard;           /* 0-based                                          */
@@ -66,7 +82,11 @@ typedef struct swan_qchoice {
  * widest choice of its members (16 if any member is kept) and, among those, the
  * smallest group size; a module whose columns the group size does not divide is kept.
  * Architecture floors of mlx_lm are applied (qwen3_moe: mlp.gate at >= 8 bits, group
- * 64). Refuses an unknown architecture, an incomplete or inconsistent expert stack. */
+ * 64). Packed 3-D experts (qwen3_moe's `mlp.experts.gate_up_proj` + `down_proj`, in
+ * either layout transformers writes) become switch_mlp.{gate,up,down}_proj [E, out,
+ * in], each with the decision of its source. Refuses an unknown architecture, an
+ * incomplete or inconsistent expert stack, packed experts of another architecture or
+ * of a shape neither layout explains. */
 int swan_qlayout_build(const swan_checkpoint *ck, const swan_qchoice *choice,
                        swan_qlayout *out, swan_error *err);
 void swan_qlayout_free(swan_qlayout *l);

@@ -15,9 +15,9 @@
 
 #include "common/atomic_file.h"
 #include "common/hash.h"
+#include "coordinator/quantize/expert_matrix.h"
 #include "coordinator/quantize/quantize_journal.h"
 #include "worker/quantize.h"
-#include "worker/tensor_reader.h"
 
 #define COPY_CHUNK ((size_t)4 << 20)
 
@@ -100,7 +100,10 @@ static char *shard_header(const swan_qlayout *l, uint32_t k, size_t *len) {
 static int copy_tensor(const swan_checkpoint *ck, const swan_qtensor *t, int fd, uint64_t base,
                        char *buf, swan_error *err) {
     uint64_t at = base + t->offset;
-    for (uint32_t e = 0; e < t->nsrc; e++) {
+    for (uint32_t e = 0; t->packed.on && e < t->nsrc; e++) /* sliced (and transposed) experts */
+        if (swan_expert_matrix_copy(ck, t, e, fd, at + e * (t->nbytes / t->nsrc), buf, COPY_CHUNK, err))
+            return -1;
+    for (uint32_t e = 0; !t->packed.on && e < t->nsrc; e++) {
         const swan_tensor *s = &ck->tensors[t->src[e]];
         const swan_shard *sh = &ck->shards[s->shard];
         int in = open(sh->path, O_RDONLY);
@@ -124,24 +127,13 @@ static int quantize_module(const swan_checkpoint *ck, const swan_qlayout *l, con
     const swan_qtensor *sc = &l->t[w->scales], *bi = &l->t[w->biases];
     for (uint32_t e = 0; e < w->nsrc; e++) {
         const swan_tensor *s = &ck->tensors[w->src[e]];
-        const swan_shard *sh = &ck->shards[s->shard];
-        swan_view2d view;
-        memset(&view, 0, sizeof view);
-        view.rows = s->shape[0];
-        view.cols = s->shape[1];
-        view.nseg = 1;
-        view.seg[0].first_elem = 0;
-        view.seg[0].rows = view.rows;
-        swan_tensor_reader tr;
-        if (swan_tensor_reader_open(&tr, sh->path, s->offset, s->nbytes, s->dtype, &view, err))
-            return -1;
-        swan_tile_reader rd;
-        swan_tensor_reader_as_tiles(&tr, &rd);
+        swan_expert_matrix m; /* the tensor, or packed experts' slice (transposed) */
+        if (swan_expert_matrix_open(&m, ck, w, e, err)) return -1;
         uint64_t wb = w->nbytes / w->nsrc, sb = sc->nbytes / w->nsrc;
         swan_qdest d = {fd, base + w->offset + e * wb, base + sc->offset + e * sb,
                         base + bi->offset + e * sb};
-        int rc = swan_quantize_matrix(&rd, w->bits, w->group, s->dtype, &d, max_block_bytes, NULL, err);
-        swan_tensor_reader_close(&tr);
+        int rc = swan_quantize_matrix(&m.rd, w->bits, w->group, s->dtype, &d, max_block_bytes, NULL, err);
+        swan_expert_matrix_close(&m);
         if (rc) return swan_error_set(err, "%s: %s", s->name, err->msg);
     }
     return 0;

@@ -35,6 +35,15 @@ uint64_t swan_qlayout_fingerprint(const swan_checkpoint *ck, const swan_qlayout 
         put_u64(&h, ((uint64_t)t->bits << 32) | (uint64_t)t->group);
         put_u64(&h, t->shard);
         put_u64(&h, t->offset);
+        if (t->packed.on) { /* which slice of the packed source, read how */
+            const swan_qpacked *p = &t->packed;
+            put_u64(&h, 1 + (uint64_t)p->transposed);
+            put_u64(&h, p->src_rows);
+            put_u64(&h, p->src_cols);
+            put_u64(&h, p->first);
+            put_u64(&h, p->rows);
+            put_u64(&h, p->cols);
+        }
         for (uint32_t s = 0; s < t->nsrc; s++) {
             const swan_tensor *src = &ck->tensors[t->src[s]];
             put_str(&h, src->name);

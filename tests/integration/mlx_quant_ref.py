@@ -7,6 +7,14 @@ code: float32 arithmetic per group, np.rint (half to even), the packing as one
 little-endian bit stream per row (value k at bit k*b), scales and biases converted to
 the source dtype by numpy (F16) or by explicit round-to-nearest-even (BF16).
 
+Packed 3-D experts (qwen3_moe `mlp.experts.gate_up_proj` + `mlp.experts.down_proj`) are
+turned into switch_mlp.{gate,up,down}_proj [E, out, in] the way mlx_lm's own sanitize
+functions do it, with numpy: the [E, hidden, 2*inter] layout as llama4.py does
+(np.split of the last axis in two halves, then swapaxes(1, 2)), the [E, 2*inter, hidden]
+layout as qwen3_5_moe.py's _normalize_experts does (first half of axis -2 is gate_proj);
+which layout from config.json's hidden_size (the C code reads it off the pair of
+shapes instead).
+
 usage: mlx_quant_ref.py SRC_DIR OUT_DIR BITS GROUP
 Compares every output tensor; exits 1 with the first difference."""
 import json, os, re, struct, sys
@@ -28,13 +36,28 @@ def read_folder(d):
             out[k] = (v["dtype"], tuple(v["shape"]), raw[base + b: base + e])
     return out
 
-def to_f32(dtype, buf, shape):
+def native(dtype, buf, shape):
+    """The stored elements (BF16 as uint16), shaped."""
+    return np.frombuffer(buf, dtype={"BF16": "<u2", "F16": "<f2", "F32": "<f4"}[dtype]).reshape(shape)
+
+def to_f32(dtype, a):
     if dtype == "BF16":
-        u = np.frombuffer(buf, dtype="<u2").astype(np.uint32) << 16
-        return u.view(np.float32).reshape(shape)
-    if dtype == "F16":
-        return np.frombuffer(buf, dtype="<f2").astype(np.float32).reshape(shape)
-    return np.frombuffer(buf, dtype="<f4").reshape(shape).copy()
+        return (a.astype(np.uint32) << 16).view(np.float32)
+    return a.astype(np.float32)
+
+def unpack_experts(src, cfg, gate_up, down):
+    """mlx_lm's sanitize of one packed layer: {proj: [E, out, in] native array}."""
+    H = cfg["hidden_size"]
+    dt, gshape, gbuf = src[gate_up]
+    _, dshape, dbuf = src[down]
+    gu, dn = native(dt, gbuf, gshape), native(dt, dbuf, dshape)
+    in_out = dshape[2] == H and (dshape[1] != H or gshape[1] == H)
+    if in_out:  # llama4.py: mx.split(v, 2, axis=-1); mx.swapaxes(.., 1, 2)
+        gate, up = np.split(gu, 2, axis=-1)
+        return {"gate_proj": gate.swapaxes(1, 2), "up_proj": up.swapaxes(1, 2),
+                "down_proj": dn.swapaxes(1, 2)}
+    mid = gshape[1] // 2  # qwen3_5_moe.py: gate_up[..., :middle, :], gate_up[..., middle:, :]
+    return {"gate_proj": gu[:, :mid, :], "up_proj": gu[:, mid:, :], "down_proj": dn}
 
 def store(dtype, x):
     x = x.astype(np.float32)
@@ -67,16 +90,20 @@ def quantize(w, bits, g):
     return packed.tobytes(), scale, bias
 
 def expected_layout(src, cfg, bits, group):
-    """mlx_lm names: {out_name: ("q"|"copy", [source names], bits, group)}."""
+    """mlx_lm names: {out_name: ("q"|"copy", dtype, [matrices], stacked, bits, group)}."""
     arch = cfg["model_type"]
     tied = bool(cfg.get("tie_word_embeddings", False))
-    stacks, out = {}, {}
+    stacks, out, packed = {}, {}, {}
     pat = {"qwen3_moe": r"^(.*)\.mlp\.experts\.(\d+)\.(gate_proj|up_proj|down_proj)\.weight$",
            "deepseek_v3": r"^(.*)\.mlp\.experts\.(\d+)\.(gate_proj|up_proj|down_proj)\.weight$",
            "mixtral": r"^(.*)\.block_sparse_moe\.experts\.(\d+)\.(w1|w2|w3)\.weight$"}.get(arch)
     mix = {"w1": "gate_proj", "w2": "down_proj", "w3": "up_proj"}
     for name in src:
         if "rotary_emb.inv_freq" in name or (tied and name == "lm_head.weight"):
+            continue
+        m = re.match(r"^(.*)\.mlp\.experts\.(gate_up_proj|down_proj)$", name)
+        if m and arch == "qwen3_moe":
+            packed.setdefault(m.group(1), {})[m.group(2)] = name
             continue
         m = re.match(pat, name) if pat else None
         if m:
@@ -85,18 +112,28 @@ def expected_layout(src, cfg, bits, group):
             stacks.setdefault(f"{m.group(1)}.{sub}.switch_mlp.{proj}", {})[int(m.group(2))] = name
             continue
         out[name] = [name]
-    for path, ex in stacks.items():
-        out[path + ".weight"] = [ex[e] for e in range(len(ex))]
-    plan = {}
+    mats = {}
     for name, srcs in out.items():
-        dt, shape, _ = src[srcs[0]]
+        dt, shape, data = src[srcs[0]]
+        mats[name] = (dt, [native(dt, data, shape)], False)
+    for path, ex in stacks.items():
+        dt = src[ex[0]][0]
+        mats[path + ".weight"] = (dt, [native(src[ex[e]][0], src[ex[e]][2], src[ex[e]][1])
+                                       for e in range(len(ex))], True)
+    for prefix, pair in packed.items():
+        dt = src[pair["gate_up_proj"]][0]
+        for proj, a in unpack_experts(src, cfg, pair["gate_up_proj"], pair["down_proj"]).items():
+            mats[f"{prefix}.mlp.switch_mlp.{proj}.weight"] = (dt, list(a), True)
+    plan = {}
+    for name, (dt, ms, stacked) in mats.items():
+        shape = ms[0].shape
         b, g = bits, group
         if arch == "qwen3_moe" and name.endswith("mlp.gate.weight") and b < 8:
             b, g = 8, 64
         if name.endswith(".weight") and len(shape) == 2 and shape[1] % g == 0:
-            plan[name] = ("q", srcs, b, g)
+            plan[name] = ("q", dt, ms, stacked, b, g)
         else:
-            plan[name] = ("copy", srcs, 0, 0)
+            plan[name] = ("copy", dt, ms, stacked, 0, 0)
     return plan
 
 def main():
@@ -105,24 +142,21 @@ def main():
     src, got = read_folder(src_dir), read_folder(out_dir)
     plan = expected_layout(src, cfg, bits, group)
     want_names = set()
-    for name, (kind, srcs, b, g) in plan.items():
-        stacked = len(srcs) > 1
+    for name, (kind, dt, ms, stacked, b, g) in plan.items():
         if kind == "copy":
-            dt, shape, data = src[srcs[0]]
-            want = (dt, ((len(srcs),) if stacked else ()) + shape, b"".join(src[s][2] for s in srcs))
+            want = (dt, ((len(ms),) if stacked else ()) + ms[0].shape,
+                    b"".join(np.ascontiguousarray(m).tobytes() for m in ms))
             want_names.add(name)
             if got.get(name) != want:
                 sys.exit(f"{name}: kept tensor differs (got {got.get(name, ('missing',))[:2]}, want {want[:2]})")
             continue
         p = name[: -len(".weight")]
         wb, sb, bb = [], [], []
-        dt = src[srcs[0]][0]
-        for s in srcs:
-            sdt, shape, data = src[s]
-            packed, sc, bi = quantize(to_f32(sdt, data, shape), b, g)
-            wb.append(packed); sb.append(store(sdt, sc)); bb.append(store(sdt, bi))
-        rows, cols = src[srcs[0]][1]
-        lead = (len(srcs),) if stacked else ()
+        for m in ms:
+            packed, sc, bi = quantize(np.ascontiguousarray(to_f32(dt, m)), b, g)
+            wb.append(packed); sb.append(store(dt, sc)); bb.append(store(dt, bi))
+        rows, cols = ms[0].shape
+        lead = (len(ms),) if stacked else ()
         checks = {p + ".weight": ("U32", lead + (rows, cols * b // 32), b"".join(wb)),
                   p + ".scales": (dt, lead + (rows, cols // g), b"".join(sb)),
                   p + ".biases": (dt, lead + (rows, cols // g), b"".join(bb))}
@@ -144,7 +178,7 @@ def main():
         blk = q.get(key)
         if not isinstance(blk, dict) or blk.get("mode") != "affine":
             sys.exit(f"config.json: no {key} block")
-        for name, (kind, srcs, b, g) in plan.items():
+        for name, (kind, dt, ms, stacked, b, g) in plan.items():
             path = name[: -len(".weight")]
             if kind == "q" and blk.get(path) != {"group_size": g, "bits": b}:
                 sys.exit(f"config.json {key}: {path} is {blk.get(path)}, want bits {b} group {g}")
