@@ -3,6 +3,8 @@
 #include "coordinator/journal/finished_analysis.h"
 
 #include <limits.h>
+#include <pthread.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,37 +14,61 @@
 #include "coordinator/journal/journal.h"
 #include "coordinator/outputs/outputs.h"
 
+/* The tensor table and the plan over it: read on a thread of its own while the
+ * calling thread parses the journal (each takes about as long on a 100,000-tensor
+ * model, and neither needs the other until the records are matched to tensors). */
+typedef struct table_job {
+    const char *path;
+    swan_finished_analysis *a;
+    int status;
+    swan_error err;
+} table_job;
+
+static void *read_table(void *arg) {
+    table_job *j = arg;
+    if (swan_tensor_table_read(j->path, &j->a->ck, &j->a->info, &j->err))
+        j->status = SWAN_EXIT_REFUSED;
+    else if (swan_plan_init(&j->a->plan, &j->a->ck, &j->err))
+        j->status = SWAN_EXIT_FAILED;
+    return NULL;
+}
+
 int swan_finished_analysis_load(const char *out, swan_finished_analysis *a, swan_error *err) {
-    char path[PATH_MAX + 32];
+    char table_path[PATH_MAX + 32], path[PATH_MAX + 32];
     memset(a, 0, sizeof *a);
     a->lock_fd = -1;
-    snprintf(path, sizeof path, "%s/tensors.json", out);
-    if (access(path, F_OK) != 0) {
+    snprintf(table_path, sizeof table_path, "%s/tensors.json", out);
+    if (access(table_path, F_OK) != 0) {
         swan_error_set(err, "%s has no tensors.json: run swan analyze into it first", out);
         return SWAN_EXIT_REFUSED;
     }
-    if (swan_tensor_table_read(path, &a->ck, &a->info, err)) return SWAN_EXIT_REFUSED;
-    if (swan_plan_init(&a->plan, &a->ck, err)) {
-        swan_finished_analysis_free(a);
-        return SWAN_EXIT_FAILED;
-    }
-    if (swan_out_dir_lock(out, &a->lock_fd, err)) {
-        swan_finished_analysis_free(a);
-        return SWAN_EXIT_REFUSED;
-    }
+    table_job job = {.path = table_path, .a = a, .status = SWAN_EXIT_OK};
+    pthread_t th;
+    bool threaded = pthread_create(&th, NULL, read_table, &job) == 0;
+    if (!threaded) read_table(&job);
+    /* Only reads: the lock is taken below, before anything is used or written. */
     snprintf(path, sizeof path, "%s/journal.jsonl", out);
-    swan_journal_info ji;
-    memset(&ji, 0, sizeof ji);
-    int jrc = swan_journal_read(path, a->info.fingerprint, &a->ck, &a->plan, &ji, err);
-    free(ji.stamps);
-    if (jrc == 0 && ji.loaded < a->plan.analyzed)
-        jrc = swan_error_set(err, "%s holds %zu of the %zu analyzed tensors: finish the analysis with swan analyze first",
-                             path, ji.loaded, a->plan.analyzed);
-    if (jrc) {
-        swan_finished_analysis_free(a);
-        return SWAN_EXIT_REFUSED;
+    swan_journal_parsed *parsed = swan_journal_parse(path);
+    if (threaded) pthread_join(th, NULL);
+    /* The errors in the order of a serial load: table, plan, lock, journal. */
+    int status = job.status;
+    if (status != SWAN_EXIT_OK) {
+        *err = job.err;
+    } else if (swan_out_dir_lock(out, &a->lock_fd, err)) {
+        status = SWAN_EXIT_REFUSED;
+    } else {
+        swan_journal_info ji;
+        int jrc = swan_journal_apply(parsed, a->info.fingerprint, &a->ck, &a->plan, &ji, err);
+        free(ji.stamps);
+        if (jrc == 0 && ji.loaded < a->plan.analyzed)
+            jrc = swan_error_set(err, "%s holds %zu of the %zu analyzed tensors: finish the analysis with swan analyze first",
+                                 path, ji.loaded, a->plan.analyzed);
+        if (jrc) status = SWAN_EXIT_REFUSED;
     }
-    return SWAN_EXIT_OK;
+    swan_journal_parsed_free(parsed);
+    /* A table that could not be read freed itself; anything later frees it all. */
+    if (status != SWAN_EXIT_OK && job.status != SWAN_EXIT_REFUSED) swan_finished_analysis_free(a);
+    return status;
 }
 
 void swan_finished_analysis_free(swan_finished_analysis *a) {

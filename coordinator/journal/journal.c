@@ -482,14 +482,41 @@ static bool parse_record(char *line, size_t len, const char **name, swan_raw_met
     return fields_ok && seen == (1u << F_COUNT) - 1;
 }
 
-/* Sorted (name, index) pairs for matching records to tensors in O(log n). */
-typedef struct {
-    const char *name;
-    uint32_t idx;
-} name_entry;
+/* Tensor names -> table index, for matching records to tensors: open addressing
+ * over FNV-1a, a power-of-two size at least twice the tensor count. Built in O(n)
+ * (sorting 100,000 names that share long prefixes cost more than the rest of the
+ * match). */
+typedef struct name_index {
+    uint32_t *slot; /* tensor index + 1; 0 = empty */
+    size_t mask;
+} name_index;
 
-static int by_name(const void *a, const void *b) {
-    return strcmp(((const name_entry *)a)->name, ((const name_entry *)b)->name);
+static uint64_t name_hash(const char *name) {
+    uint64_t h = 0xcbf29ce484222325ull;
+    for (const unsigned char *p = (const unsigned char *)name; *p; p++) h = (h ^ *p) * 0x100000001b3ull;
+    return h ^ (h >> 29);
+}
+
+static int name_index_build(name_index *ix, const swan_checkpoint *ck) {
+    size_t size = 16;
+    while (size < 2 * ck->ntensors) size *= 2;
+    ix->mask = size - 1;
+    if (!(ix->slot = calloc(size, sizeof *ix->slot))) return -1;
+    for (size_t i = 0; i < ck->ntensors; i++) {
+        size_t k = (size_t)name_hash(ck->tensors[i].name) & ix->mask;
+        while (ix->slot[k]) k = (k + 1) & ix->mask;
+        ix->slot[k] = (uint32_t)i + 1;
+    }
+    return 0;
+}
+
+/* The index of the tensor called name (the first, were a name listed twice), or -1. */
+static long name_index_find(const name_index *ix, const swan_checkpoint *ck, const char *name) {
+    for (size_t k = (size_t)name_hash(name) & ix->mask; ix->slot[k]; k = (k + 1) & ix->mask) {
+        uint32_t i = ix->slot[k] - 1;
+        if (strcmp(ck->tensors[i].name, name) == 0) return (long)i;
+    }
+    return -1;
 }
 
 /* Everything one load needs. */
@@ -505,7 +532,7 @@ typedef struct loader {
     size_t cap;
     size_t lineno;
     bool at_eof;
-    name_entry *ix;
+    name_index ix;
 } loader;
 
 /* The next line without its newline, NULL at the end. A last line without a
@@ -538,12 +565,11 @@ static int damaged(loader *L, const char *why, swan_error *err) {
     return 0;
 }
 
-/* Header checks: checksum, format, fingerprint, shards. *have_header false: nothing
- * to load (an empty or torn header, or under repair a damaged one: start over). */
-static int load_header(loader *L, bool *have_header, swan_error *err) {
-    size_t len;
+/* Header checks of line 1 (s, len; NULL when the file had none): checksum, format,
+ * fingerprint, shards. *have_header false: nothing to load (an empty or torn header,
+ * or under repair a damaged one: start over). */
+static int check_header(loader *L, char *s, size_t len, bool *have_header, swan_error *err) {
     *have_header = false;
-    char *s = next_line(L, &len);
     if (!s) { /* empty, or a header torn before its newline: nothing was recorded */
         L->info->torn_line = 0;
         return 0;
@@ -614,41 +640,77 @@ static int load_header(loader *L, bool *have_header, swan_error *err) {
     return rc;
 }
 
-/* One record line: checksum, fields, and its place in the tensor table. */
-static int load_record(loader *L, char *s, size_t len, swan_error *err) {
-    if (!check_crc(s, len)) return damaged(L, "damaged record (checksum mismatch)", err);
-    const char *name = NULL, *why;
-    swan_raw_metrics raw;
+/* Checksum and fields of one record line (s, len); false with why when damaged.
+ * *name points into s. */
+static bool read_record(char *s, size_t len, const char **name, swan_raw_metrics *raw,
+                        const char **why) {
+    if (!check_crc(s, len)) {
+        *why = "damaged record (checksum mismatch)";
+        return false;
+    }
     /* check_crc left the object without its crc field: len - CRC_SUFFIX_LEN + 1 bytes */
-    if (!parse_record(s, len - CRC_SUFFIX_LEN + 1, &name, &raw, &why)) return damaged(L, why, err);
-    name_entry key = {name, 0};
-    const name_entry *e = bsearch(&key, L->ix, L->ck->ntensors, sizeof *L->ix, by_name);
-    const swan_tensor_rec *rec = e ? &L->plan->recs[e->idx] : NULL;
+    return parse_record(s, len - CRC_SUFFIX_LEN + 1, name, raw, why);
+}
+
+/* A parsed record (line L->lineno) into its place in the tensor table: a copy of raw,
+ * or when *adopt is set, raw itself (then *adopt is cleared: the plan owns it). */
+static int apply_record(loader *L, const char *name, swan_raw_metrics *raw, swan_raw_metrics **adopt,
+                        swan_error *err) {
+    long idx = name_index_find(&L->ix, L->ck, name);
+    swan_tensor_rec *rec = idx >= 0 ? &L->plan->recs[idx] : NULL;
     int rc = 0;
     if (!rec || rec->kind != SWAN_KIND_MATRIX)
         rc = damaged(L, "record for a tensor this checkpoint does not analyze", err);
-    else if (raw.nonfinite == 0 && (raw.rows != rec->rows || raw.cols != rec->cols))
+    else if (raw->nonfinite == 0 && (raw->rows != rec->rows || raw->cols != rec->cols))
         rc = damaged(L, "record whose shape does not match its tensor", err);
     else {
         if (!rec->raw) L->info->loaded++;
-        rc = swan_plan_set_raw(L->plan, e->idx, &raw, err); /* a later record wins */
+        if (adopt && *adopt) { /* a later record wins */
+            swan_plan_adopt_raw(L->plan, (size_t)idx, *adopt);
+            *adopt = NULL;
+        } else {
+            rc = swan_plan_set_raw(L->plan, (size_t)idx, raw, err);
+        }
     }
     return rc;
 }
 
+/* One record line: checksum, fields, and its place in the tensor table. */
+static int load_record(loader *L, char *s, size_t len, swan_error *err) {
+    const char *name = NULL, *why;
+    swan_raw_metrics raw;
+    if (!read_record(s, len, &name, &raw, &why)) return damaged(L, why, err);
+    return apply_record(L, name, &raw, NULL, err);
+}
+
 static int load(loader *L, swan_error *err) {
     bool have_header;
-    if (load_header(L, &have_header, err) != 0) return -1;
+    size_t len = 0;
+    char *s = next_line(L, &len);
+    if (check_header(L, s, len, &have_header, err) != 0) return -1;
     if (!have_header) return 0; /* nothing recorded, or a damaged header under repair */
-    L->ix = malloc((L->ck->ntensors ? L->ck->ntensors : 1) * sizeof *L->ix);
-    if (!L->ix) return swan_error_set(err, "%s: out of memory", L->path);
-    for (size_t i = 0; i < L->ck->ntensors; i++)
-        L->ix[i] = (name_entry){L->ck->tensors[i].name, (uint32_t)i};
-    qsort(L->ix, L->ck->ntensors, sizeof *L->ix, by_name);
-    size_t len;
-    char *s;
+    if (name_index_build(&L->ix, L->ck)) return swan_error_set(err, "%s: out of memory", L->path);
     while ((s = next_line(L, &len)))
         if (load_record(L, s, len, err) != 0) return -1;
+    return 0;
+}
+
+/* Opens path for a loader; *exists false (and 0) when there is no such file. */
+static int open_file(loader *L, bool *exists, swan_error *err) {
+    *exists = false;
+    struct stat st;
+    if (stat(L->path, &st) != 0) {
+        if (errno == ENOENT) return 0;
+        return swan_error_set(err, "%s: cannot stat: %s", L->path, strerror(errno));
+    }
+    int fd = swan_open_regular(L->path, NULL, err); /* never blocks on a FIFO */
+    if (fd < 0) return -1;
+    L->f = fdopen(fd, "r");
+    if (!L->f) {
+        close(fd);
+        return swan_error_set(err, "%s: %s", L->path, strerror(errno));
+    }
+    *exists = true;
     return 0;
 }
 
@@ -656,39 +718,158 @@ static int load(loader *L, swan_error *err) {
 static int load_file(const char *path, uint64_t fingerprint, const swan_checkpoint *ck,
                      swan_plan *plan, const swan_journal_open_opts *o, swan_journal_info *info,
                      bool *exists, swan_error *err) {
-    *exists = false;
-    struct stat st;
-    if (stat(path, &st) != 0) {
-        if (errno == ENOENT) return 0;
-        return swan_error_set(err, "%s: cannot stat: %s", path, strerror(errno));
-    }
-    int fd = swan_open_regular(path, NULL, err); /* never blocks on a FIFO */
-    if (fd < 0) return -1;
     loader L = {.path = path, .fingerprint = fingerprint, .ck = ck, .plan = plan, .o = o,
                 .info = info};
-    L.f = fdopen(fd, "r");
-    if (!L.f) {
-        close(fd);
-        return swan_error_set(err, "%s: %s", path, strerror(errno));
-    }
-    *exists = true;
+    if (open_file(&L, exists, err) != 0 || !*exists) return *exists ? -1 : 0;
     int rc = load(&L, err);
     fclose(L.f);
     free(L.buf);
-    free(L.ix);
+    free(L.ix.slot);
     return rc;
+}
+
+/* ---- reading in two steps: the lines, then the tensor table ---------------------- */
+
+/* One record as parsed: its raw metrics (malloc'd: the plan adopts them), its name
+ * (in names) and its line. */
+typedef struct parsed_record {
+    swan_raw_metrics *raw;
+    size_t name_at;
+    size_t lineno;
+} parsed_record;
+
+struct swan_journal_parsed {
+    char *path;
+    int rc;                  /* the reading itself failed (err says why)           */
+    swan_error err;
+    bool exists;
+    char *header;            /* line 1 without its newline; NULL: none (empty, torn) */
+    size_t header_len;
+    parsed_record *recs;
+    size_t nrecs, cap;
+    char *names;             /* the records' names, each ending in NUL             */
+    size_t names_len, names_cap;
+    size_t damaged_line;     /* > 0: the first damaged line; nothing after it read */
+    const char *damaged_why;
+    size_t torn_line;
+};
+
+static int parsed_add(swan_journal_parsed *p, const char *name, const swan_raw_metrics *raw,
+                      size_t lineno) {
+    size_t n = strlen(name) + 1;
+    if (p->nrecs == p->cap) {
+        size_t cap = p->cap ? 2 * p->cap : 4096;
+        parsed_record *g = realloc(p->recs, cap * sizeof *g);
+        if (!g) return -1;
+        p->recs = g;
+        p->cap = cap;
+    }
+    if (p->names_len + n > p->names_cap) {
+        size_t cap = p->names_cap ? 2 * p->names_cap : 1 << 18;
+        while (cap < p->names_len + n) cap *= 2;
+        char *g = realloc(p->names, cap);
+        if (!g) return -1;
+        p->names = g;
+        p->names_cap = cap;
+    }
+    swan_raw_metrics *r = malloc(sizeof *r);
+    if (!r) return -1;
+    *r = *raw;
+    memcpy(p->names + p->names_len, name, n);
+    p->recs[p->nrecs++] = (parsed_record){r, p->names_len, lineno};
+    p->names_len += n;
+    return 0;
+}
+
+/* Every line of the open file: the header kept as text, each record checked and
+ * parsed, up to the first damaged one. */
+static int parse_lines(loader *L, swan_journal_parsed *p) {
+    size_t len;
+    char *s = next_line(L, &len);
+    if (!s) return 0;
+    if (!(p->header = malloc(len + 1))) return -1;
+    memcpy(p->header, s, len + 1);
+    p->header_len = len;
+    while ((s = next_line(L, &len))) {
+        const char *name = NULL, *why;
+        swan_raw_metrics raw;
+        if (!read_record(s, len, &name, &raw, &why)) {
+            p->damaged_line = L->lineno;
+            p->damaged_why = why;
+            return 0;
+        }
+        if (parsed_add(p, name, &raw, L->lineno)) return -1;
+    }
+    return 0;
+}
+
+swan_journal_parsed *swan_journal_parse(const char *path) {
+    swan_journal_parsed *p = calloc(1, sizeof *p);
+    if (!p) return NULL;
+    if (!(p->path = strdup(path))) {
+        free(p);
+        return NULL;
+    }
+    swan_journal_info info = {0};
+    loader L = {.path = p->path, .info = &info};
+    p->rc = open_file(&L, &p->exists, &p->err);
+    if (p->rc == 0 && p->exists) {
+        if (parse_lines(&L, p)) p->rc = swan_error_set(&p->err, "%s: out of memory", path);
+        p->torn_line = info.torn_line;
+        fclose(L.f);
+        free(L.buf);
+    }
+    return p;
+}
+
+void swan_journal_parsed_free(swan_journal_parsed *p) {
+    if (!p) return;
+    free(p->path);
+    free(p->header);
+    for (size_t i = 0; i < p->nrecs; i++) free(p->recs[i].raw); /* those not adopted */
+    free(p->recs);
+    free(p->names);
+    free(p);
+}
+
+int swan_journal_apply(swan_journal_parsed *p, uint64_t fingerprint, const swan_checkpoint *ck,
+                       swan_plan *plan, swan_journal_info *info, swan_error *err) {
+    memset(info, 0, sizeof *info);
+    if (!p) return swan_error_set(err, "out of memory reading a journal");
+    if (p->rc) {
+        *err = p->err;
+        return -1;
+    }
+    if (!p->exists) return swan_error_set(err, "%s: no such file", p->path);
+    swan_journal_open_opts o = {.check_stamps = false};
+    loader L = {.path = p->path, .fingerprint = fingerprint, .ck = ck, .plan = plan, .o = &o,
+                .info = info, .lineno = 1};
+    bool have_header;
+    int rc = check_header(&L, p->header, p->header_len, &have_header, err);
+    if (rc == 0 && have_header) {
+        if (name_index_build(&L.ix, ck)) rc = swan_error_set(err, "%s: out of memory", p->path);
+        for (size_t i = 0; i < p->nrecs && rc == 0; i++) {
+            L.lineno = p->recs[i].lineno;
+            rc = apply_record(&L, p->names + p->recs[i].name_at, p->recs[i].raw, &p->recs[i].raw, err);
+        }
+        if (rc == 0 && p->damaged_line) {
+            L.lineno = p->damaged_line;
+            rc = damaged(&L, p->damaged_why, err);
+        }
+        if (rc == 0) info->torn_line = p->torn_line;
+        free(L.ix.slot);
+    }
+    if (rc) return -1;
+    if (!info->stamps) return swan_error_set(err, "%s holds no results (empty or torn header)", p->path);
+    return 0;
 }
 
 int swan_journal_read(const char *path, uint64_t fingerprint, const swan_checkpoint *ck,
                       swan_plan *plan, swan_journal_info *info, swan_error *err) {
-    memset(info, 0, sizeof *info);
-    swan_journal_open_opts o = {.check_stamps = false};
-    bool exists;
-    if (load_file(path, fingerprint, ck, plan, &o, info, &exists, err) != 0) return -1;
-    if (!exists) return swan_error_set(err, "%s: no such file", path);
-    if (!info->stamps)
-        return swan_error_set(err, "%s holds no results (empty or torn header)", path);
-    return 0;
+    swan_journal_parsed *p = swan_journal_parse(path);
+    int rc = swan_journal_apply(p, fingerprint, ck, plan, info, err);
+    swan_journal_parsed_free(p);
+    return rc;
 }
 
 int swan_journal_open(swan_journal *j, const char *path, uint64_t fingerprint,

@@ -82,6 +82,19 @@ int swan_journal_open(swan_journal *j, const char *path, uint64_t fingerprint,
 int swan_journal_read(const char *path, uint64_t fingerprint, const swan_checkpoint *ck,
                       swan_plan *plan, swan_journal_info *info, swan_error *err);
 
+/* swan_journal_read in two steps, so that the first, the bulk of the work (reading
+ * every line, checking its checksum, parsing its fields), can run while the tensor
+ * table it needs for the second is still being read (swan reduce, quantize --from).
+ * swan_journal_parse needs nothing but the file and never fails on its own: what
+ * goes wrong (no file, a damaged line, out of memory: NULL) is reported by
+ * swan_journal_apply, which then checks the header against the table and puts every
+ * record into plan, with exactly the refusals of swan_journal_read. */
+typedef struct swan_journal_parsed swan_journal_parsed;
+swan_journal_parsed *swan_journal_parse(const char *path);
+int swan_journal_apply(swan_journal_parsed *p, uint64_t fingerprint, const swan_checkpoint *ck,
+                       swan_plan *plan, swan_journal_info *info, swan_error *err);
+void swan_journal_parsed_free(swan_journal_parsed *p);
+
 /* Appends one result (buffered: call swan_journal_flush once per batch). */
 int swan_journal_append(swan_journal *j, const char *name, const swan_raw_metrics *raw,
                         swan_error *err);

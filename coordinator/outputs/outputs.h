@@ -55,6 +55,12 @@ extern const size_t swan_noutputs;
 int swan_write_file_atomic(const char *path, int (*fn)(FILE *f, const void *ctx, swan_error *err),
                            const void *ctx, swan_error *err);
 
+/* Asks the OS to start writing what f holds so far to disk, without waiting (Linux:
+ * sync_file_range; elsewhere nothing). A long writer calls it every few MB, so that
+ * the fsync of the commit waits for the last few MB, not for a whole 130 MB
+ * manifest. A hint only: errors show up, as always, in ferror and at the commit. */
+void swan_output_writeback(FILE *f);
+
 /* Writes every output of swan_outputs into dir. */
 int swan_outputs_write(const char *dir, const swan_output_ctx *c, swan_error *err);
 

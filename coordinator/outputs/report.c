@@ -18,6 +18,7 @@
 #include "coordinator/outputs/outputs.h"
 
 #define NCURVE 23 /* 2.5, 2.75, ..., 8 */
+#define WRITEBACK_TENSORS 20000 /* ~250 bytes each: every ~5 MB (outputs.h) */
 
 static const char k_head[] =
     "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n"
@@ -254,6 +255,7 @@ static void write_data(swan_jw *w, const swan_output_ctx *c, const swan_curve_po
             if (d->bits < 16) key_num(w, "nrmse", d->nrmse);
         }
         swan_jw_object_end(w);
+        if (i % WRITEBACK_TENSORS == WRITEBACK_TENSORS - 1) swan_output_writeback(w->f);
     }
     swan_jw_array_end(w);
     swan_jw_object_end(w);

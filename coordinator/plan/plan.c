@@ -114,6 +114,11 @@ int swan_plan_set_raw(swan_plan *plan, size_t i, const swan_raw_metrics *raw, sw
     return 0;
 }
 
+void swan_plan_adopt_raw(swan_plan *plan, size_t i, swan_raw_metrics *raw) {
+    free(plan->recs[i].raw);
+    plan->recs[i].raw = raw;
+}
+
 void swan_plan_forget_raw(swan_plan *plan) {
     for (size_t i = 0; i < plan->nrecs; i++) {
         free(plan->recs[i].raw);

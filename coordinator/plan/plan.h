@@ -69,6 +69,11 @@ void swan_plan_free(swan_plan *plan);
  * one). Fails only when out of memory. */
 int swan_plan_set_raw(swan_plan *plan, size_t i, const swan_raw_metrics *raw, swan_error *err);
 
+/* As swan_plan_set_raw, but the plan takes raw itself (malloc'd; freed with the plan
+ * or when replaced): no copy, for a reader that stored results before the plan
+ * existed (the journal parsed while the tensor table is read, swan reduce). */
+void swan_plan_adopt_raw(swan_plan *plan, size_t i, swan_raw_metrics *raw);
+
 /* Forgets every tensor's raw metrics (a journal that could not be trusted). */
 void swan_plan_forget_raw(swan_plan *plan);
 

@@ -506,6 +506,108 @@ static void test_duplicates_compacted(void **state) {
     assert_int_equal(access(tmp, F_OK), -1); /* no temporary left behind */
 }
 
+/* swan_journal_read (swan reduce, verify) reads in two steps, all lines first and the
+ * tensor table after (swan_journal_parse + swan_journal_apply): the same records
+ * taken, the last of a tensor's records winning, and the same refusal as the
+ * streaming loader of swan_journal_open, at the first bad line in file order whether
+ * it is damaged (found while parsing) or a misfit (found against the table). */
+static void test_read_in_two_steps(void **state) {
+    env *e = *state;
+    uint64_t fp = swan_journal_fingerprint(&e->f.ck, 0);
+    swan_plan plan;
+    swan_journal j;
+    swan_journal_info info;
+    swan_error err = {{0}};
+    size_t loaded;
+    plan_new(e, &plan);
+    assert_int_equal(jopen(&j, e->path, fp, &e->f.ck, &plan, true, &loaded, &err), 0);
+    swan_raw_metrics first = raw_for(128, 64, 1), second = raw_for(128, 64, 7), rq = raw_for(64, 32, 2);
+    assert_int_equal(swan_journal_append(&j, NAME_P, &first, &err), 0);
+    assert_int_equal(swan_journal_append(&j, NAME_Q, &rq, &err), 0);
+    assert_int_equal(swan_journal_append(&j, NAME_P, &second, &err), 0);
+    swan_journal_close(&j);
+    swan_plan_free(&plan);
+
+    plan_new(e, &plan);
+    assert_int_equal(swan_journal_read(e->path, fp, &e->f.ck, &plan, &info, &err), 0);
+    assert_int_equal(info.loaded, 2);
+    assert_int_equal(info.torn_line, 0);
+    free(info.stamps);
+    expect_raw_equal(plan.recs[e->p].raw, &second);
+    expect_raw_equal(plan.recs[e->q].raw, &rq);
+    assert_null(plan.recs[e->u].raw);
+    swan_plan_free(&plan);
+    /* another fingerprint: refused like a resume would be */
+    plan_new(e, &plan);
+    assert_int_equal(swan_journal_read(e->path, fp ^ 1, &e->f.ck, &plan, &info, &err), -1);
+    assert_non_null(strstr(err.msg, "belongs to another checkpoint or seed"));
+    free(info.stamps);
+    swan_plan_free(&plan);
+
+    /* a torn last line is reported, not taken */
+    char *good = slurp(e->path);
+    append_text(e->path, "{\"tensor\":\"model.layers.0.x");
+    plan_new(e, &plan);
+    assert_int_equal(swan_journal_read(e->path, fp, &e->f.ck, &plan, &info, &err), 0);
+    assert_int_equal(info.loaded, 2);
+    assert_int_equal(info.torn_line, 5);
+    free(info.stamps);
+    swan_plan_free(&plan);
+
+    /* compacted by the open: header, Q, P; then line 4 a misfit (an unknown tensor) and
+     * line 5 damaged (a flipped bit): line 4 is named */
+    FILE *f = fopen(e->path, "wb");
+    fputs(good, f);
+    fclose(f);
+    plan_new(e, &plan);
+    assert_int_equal(jopen(&j, e->path, fp, &e->f.ck, &plan, false, &loaded, &err), 0);
+    swan_raw_metrics ok = raw_for(128, 64, 3);
+    assert_int_equal(swan_journal_append(&j, "model.layers.9.unknown.weight", &ok, &err), 0);
+    assert_int_equal(swan_journal_append(&j, NAME_P, &ok, &err), 0);
+    swan_journal_close(&j);
+    swan_plan_free(&plan);
+    char *text = slurp(e->path);
+    char *last = strrchr(text, '{');
+    char *k = strstr(last, "\"kurtosis\":\"0x1.");
+    assert_non_null(k);
+    k[14] ^= 0x01;
+    f = fopen(e->path, "wb");
+    fputs(text, f);
+    fclose(f);
+    plan_new(e, &plan);
+    assert_int_equal(swan_journal_read(e->path, fp, &e->f.ck, &plan, &info, &err), -1);
+    assert_non_null(strstr(err.msg, "line 4: record for a tensor this checkpoint does not analyze"));
+    free(info.stamps);
+    swan_plan_free(&plan);
+    /* without the misfit, the damaged line is named, as the streaming loader names it */
+    char *unknown = strstr(text, "{\"tensor\":\"model.layers.9.unknown.weight\"");
+    assert_non_null(unknown);
+    char *end = strchr(unknown, '\n');
+    memmove(unknown, end + 1, strlen(end + 1) + 1);
+    f = fopen(e->path, "wb");
+    fputs(text, f);
+    fclose(f);
+    plan_new(e, &plan);
+    assert_int_equal(swan_journal_read(e->path, fp, &e->f.ck, &plan, &info, &err), -1);
+    assert_non_null(strstr(err.msg, "line 4: damaged record (checksum mismatch)"));
+    free(info.stamps);
+    swan_plan_free(&plan);
+    plan_new(e, &plan);
+    assert_int_equal(jopen(&j, e->path, fp, &e->f.ck, &plan, false, &loaded, &err), -1);
+    assert_non_null(strstr(err.msg, "line 4: damaged record (checksum mismatch)"));
+    swan_plan_free(&plan);
+    free(text);
+    free(good);
+
+    /* no file at all */
+    unlink(e->path);
+    plan_new(e, &plan);
+    assert_int_equal(swan_journal_read(e->path, fp, &e->f.ck, &plan, &info, &err), -1);
+    assert_non_null(strstr(err.msg, "no such file"));
+    free(info.stamps);
+    swan_plan_free(&plan);
+}
+
 static void test_open_fails_cleanly(void **state) {
     env *e = *state;
     char bad[400];
@@ -577,6 +679,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_foreign_journal, setup, teardown),
         cmocka_unit_test_setup_teardown(test_records_that_do_not_fit, setup, teardown),
         cmocka_unit_test_setup_teardown(test_duplicates_compacted, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_read_in_two_steps, setup, teardown),
         cmocka_unit_test_setup_teardown(test_open_fails_cleanly, setup, teardown),
         cmocka_unit_test_setup_teardown(test_fingerprint, setup, teardown),
     };
