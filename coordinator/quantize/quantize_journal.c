@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "common/atomic_file.h"
+#include "common/clock.h"
 #include "common/crc32c.h"
 #include "common/hash.h"
 
@@ -154,30 +155,46 @@ int swan_qjournal_open(swan_qjournal *j, const char *dir, uint64_t fingerprint,
         return swan_error_set(err, "cannot append to %s: %s", path, strerror(e));
     }
     pthread_mutex_init(&j->lock, NULL);
+    j->last_sync = swan_now_s(); /* swan_atomic_commit synced what it wrote */
     return 0;
 }
 
-static int append(swan_qjournal *j, const char *body, swan_error *err) {
+/* Appends body's line, hands it to the OS, and syncs the file when sync is set or the
+ * batch is due. */
+static int append(swan_qjournal *j, const char *body, bool sync, swan_error *err) {
     pthread_mutex_lock(&j->lock);
     int rc = put_line(j->f, body) || fflush(j->f) ? -1 : 0;
+    const char *what = "append to";
+    if (rc == 0) {
+        j->unsynced++;
+        double now = swan_now_s();
+        if (sync || j->unsynced >= SWAN_QJOURNAL_SYNC_LINES || now - j->last_sync >= SWAN_QJOURNAL_SYNC_S) {
+            rc = swan_fsync(fileno(j->f));
+            what = "sync";
+            j->unsynced = 0;
+            j->last_sync = now;
+        }
+    }
+    int e = errno;
     pthread_mutex_unlock(&j->lock);
-    return rc ? swan_error_set(err, "cannot append to the quantize journal: %s", strerror(errno)) : 0;
+    return rc ? swan_error_set(err, "cannot %s the quantize journal: %s", what, strerror(e)) : 0;
 }
 
 int swan_qjournal_unit(swan_qjournal *j, size_t t, uint64_t sum, swan_error *err) {
     char body[96];
     snprintf(body, sizeof body, "{\"tensor\":%zu,\"xxh64\":\"%016" PRIx64 "\"", t, sum);
-    return append(j, body, err);
+    return append(j, body, false, err);
 }
 
 int swan_qjournal_shard(swan_qjournal *j, uint32_t k, swan_error *err) {
     char body[48];
     snprintf(body, sizeof body, "{\"shard\":%u", k);
-    return append(j, body, err);
+    return append(j, body, true, err);
 }
 
 void swan_qjournal_close(swan_qjournal *j, const char *dir, bool remove) {
     if (j->f) {
+        if (!remove && j->unsynced && fflush(j->f) == 0) swan_fsync(fileno(j->f));
         fclose(j->f);
         pthread_mutex_destroy(&j->lock);
     }
