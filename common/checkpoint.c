@@ -289,25 +289,102 @@ swan_tensor *swan_checkpoint_new_tensor(swan_checkpoint *ck, size_t *cap, swan_e
     return t;
 }
 
-/* Moves the entry (and its name) into the checkpoint's tensor table. */
-static int add_tensor(swan_checkpoint *ck, size_t *cap, uint32_t shard, swan_st_entry *e,
-                      uint64_t data_start, swan_error *err) {
+/* --- tensor names -------------------------------------------------------------- */
+
+int swan_checkpoint_adopt_names(swan_checkpoint *ck, char *block, swan_error *err) {
+    char **g = realloc(ck->name_blocks, (ck->nname_blocks + 1) * sizeof *g);
+    if (!g) {
+        free(block);
+        return swan_error_set(err, "%s: out of memory", ck->dir);
+    }
+    ck->name_blocks = g;
+    ck->name_blocks[ck->nname_blocks++] = block;
+    ck->name_next = NULL; /* the adopted block is full */
+    ck->name_room = 0;
+    return 0;
+}
+
+/* Names copied one by one (GGUF, the tensor table) go into blocks of this size. */
+#define NAME_BLOCK (256u * 1024u)
+
+char *swan_checkpoint_keep_name(swan_checkpoint *ck, const char *name, size_t len,
+                                swan_error *err) {
+    if (len + 1 > ck->name_room) {
+        size_t size = len + 1 > NAME_BLOCK ? len + 1 : NAME_BLOCK;
+        char *b = malloc(size);
+        if (!b) {
+            swan_error_set(err, "%s: out of memory", ck->dir ? ck->dir : "checkpoint");
+            return NULL;
+        }
+        if (swan_checkpoint_adopt_names(ck, b, err)) return NULL;
+        ck->name_next = b;
+        ck->name_room = size;
+    }
+    char *p = ck->name_next;
+    memcpy(p, name, len);
+    p[len] = '\0';
+    ck->name_next += len + 1;
+    ck->name_room -= len + 1;
+    return p;
+}
+
+/* --- reading shards -------------------------------------------------------------- */
+
+/* Adds a validated header entry as a tensor of shard `shard`, named `name` (which
+ * lives in ck's name blocks or in the shard's header text). Its offset is relative
+ * to the data section until read_shard adds where that starts. */
+static int add_tensor(swan_checkpoint *ck, size_t *cap, uint32_t shard, const swan_st_entry *e,
+                      char *name, swan_error *err) {
     swan_tensor *t = swan_checkpoint_new_tensor(ck, cap, err);
     if (!t) return -1;
-    t->name = e->name;
-    e->name = NULL;
+    t->name = name;
     t->shard = shard;
     t->dtype = e->dtype;
     t->ndim = e->ndim;
     memcpy(t->shape, e->shape, sizeof t->shape);
     t->nelem = e->nelem;
-    t->offset = data_start + e->begin;
+    t->offset = e->begin;
     t->nbytes = e->end - e->begin;
     return 0;
 }
 
-/* Reads shard `i`'s header into s->size/data_start. Errors already name the file. */
-static int read_shard(swan_checkpoint *ck, uint32_t i, swan_st_header *h, swan_error *err) {
+/* Where a shard's entries go while its header is parsed (a swan_st_sink context). */
+typedef struct shard_sink {
+    swan_checkpoint *ck;
+    size_t *cap;
+    uint32_t shard;
+    wm_pair *pairs;        /* with an index: the weight_map, sorted by name; else NULL */
+    size_t npairs;
+} shard_sink;
+
+static int cmp_pair_tensor(const void *a, const void *b);
+
+/* With an index, an entry is kept only when the index promises it to this shard; its
+ * name is then the index's copy. Without one, every entry is kept, its name still in
+ * the header text (keep_header_names makes it last). */
+static int sink_entry(void *ctx, const swan_st_entry *e, swan_error *err) {
+    shard_sink *k = ctx;
+    char *name = e->name;
+    if (k->pairs) {
+        wm_pair key = {.tensor = e->name};
+        wm_pair *p = bsearch(&key, k->pairs, k->npairs, sizeof *k->pairs, cmp_pair_tensor);
+        /* Present here but promised elsewhere, or not in the index at all: the index
+         * is the source of truth, the extra copy is not analyzed. */
+        if (!p || p->shard != k->shard) {
+            k->ck->ignored_tensors++;
+            return 0;
+        }
+        p->found = 1;
+        name = (char *)p->tensor;
+    }
+    return add_tensor(k->ck, k->cap, k->shard, e, name, err);
+}
+
+/* Reads shard `i`'s header into ck (s->size, data_start, and its tensors through
+ * pairs as sink_entry says). *text is the header text, in which the names of a shard
+ * without an index are. Errors already name the file. */
+static int read_shard(swan_checkpoint *ck, uint32_t i, size_t *cap, wm_pair *pairs,
+                      size_t npairs, char **text, swan_error *err) {
     swan_shard *s = &ck->shards[i];
     /* Size and mtime before the header is parsed; stamp_shards compares them with the
      * stamp taken after, so a file changed in between cannot pass for the table read. */
@@ -315,8 +392,14 @@ static int read_shard(swan_checkpoint *ck, uint32_t i, swan_st_header *h, swan_e
     if (stat(s->path, &before) != 0)
         return swan_error_set(err, "%s: cannot stat: %s", s->path, strerror(errno));
     swan_stamp_from_stat(&before, &s->stamp);
-    if (swan_st_read_file(s->path, h, &s->size, err) != 0) return -1;
-    s->data_start = h->data_start;
+    shard_sink k = {ck, cap, i, pairs, npairs};
+    size_t first = ck->ntensors;
+    if (swan_st_scan_file(s->path, sink_entry, &k, text, &s->size, &s->data_start, err) != 0) {
+        ck->ntensors = first; /* their names may point into the freed text */
+        return -1;
+    }
+    /* The entries' offsets count from the data section, known now. */
+    for (size_t t = first; t < ck->ntensors; t++) ck->tensors[t].offset += s->data_start;
     return 0;
 }
 
@@ -576,32 +659,23 @@ static int open_indexed(swan_checkpoint *ck, const char *ipath, swan_error *err)
     if (rc == 0) rc = detach_names(pairs, n, &names, ipath, err);
     free(fs.v);
     free(text);
+    /* The index's copy of the names becomes the checkpoint's: every tensor kept is
+     * named in it, so the shards' own copies go with their header text. */
+    if (rc == 0) rc = swan_checkpoint_adopt_names(ck, names, err);
+    else free(names);
     /* The index says how many tensors there are: size the table once. */
     if (rc == 0 && (ck->tensors = malloc(n * sizeof *ck->tensors)) != NULL) cap = n;
 
     for (uint32_t s = 0; s < ck->nshards && rc == 0; s++) {
-        swan_st_header h;
-        if ((rc = read_shard(ck, s, &h, err)) != 0) break;
-        for (size_t i = 0; i < h.count && rc == 0; i++) {
-            wm_pair key = {.tensor = h.entries[i].name};
-            wm_pair *p = bsearch(&key, pairs, n, sizeof *pairs, cmp_pair_tensor);
-            /* Present here but promised elsewhere, or not in the index at all: the
-             * index is the source of truth, the extra copy is not analyzed. */
-            if (!p || p->shard != s) {
-                ck->ignored_tensors++;
-                continue;
-            }
-            p->found = 1;
-            rc = add_tensor(ck, &cap, s, &h.entries[i], h.data_start, err);
-        }
-        swan_st_header_free(&h);
+        char *header = NULL;
+        rc = read_shard(ck, s, &cap, pairs, n, &header, err);
+        free(header);
     }
     for (size_t i = 0; i < n && rc == 0; i++)
         if (!pairs[i].found)
             rc = swan_error_set(err, "%s: tensor '%.200s' named in " INDEX_NAME " is not in this file",
                                 ck->shards[pairs[i].shard].path, pairs[i].tensor);
     free(pairs);
-    free(names);
     return rc;
 }
 
@@ -678,17 +752,40 @@ static int check_unique_names(swan_checkpoint *ck, swan_error *err) {
     return rc;
 }
 
+/* The names of tensors [first, ntensors) point into a shard's header text, where
+ * they were decoded in header order: they are moved to its front, the rest of the
+ * text is given back, and what remains becomes a name block of ck. So a shard's
+ * names cost their bytes, and the text is never alive next to a copy of them. */
+static int keep_header_names(swan_checkpoint *ck, size_t first, char *text, swan_error *err) {
+    char *dst = text;
+    /* Each name lies after the previous one's end, so moving the names down in order
+     * never overwrites one not yet moved. */
+    for (size_t i = first; i < ck->ntensors; i++) {
+        size_t len = strlen(ck->tensors[i].name) + 1;
+        memmove(dst, ck->tensors[i].name, len);
+        dst += len;
+    }
+    size_t used = (size_t)(dst - text);
+    char *shrunk = realloc(text, used ? used : 1);
+    if (shrunk) text = shrunk; /* else the larger block holds them just as well */
+    char *p = text;
+    for (size_t i = first; i < ck->ntensors; i++) {
+        ck->tensors[i].name = p;
+        p += strlen(p) + 1;
+    }
+    return swan_checkpoint_adopt_names(ck, text, err);
+}
+
 /* names: the *.safetensors files of the directory (at least one). */
 static int open_plain(swan_checkpoint *ck, char **names, size_t n, swan_error *err) {
     size_t cap = 0;
     int rc = 0;
     for (size_t i = 0; i < n && rc == 0; i++) rc = add_shard(ck, names[i], err);
     for (uint32_t s = 0; s < ck->nshards && rc == 0; s++) {
-        swan_st_header h;
-        if ((rc = read_shard(ck, s, &h, err)) != 0) break;
-        for (size_t i = 0; i < h.count && rc == 0; i++)
-            rc = add_tensor(ck, &cap, s, &h.entries[i], h.data_start, err);
-        swan_st_header_free(&h);
+        char *header = NULL;
+        size_t first = ck->ntensors;
+        rc = read_shard(ck, s, &cap, NULL, 0, &header, err);
+        if (rc == 0) rc = keep_header_names(ck, first, header, err);
     }
     if (rc == 0) rc = check_unique_names(ck, err);
     return rc;
@@ -778,7 +875,8 @@ void swan_checkpoint_free(swan_checkpoint *ck) {
         free(ck->shards[i].file);
         free(ck->shards[i].path);
     }
-    for (size_t i = 0; i < ck->ntensors; i++) free(ck->tensors[i].name);
+    for (size_t i = 0; i < ck->nname_blocks; i++) free(ck->name_blocks[i]);
+    free(ck->name_blocks);
     free(ck->shards);
     free(ck->tensors);
     free(ck->config_json);

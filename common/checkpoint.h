@@ -76,6 +76,14 @@ typedef struct swan_checkpoint {
     uint64_t fp8_block_rows, fp8_block_cols;
     size_t fp8_block_scaled, fp8_tensor_scaled, fp8_channel_scaled;
     swan_gguf_info gguf;  /* GGUF only: the metadata worth showing            */
+    /* Where the tensor names live: every tensors[i].name points into one of these
+     * blocks (the index's names, a shard header's text cut down to its names, or
+     * copies made by swan_checkpoint_keep_name), so a million names cost their bytes
+     * and not a million allocations. Freed with the checkpoint. */
+    char **name_blocks;
+    size_t nname_blocks;
+    char *name_next;      /* free space at the end of the last block ...        */
+    size_t name_room;     /* ... and how many bytes of it                       */
 } swan_checkpoint;
 
 /* path: a model directory (safetensors, or a split GGUF) or a .gguf file. */
@@ -86,6 +94,11 @@ int swan_checkpoint_open(const char *path, swan_checkpoint *out, swan_error *err
  * inspect and the manifest alike. */
 swan_tensor_kind swan_tensor_classify(const swan_tensor *t, swan_view2d *view);
 void swan_checkpoint_free(swan_checkpoint *ck);
+
+/* A copy of name[0..len) (plus a NUL) kept in ck's name blocks, for a tensor name
+ * of ck; NULL when out of memory (err set). */
+char *swan_checkpoint_keep_name(swan_checkpoint *ck, const char *name, size_t len,
+                                swan_error *err);
 
 /* FP8 weight t (has_scale): the scale grid as the checkpoint validated it, exactly
  * ceil(R / block_rows) x ceil(W / block_cols) values, R x W the weight's storage matrix

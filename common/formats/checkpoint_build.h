@@ -20,6 +20,10 @@ int swan_checkpoint_add_shard(swan_checkpoint *ck, const char *file, const char 
  * when out of memory. */
 swan_tensor *swan_checkpoint_new_tensor(swan_checkpoint *ck, size_t *cap, swan_error *err);
 
+/* Makes block (malloc'd, holding tensor names) one of ck's name blocks, freed with
+ * it; on failure (out of memory) block is freed at once. */
+int swan_checkpoint_adopt_names(swan_checkpoint *ck, char *block, swan_error *err);
+
 /* Every regular file of dir named *suffix, sorted; *out_n may be 0. Caller frees. */
 int swan_checkpoint_list_files(const char *dir, const char *suffix, char ***out, size_t *out_n,
                                swan_error *err);

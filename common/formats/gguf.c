@@ -578,10 +578,10 @@ static int add_file(swan_checkpoint *ck, const char *file, const char *path, siz
     ck->shards[shard].data_start = h->data_start;
     for (size_t i = 0; i < h->count; i++) {
         swan_gguf_entry *e = &h->entries[i];
-        swan_tensor *t = swan_checkpoint_new_tensor(ck, cap, err);
+        char *name = swan_checkpoint_keep_name(ck, e->name, strlen(e->name), err);
+        swan_tensor *t = name ? swan_checkpoint_new_tensor(ck, cap, err) : NULL;
         if (!t) return -1;
-        t->name = e->name;
-        e->name = NULL;
+        t->name = name;
         t->shard = shard;
         t->dtype = e->dtype;
         t->ndim = e->ndim;

@@ -1,12 +1,13 @@
 /* safetensors.c: parse and validate one safetensors header (SWAN-METRICS.md section 1).
  *
- * The checkpoint layer calls swan_st_read_file for every shard before any work is
+ * The checkpoint layer calls swan_st_scan_file for every shard before any work is
  * planned, so everything the worker later trusts (dtype, shape, byte range inside the
  * file, no overlap) is checked here once. The file is hostile until proven otherwise:
  * lengths are checked before allocating, the JSON is read by the strict pull scanner
- * (common/json_scan.h: grammar, escapes, UTF-8, nesting, number length) straight into
- * one small record per tensor (a 100 MB header costs the text plus the records, not a
- * tree ten times its size), numbers must be exact integers below 2^53, products are
+ * (common/json_scan.h: grammar, escapes, UTF-8, nesting, number length), each entry
+ * handed to the caller as soon as it is checked and its name decoded in place in the
+ * text (a 100 MB header costs the text plus 24 bytes per tensor for the table checks,
+ * not a tree ten times its size), numbers must be exact integers below 2^53, products are
  * overflow-checked, and duplicate names are refused. Only the header bytes are read;
  * tensor data is never touched. */
 #include "common/formats/safetensors.h"
@@ -246,51 +247,48 @@ static int check_entry(const char *name, const entry_fields *f, uint64_t data_si
                               name, e->begin, e->end, data_size);
     return 0;
 }
-static int cmp_by_name(const void *a, const void *b) {
-    const swan_st_entry *x = *(const swan_st_entry *const *)a;
-    const swan_st_entry *y = *(const swan_st_entry *const *)b;
-    return strcmp(x->name, y->name);
+/* What the table checks keep of each entry: its name (decoded in place in the header
+ * text, so later entries have higher addresses) and byte range; 24 bytes, whatever
+ * the rest of the entry went to. */
+typedef struct span {
+    const char *name;
+    uint64_t begin, end;
+} span;
+
+static int cmp_span_name(const void *a, const void *b) {
+    return strcmp(((const span *)a)->name, ((const span *)b)->name);
 }
 
-static int cmp_by_begin(const void *a, const void *b) {
-    const swan_st_entry *x = *(const swan_st_entry *const *)a;
-    const swan_st_entry *y = *(const swan_st_entry *const *)b;
+/* By range; equal ranges keep their header order (the names' order in the text), so
+ * the message names them in a fixed order. */
+static int cmp_span_begin(const void *a, const void *b) {
+    const span *x = a, *y = b;
     if (x->begin != y->begin) return x->begin < y->begin ? -1 : 1;
     if (x->end != y->end) return x->end < y->end ? -1 : 1;
-    return 0;
+    return x->name < y->name ? -1 : x->name > y->name;
 }
 
-/* Duplicate names and overlapping byte ranges, both via sorting: O(n log n) so a
- * 100k-tensor header stays fast. */
-static int check_table(swan_st_header *h, swan_error *err) {
-    if (h->count < 2) return 0;
-    swan_st_entry **p = malloc(h->count * sizeof *p);
-    if (!p) return swan_error_set(err, "out of memory sorting %zu tensors", h->count);
-    for (size_t i = 0; i < h->count; i++) p[i] = &h->entries[i];
-
-    int rc = 0;
-    qsort(p, h->count, sizeof *p, cmp_by_name);
-    for (size_t i = 1; i < h->count && rc == 0; i++)
-        if (strcmp(p[i - 1]->name, p[i]->name) == 0)
-            rc = swan_error_set(err, "tensor " NAME_FMT " appears twice in the header",
-                                p[i]->name);
-
-    if (rc == 0) {
-        /* Zero-size tensors occupy no bytes and so cannot overlap anything. */
-        size_t n = 0;
-        for (size_t i = 0; i < h->count; i++)
-            if (h->entries[i].end > h->entries[i].begin) p[n++] = &h->entries[i];
-        qsort(p, n, sizeof *p, cmp_by_begin);
-        for (size_t i = 1; i < n && rc == 0; i++)
-            if (p[i]->begin < p[i - 1]->end)
-                rc = swan_error_set(err,
-                                    "tensors " NAME_FMT " [%" PRIu64 ", %" PRIu64 ") and " NAME_FMT
-                                    " [%" PRIu64 ", %" PRIu64 ") overlap",
-                                    p[i - 1]->name, p[i - 1]->begin, p[i - 1]->end, p[i]->name,
-                                    p[i]->begin, p[i]->end);
-    }
-    free(p);
-    return rc;
+/* Duplicate names and overlapping byte ranges, both via sorting the spans in place:
+ * O(n log n) so a 1,000,000-tensor header stays fast. */
+static int check_table(span *v, size_t count, swan_error *err) {
+    if (count < 2) return 0;
+    qsort(v, count, sizeof *v, cmp_span_name);
+    for (size_t i = 1; i < count; i++)
+        if (strcmp(v[i - 1].name, v[i].name) == 0)
+            return swan_error_set(err, "tensor " NAME_FMT " appears twice in the header", v[i].name);
+    /* Zero-size tensors occupy no bytes and so cannot overlap anything. */
+    size_t n = 0;
+    for (size_t i = 0; i < count; i++)
+        if (v[i].end > v[i].begin) v[n++] = v[i];
+    qsort(v, n, sizeof *v, cmp_span_begin);
+    for (size_t i = 1; i < n; i++)
+        if (v[i].begin < v[i - 1].end)
+            return swan_error_set(err,
+                                  "tensors " NAME_FMT " [%" PRIu64 ", %" PRIu64 ") and " NAME_FMT
+                                  " [%" PRIu64 ", %" PRIu64 ") overlap",
+                                  v[i - 1].name, v[i - 1].begin, v[i - 1].end, v[i].name,
+                                  v[i].begin, v[i].end);
+    return 0;
 }
 
 /* Writers pad the header to an alignment with spaces (some with NULs); anything
@@ -301,17 +299,19 @@ static int only_padding(const char *p, const char *end) {
     return 1;
 }
 
-/* The parse in progress: the entries so far, the first problem with the data (kept
- * while the rest is still scanned, because a syntax error anywhere wins: a header
- * that is not JSON is reported as such whatever its first entry says), and a
- * scratch buffer for decoding names. */
+/* The parse in progress: where validated entries go, the spans for the table checks,
+ * and the first problem with the data (kept while the rest is still scanned, because
+ * a syntax error anywhere wins: a header that is not JSON is reported as such
+ * whatever its first entry says). */
 typedef struct st_parse {
-    swan_st_header h;
-    size_t cap;
+    char *text;          /* the header, names decoded in place            */
+    uint64_t data_size;
+    swan_st_sink sink;
+    void *ctx;
+    span *spans;
+    size_t count, cap;
     bool have_problem;
     swan_error problem;
-    char *scratch;
-    size_t scratch_cap;
 } st_parse;
 
 static int note_problem(st_parse *P, const swan_error *e) {
@@ -328,21 +328,13 @@ static int oom(st_parse *P, size_t what) {
     return note_problem(P, &e);
 }
 
-/* One top-level member: its name (the key, current in s) and its value. */
-static int read_member(swan_js *s, uint64_t data_size, st_parse *P) {
-    if (s->tok_len + 1 > P->scratch_cap) {
-        size_t ncap = s->tok_len + 1 > 2 * P->scratch_cap ? s->tok_len + 1 : 2 * P->scratch_cap;
-        char *b = realloc(P->scratch, ncap);
-        if (!b) {
-            oom(P, P->h.count);
-            return swan_js_skip(s, swan_js_next(s));
-        }
-        P->scratch = b;
-        P->scratch_cap = ncap;
-    }
+/* One top-level member: its name (the key, current in s) and its value. The name is
+ * decoded in place in the text (decoding never grows a string and the scanner is
+ * past it), so it costs no copy. */
+static int read_member(swan_js *s, st_parse *P) {
     bool nul;
-    size_t nlen = swan_js_decode(s, P->scratch, &nul);
-    const char *name = P->scratch;
+    char *name = P->text + (s->tok - s->text);
+    swan_js_decode(s, name, &nul);
     /* __metadata__ is free-form (string to string by convention); it says nothing
      * about the data, so it is skipped whatever its shape. */
     if (!nul && strcmp(name, "__metadata__") == 0) return swan_js_skip(s, swan_js_next(s));
@@ -360,29 +352,29 @@ static int read_member(swan_js *s, uint64_t data_size, st_parse *P) {
         swan_error_set(&e, "tensor " NAME_FMT ": entry is not a JSON object", name);
         return note_problem(P, &e);
     }
-    if (P->h.count == P->cap) {
+    swan_st_entry en;
+    memset(&en, 0, sizeof en);
+    if (check_entry(name, &f, P->data_size, &en, &e) != 0) return note_problem(P, &e);
+    if (P->count == P->cap) {
         size_t ncap = P->cap ? P->cap + P->cap / 2 : 256;
-        swan_st_entry *g = realloc(P->h.entries, ncap * sizeof *g);
+        span *g = realloc(P->spans, ncap * sizeof *g);
         if (!g) return oom(P, ncap);
-        P->h.entries = g;
+        P->spans = g;
         P->cap = ncap;
     }
-    swan_st_entry *en = &P->h.entries[P->h.count];
-    memset(en, 0, sizeof *en);
-    if (check_entry(name, &f, data_size, en, &e) != 0) return note_problem(P, &e);
-    if (!(en->name = malloc(nlen + 1))) return oom(P, P->h.count);
-    memcpy(en->name, name, nlen + 1);
-    P->h.count++;
+    P->spans[P->count] = (span){name, en.begin, en.end};
+    P->count++;
+    en.name = name;
+    if (P->sink(P->ctx, &en, &e) != 0) return note_problem(P, &e);
     return 0;
 }
 
-/* Reads the whole document with the pull scanner (common/json_scan.h): entries are
- * filled as their members come, so the memory is the header text plus one small
- * record per tensor, never a tree. */
-static int parse_document(const char *json, size_t len, uint64_t data_size, st_parse *P,
-                          swan_error *err) {
+/* Reads the whole document with the pull scanner (common/json_scan.h): entries go to
+ * the sink as their members come, so the memory is the header text plus what the
+ * sink keeps, never a tree. */
+static int parse_document(size_t len, st_parse *P, swan_error *err) {
     swan_js s;
-    swan_js_init(&s, json, len);
+    swan_js_init(&s, P->text, len);
     swan_js_tok t = swan_js_next(&s);
     bool object = t == SWAN_JS_OBJECT;
     int rc = 0;
@@ -392,7 +384,7 @@ static int parse_document(const char *json, size_t len, uint64_t data_size, st_p
         for (;;) {
             t = swan_js_next(&s);
             if (t == SWAN_JS_OBJECT_END) break;
-            if (t != SWAN_JS_KEY || read_member(&s, data_size, P) != 0) {
+            if (t != SWAN_JS_KEY || read_member(&s, P) != 0) {
                 rc = -1;
                 break;
             }
@@ -402,7 +394,7 @@ static int parse_document(const char *json, size_t len, uint64_t data_size, st_p
     if (rc != 0)
         return swan_error_set(err, "header is not valid JSON (%s near byte %zu of %zu)",
                               s.err_what ? s.err_what : "error", s.err_pos, len);
-    if (!only_padding(json + s.pos, json + len))
+    if (!only_padding(P->text + s.pos, P->text + len))
         return swan_error_set(err, "header has data after the JSON object (byte %zu of %zu)",
                               s.pos, len);
     if (!object) return swan_error_set(err, "header is not a JSON object");
@@ -413,28 +405,62 @@ static int parse_document(const char *json, size_t len, uint64_t data_size, st_p
     return 0;
 }
 
-int swan_st_parse(const char *json, size_t len, uint64_t file_size, swan_st_header *out,
-                  swan_error *err) {
-    memset(out, 0, sizeof *out);
+int swan_st_scan(char *json, size_t len, uint64_t file_size, swan_st_sink sink, void *ctx,
+                 swan_error *err) {
     if (file_size < 8 || (uint64_t)len > file_size - 8)
         return swan_error_set(err, "header length %zu does not fit in a file of %" PRIu64 " bytes",
                               len, file_size);
-    uint64_t data_start = 8 + (uint64_t)len;
-    st_parse P = {.h = {.header_len = len, .data_start = data_start}};
-    int rc = parse_document(json, len, file_size - data_start, &P, err);
-    free(P.scratch);
-    if (rc == 0) rc = check_table(&P.h, err);
-    if (rc != 0) {
-        swan_st_header_free(&P.h);
+    st_parse P = {.text = json, .data_size = file_size - 8 - (uint64_t)len, .sink = sink,
+                  .ctx = ctx};
+    int rc = parse_document(len, &P, err);
+    if (rc == 0) rc = check_table(P.spans, P.count, err);
+    free(P.spans);
+    return rc;
+}
+
+/* The sink of swan_st_parse and swan_st_read_file: every entry into h, with its own
+ * copy of the name. */
+static int collect_entry(void *ctx, const swan_st_entry *e, swan_error *err) {
+    swan_st_header *h = ctx;
+    /* The capacity is 16, then doubles: full when count is 16, 32, 64... */
+    if (h->count >= 16 && (h->count & (h->count - 1)) == 0) {
+        swan_st_entry *g = realloc(h->entries, 2 * h->count * sizeof *g);
+        if (!g) return swan_error_set(err, "out of memory for %zu header entries", h->count);
+        h->entries = g;
+    } else if (!h->entries && !(h->entries = malloc(16 * sizeof *h->entries))) {
+        return swan_error_set(err, "out of memory for header entries");
+    }
+    swan_st_entry *en = &h->entries[h->count];
+    *en = *e;
+    if (!(en->name = strdup(e->name)))
+        return swan_error_set(err, "out of memory for %zu header entries", h->count);
+    h->count++;
+    return 0;
+}
+
+/* Parses the header text (changed in place: names are decoded into it) into h. */
+static int parse_into(char *json, size_t len, uint64_t file_size, swan_st_header *h,
+                      swan_error *err) {
+    memset(h, 0, sizeof *h);
+    h->header_len = len;
+    h->data_start = 8 + (uint64_t)len;
+    if (swan_st_scan(json, len, file_size, collect_entry, h, err) != 0) {
+        swan_st_header_free(h);
         return -1;
     }
-    /* Give back the growth slack: the table lives as long as the checkpoint is built. */
-    if (P.cap > P.h.count && P.h.count > 0) {
-        swan_st_entry *g = realloc(P.h.entries, P.h.count * sizeof *g);
-        if (g) P.h.entries = g;
-    }
-    *out = P.h;
     return 0;
+}
+
+int swan_st_parse(const char *json, size_t len, uint64_t file_size, swan_st_header *out,
+                  swan_error *err) {
+    memset(out, 0, sizeof *out);
+    char *copy = malloc(len + 1);
+    if (!copy) return swan_error_set(err, "out of memory for a %zu-byte header", len);
+    memcpy(copy, json, len);
+    copy[len] = '\0';
+    int rc = parse_into(copy, len, file_size, out, err);
+    free(copy);
+    return rc;
 }
 
 /* pread until `len` bytes are in or the file ends early. */
@@ -451,7 +477,9 @@ static int pread_full(int fd, void *buf, size_t len, uint64_t off) {
     return 0;
 }
 
-static int read_header(int fd, uint64_t size, swan_st_header *out, swan_error *err) {
+/* The header text of the open file fd (size bytes), NUL-terminated, in *json. */
+static int read_header(int fd, uint64_t size, char **json, uint64_t *json_len, swan_error *err) {
+    *json = NULL;
     if (size == 0) return swan_error_set(err, "file is empty");
     if (size < 8)
         return swan_error_set(err, "file is %" PRIu64 " bytes, too short for a safetensors header",
@@ -463,32 +491,56 @@ static int read_header(int fd, uint64_t size, swan_st_header *out, swan_error *e
     uint64_t len;
     if (swan_st_header_length(prefix, size, &len, err) != 0) return -1;
 
-    char *json = malloc((size_t)len + 1);
-    if (!json) return swan_error_set(err, "out of memory for a %" PRIu64 "-byte header", len);
-    if (pread_full(fd, json, (size_t)len, 8) != 0) {
-        free(json);
+    char *text = malloc((size_t)len + 1);
+    if (!text) return swan_error_set(err, "out of memory for a %" PRIu64 "-byte header", len);
+    if (pread_full(fd, text, (size_t)len, 8) != 0) {
+        free(text);
         return swan_error_set(err, "cannot read the %" PRIu64 "-byte header: %s", len,
                               errno ? strerror(errno) : "short read");
     }
-    json[len] = '\0';
-    int rc = swan_st_parse(json, (size_t)len, size, out, err);
-    free(json);
-    return rc;
+    text[len] = '\0';
+    *json = text;
+    *json_len = len;
+    return 0;
 }
 
-int swan_st_read_file(const char *path, swan_st_header *out, uint64_t *file_size,
-                      swan_error *err) {
-    memset(out, 0, sizeof *out);
+int swan_st_scan_file(const char *path, swan_st_sink sink, void *ctx, char **text,
+                      uint64_t *file_size, uint64_t *data_start, swan_error *err) {
+    *text = NULL;
     /* Never blocks on a FIFO; refuses anything but a regular file (links followed). */
     struct stat st;
     int fd = swan_open_regular(path, &st, err);
     if (fd < 0) return -1;
     errno = 0;
-    int rc = read_header(fd, (uint64_t)st.st_size, out, err);
-    if (rc == 0 && file_size) *file_size = (uint64_t)st.st_size;
+    char *json = NULL;
+    uint64_t len = 0;
+    int rc = read_header(fd, (uint64_t)st.st_size, &json, &len, err);
     close(fd);
-    if (rc != 0) swan_error_prefix(err, "%s", path);
-    return rc;
+    if (rc == 0) rc = swan_st_scan(json, (size_t)len, (uint64_t)st.st_size, sink, ctx, err);
+    if (rc != 0) {
+        free(json);
+        return swan_error_prefix(err, "%s", path);
+    }
+    *text = json;
+    if (file_size) *file_size = (uint64_t)st.st_size;
+    if (data_start) *data_start = 8 + len;
+    return 0;
+}
+
+int swan_st_read_file(const char *path, swan_st_header *out, uint64_t *file_size,
+                      swan_error *err) {
+    memset(out, 0, sizeof *out);
+    char *text = NULL;
+    uint64_t size = 0, data_start = 0;
+    if (swan_st_scan_file(path, collect_entry, out, &text, &size, &data_start, err) != 0) {
+        swan_st_header_free(out);
+        return -1;
+    }
+    free(text);
+    out->header_len = data_start - 8;
+    out->data_start = data_start;
+    if (file_size) *file_size = size;
+    return 0;
 }
 
 void swan_st_header_free(swan_st_header *h) {

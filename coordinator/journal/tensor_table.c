@@ -100,10 +100,20 @@ static int read_shard(swan_js *s, swan_shard *sh) {
     return 0;
 }
 
+/* The next string as a tensor name of ck, kept in its name blocks (no allocation of
+ * its own). */
+static char *next_name(swan_js *s, swan_checkpoint *ck) {
+    if (swan_js_next(s) != SWAN_JS_STRING) return NULL;
+    char *d = swan_checkpoint_keep_name(ck, s->tok, s->tok_len, NULL);
+    bool nul = false;
+    if (d) swan_js_decode(s, d, &nul); /* never longer than the escaped text */
+    return nul ? NULL : d;
+}
+
 /* [name, shard, dtype, [shape], offset] */
-static int read_tensor(swan_js *s, swan_tensor *t) {
+static int read_tensor(swan_js *s, swan_checkpoint *ck, swan_tensor *t) {
     uint64_t sh;
-    if (!(t->name = next_string_dup(s)) || !next_u64(s, &sh) || sh > UINT32_MAX ||
+    if (!(t->name = next_name(s, ck)) || !next_u64(s, &sh) || sh > UINT32_MAX ||
         !next_is(s, SWAN_JS_STRING))
         return -1;
     t->shard = (uint32_t)sh;
@@ -163,7 +173,7 @@ static int read_tensors(swan_js *s, swan_checkpoint *ck) {
         }
         swan_tensor *x = &ck->tensors[ck->ntensors++];
         memset(x, 0, sizeof *x);
-        if (read_tensor(s, x)) return -1;
+        if (read_tensor(s, ck, x)) return -1;
     }
     if (cap > ck->ntensors && ck->ntensors) {
         swan_tensor *g = realloc(ck->tensors, ck->ntensors * sizeof *g);
