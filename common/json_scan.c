@@ -296,7 +296,7 @@ size_t swan_js_decode(const swan_js *s, char *dst, bool *has_nul) {
     const char *p = s->tok, *end = s->tok + s->tok_len;
     *has_nul = false;
     if (!s->tok_escaped) {
-        memcpy(dst, p, s->tok_len);
+        memmove(dst, p, s->tok_len); /* dst may be the token itself (decoding in place) */
         dst[s->tok_len] = '\0';
         return s->tok_len;
     }

@@ -238,6 +238,56 @@ static void test_multi_file_no_index(void **state) {
     open_fails(g_dir, prefix, "tensor 'b.y' is also in b.safetensors");
 }
 
+/* Names are decoded in place in each header's text and kept in the checkpoint's name
+ * blocks (the header text cut down to its names, or the index's copy): escaped names,
+ * an empty name, and names of very different lengths must all come out whole, each
+ * tensor with its own name and offset, in every shard. */
+static void test_names_kept(void **state) {
+    (void)state;
+    char longname[301];
+    memset(longname, 'n', 300);
+    longname[300] = '\0';
+    const tspec a[] = {{"e\\u00e9\\u4e2d.w", "F16", 2, {2, 2}}, {"", "F32", 1, {3}},
+                       {"q\\\"\\\\\\n.w", "F16", 2, {4, 2}}, {longname, "F32", 1, {1}},
+                       {"\\u0041\\u0042", "F16", 1, {5}}};
+    const tspec b[] = {{"m.\\ud83d\\ude00.w", "BF16", 2, {2, 8}}, {"plain.w", "F32", 1, {2}}};
+    write_st("a.safetensors", a, 5);
+    write_st("b.safetensors", b, 2);
+    const char *want_a[] = {"e\xc3\xa9\xe4\xb8\xad.w", "", "q\"\\\n.w", longname, "AB"};
+    const uint64_t size_a[] = {8, 12, 16, 4, 10};
+    swan_checkpoint ck;
+    open_ok(g_dir, &ck);
+    assert_int_equal(ck.ntensors, 7);
+    uint64_t off = 0;
+    for (size_t i = 0; i < 5; i++) { /* shard a, in header (= offset) order */
+        assert_string_equal(ck.tensors[i].name, want_a[i]);
+        assert_int_equal(ck.tensors[i].shard, 0);
+        assert_int_equal(ck.tensors[i].offset, ck.shards[0].data_start + off);
+        assert_int_equal(ck.tensors[i].nbytes, size_a[i]);
+        off += size_a[i];
+    }
+    assert_string_equal(ck.tensors[5].name, "m.\xf0\x9f\x98\x80.w");
+    assert_string_equal(ck.tensors[6].name, "plain.w");
+    assert_int_equal(ck.tensors[6].offset, ck.shards[1].data_start + 32);
+    swan_checkpoint_free(&ck);
+
+    /* With an index naming them in its own spelling (escaped differently), the
+     * tensors carry the decoded names, and a shard's extra tensor is ignored. */
+    put_file("model.safetensors.index.json",
+             "{\"weight_map\": {\"\\u0065\\u00e9\\u4e2d.w\": \"a.safetensors\", \"AB\": "
+             "\"a.safetensors\", \"plain\\u002ew\": \"b.safetensors\"}}");
+    open_ok(g_dir, &ck);
+    assert_int_equal(ck.ntensors, 3);
+    assert_int_equal(ck.ignored_tensors, 4);
+    assert_string_equal(ck.tensors[0].name, want_a[0]);
+    assert_int_equal(ck.tensors[0].offset, ck.shards[0].data_start);
+    assert_string_equal(ck.tensors[1].name, "AB");
+    assert_int_equal(ck.tensors[1].offset, ck.shards[0].data_start + 8 + 12 + 16 + 4);
+    assert_string_equal(ck.tensors[2].name, "plain.w");
+    assert_int_equal(ck.tensors[2].shard, 1);
+    swan_checkpoint_free(&ck);
+}
+
 static void test_sharded_index(void **state) {
     (void)state;
     const tspec s1[] = {{"l0.w", "F32", 2, {16, 16}}, {"l0.extra", "F32", 2, {2, 2}}};
@@ -626,6 +676,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_single_file, setup, teardown),
         cmocka_unit_test_setup_teardown(test_multi_file_no_index, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sharded_index, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_names_kept, setup, teardown),
         cmocka_unit_test_setup_teardown(test_index_errors, setup, teardown),
         cmocka_unit_test_setup_teardown(test_dir_errors, setup, teardown),
         cmocka_unit_test_setup_teardown(test_fp8_pairing, setup, teardown),

@@ -579,9 +579,70 @@ static void test_truncations(void **state) {
         }
 }
 
+/* swan_st_scan, the checkpoint's way in: entries reach the sink in header order with
+ * their names decoded in place in the text (pointing into it, no copies); a sink
+ * failure fails the parse with its message; a problem found after entries were
+ * handed out (a duplicate) still fails the parse. */
+typedef struct seen {
+    const char *text;
+    size_t len;
+    int n, fail_at;
+    const char *names[4];
+    uint64_t begin[4];
+} seen;
+
+static int seen_sink(void *ctx, const swan_st_entry *e, swan_error *err) {
+    seen *v = ctx;
+    if (v->n == v->fail_at) return swan_error_set(err, "sink says no at %d", v->n);
+    assert_true(e->name >= v->text && e->name < v->text + v->len);
+    if (v->n < 4) {
+        v->names[v->n] = e->name;
+        v->begin[v->n] = e->begin;
+    }
+    v->n++;
+    return 0;
+}
+
+static void test_scan_sink(void **state) {
+    (void)state;
+    const char *src = "{\"b\\u00e9\": {\"dtype\": \"F16\", \"shape\": [2], \"data_offsets\": [4, 8]},"
+                      "\"__metadata__\": {\"k\": \"v\"},"
+                      "\"a\\\"z\": {\"dtype\": \"F16\", \"shape\": [2], \"data_offsets\": [0, 4]}}";
+    size_t len = strlen(src);
+    char *text = strdup(src);
+    assert_non_null(text);
+    seen v = {.text = text, .len = len, .fail_at = -1};
+    swan_error err = {{0}};
+    assert_int_equal(swan_st_scan(text, len, 8 + len + 8, seen_sink, &v, &err), 0);
+    assert_int_equal(v.n, 2);
+    assert_string_equal(v.names[0], "b\xc3\xa9");
+    assert_string_equal(v.names[1], "a\"z");
+    assert_true(v.names[0] < v.names[1]);
+    assert_int_equal(v.begin[0], 4);
+    assert_int_equal(v.begin[1], 0);
+
+    memcpy(text, src, len + 1);
+    v = (seen){.text = text, .len = len, .fail_at = 1};
+    assert_int_equal(swan_st_scan(text, len, 8 + len + 8, seen_sink, &v, &err), -1);
+    assert_string_equal(err.msg, "sink says no at 1");
+
+    /* The sink took "x" before its twin came. */
+    const char *dup = "{\"x\": {\"dtype\": \"F16\", \"shape\": [0], \"data_offsets\": [0, 0]},"
+                      "\"x\": {\"dtype\": \"F16\", \"shape\": [0], \"data_offsets\": [0, 0]}}";
+    free(text);
+    len = strlen(dup);
+    text = strdup(dup);
+    v = (seen){.text = text, .len = len, .fail_at = -1};
+    assert_int_equal(swan_st_scan(text, len, 8 + len, seen_sink, &v, &err), -1);
+    assert_int_equal(v.n, 2);
+    assert_non_null(strstr(err.msg, "'x' appears twice"));
+    free(text);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_header_length),   cmocka_unit_test(test_valid_multi),
+        cmocka_unit_test(test_scan_sink),
         cmocka_unit_test(test_padding_and_metadata), cmocka_unit_test(test_not_json),
         cmocka_unit_test(test_truncated),       cmocka_unit_test(test_offsets_out_of_range),
         cmocka_unit_test(test_overlap),         cmocka_unit_test(test_size_mismatch),
