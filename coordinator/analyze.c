@@ -26,6 +26,7 @@
 #include "coordinator/schedule/local_workers.h"
 #include "coordinator/schedule/scheduler.h"
 #include "coordinator/schedule/workers_report.h"
+#include "coordinator/schedule/workforce.h"
 #include "proto/messages.h"
 #include "proto/transport.h"
 
@@ -45,13 +46,9 @@ typedef struct run {
     swan_checkpoint ck;
     swan_plan plan;
     swan_journal journal;
-    swan_local_pool pool;
+    swan_workforce wf;           /* local pool and the workers' socket, bound before
+                                    any output (workforce.h)                        */
     swan_progress progress;
-    swan_transport transport;    /* the workers' socket, bound before any output   */
-    swan_curve_keypair curve;    /* --curve-secret, loaded                          */
-    swan_key_list allowed;       /* --allow                                         */
-    char ipc_dir[PATH_MAX];
-    char ipc_ep[PATH_MAX + 16];  /* private endpoint of the local workers          */
     int lock_fd;                 /* OUT/.swan.lock, held for the whole run        */
     char journal_path[PATH_MAX + 32];
     size_t loaded;               /* results taken from the journal                */
@@ -66,18 +63,9 @@ typedef struct run {
 } run;
 
 static void run_free(run *r) {
-    swan_local_pool_free(&r->pool);
-    swan_transport_close(&r->transport);
-    swan_key_list_free(&r->allowed);
-    memset(&r->curve, 0, sizeof r->curve);
+    swan_workforce_free(&r->wf);
     if (r->lock_fd >= 0) close(r->lock_fd); /* releases the lock */
     swan_journal_close(&r->journal);
-    if (r->ipc_dir[0]) {
-        char sock[PATH_MAX + 8];
-        snprintf(sock, sizeof sock, "%s/w", r->ipc_dir);
-        unlink(sock);
-        rmdir(r->ipc_dir);
-    }
     for (size_t i = 0; i < r->tensor_errors; i++) free(r->failed_why[i]);
     free(r->failed);
     free(r->failed_why);
@@ -221,68 +209,22 @@ static void report_nonfinite(run *r) {
 
 /* ---- the steps -------------------------------------------------------------------- */
 
-/* Creates the private endpoint of the local workers: a socket in a 0700 directory,
- * so no other user of the machine can pose as a worker. Local workers always use it,
- * whatever --listen says (they need no keys and no network). */
-static int make_ipc_endpoint(run *r, swan_error *err) {
-    /* ipc:// paths must stay under ~100 bytes (macOS sun_path is 104). */
-    const char *tmp = getenv("TMPDIR");
-    if (!tmp || !*tmp || strlen(tmp) > 60) tmp = "/tmp";
-    snprintf(r->ipc_dir, sizeof r->ipc_dir, "%s/swan-XXXXXX", tmp);
-    if (!mkdtemp(r->ipc_dir)) {
-        r->ipc_dir[0] = '\0';
-        return swan_error_set(err, "cannot create a private directory in %s: %s", tmp,
-                              strerror(errno));
-    }
-    snprintf(r->ipc_ep, sizeof r->ipc_ep, "ipc://%s/w", r->ipc_dir);
-    return 0;
-}
-
-/* Checks --listen and the keys, then binds: a bad endpoint, a port in use or a bad
- * key file is refused here, before anything is written. Plain TCP that other hosts
- * can reach is refused unless --insecure: any host could then pose as a worker and
- * put made-up numbers in the manifest. */
-static int open_transport(run *r, swan_error *err) {
+static int open_workforce(run *r, swan_error *err) {
     const swan_analyze_opts *o = r->o;
-    bool loopback = true;
-    if (o->listen && swan_transport_check_listen(o->listen, &loopback, err)) return -1;
-    if ((o->curve_secret != NULL) != (o->allow != NULL))
-        return swan_error_set(err, "--curve-secret and --allow go together (the coordinator's key, "
-                                   "and the worker keys it admits)");
-    if (o->curve_secret && !o->listen)
-        return swan_error_set(err, "--curve-secret and --allow secure a --listen endpoint; give one");
-    if (o->listen && !loopback && !o->curve_secret && !o->insecure)
-        return swan_error_set(err, "--listen %s: other hosts could connect without keys and send made-up "
-                                   "results; give --curve-secret KEY --allow DIR (see swan keygen), or "
-                                   "--insecure on a network you trust",
-                              o->listen);
-    if (o->curve_secret && (swan_key_load_secret(o->curve_secret, &r->curve, err) ||
-                            swan_key_list_load(&r->allowed, o->allow, err)))
-        return -1;
-    if (make_ipc_endpoint(r, err)) return -1;
-    swan_transport_server_opts so = {.ipc_endpoint = r->ipc_ep,
-                                     .listen = o->listen,
-                                     .curve = o->curve_secret ? &r->curve : NULL,
-                                     .allowed = &r->allowed,
-                                     .log = hook_log,
-                                     .log_ctx = r};
-    return swan_transport_server_open(&r->transport, &so, err);
-}
-
-/* Starts the local workers first, while this process is still small: on Linux a
- * child's peak-RSS figure includes its parent's at spawn time, and they can connect
- * and warm up while the checkpoint is being validated. */
-static int start_workers(run *r, swan_error *err) {
-    const swan_analyze_opts *o = r->o;
-    char exe[PATH_MAX];
-    if (o->jobs <= 0) return 0;
-    if (swan_self_exe(o->argv0, exe, sizeof exe, err)) return -1;
-    return swan_local_pool_start(&r->pool, exe, r->ipc_ep, (size_t)o->jobs, o->threads, err);
+    swan_workforce_opts wo = {.argv0 = o->argv0, .jobs = o->jobs, .threads = o->threads,
+                              .listen = o->listen, .curve_secret = o->curve_secret,
+                              .allow = o->allow, .insecure = o->insecure,
+                              .log = hook_log, .log_ctx = r};
+    if (swan_workforce_open(&r->wf, &wo, err)) return SWAN_EXIT_REFUSED;
+    /* The local workers start first, while this process is still small: on Linux a
+     * child's peak-RSS figure includes its parent's at spawn time, and they can
+     * connect and warm up while the checkpoint is being validated. */
+    return swan_workforce_start(&r->wf, &wo, err) ? SWAN_EXIT_FAILED : SWAN_EXIT_OK;
 }
 
 static int run_workers(run *r, volatile sig_atomic_t *stop, swan_error *err) {
     const swan_analyze_opts *o = r->o;
-    swan_sched_opts so = {.transport = &r->transport,
+    swan_sched_opts so = {.transport = &r->wf.transport,
                           .seed = o->seed,
                           .worker_timeout = o->worker_timeout,
                           .max_attempts = 3,
@@ -304,9 +246,9 @@ static int run_workers(run *r, volatile sig_atomic_t *stop, swan_error *err) {
         swan_progress_log(&r->progress, line);
     }
     snprintf(r->workers_json, sizeof r->workers_json, "%s/workers.json", o->out_dir);
-    int rc = swan_sched_run(&so, &r->ck, &r->plan, r->pool.n ? &r->pool : NULL, &hooks, err);
+    int rc = swan_sched_run(&so, &r->ck, &r->plan, swan_workforce_pool(&r->wf), &hooks, err);
     swan_progress_finish(&r->progress);
-    swan_local_pool_stop(&r->pool, 1000);
+    swan_local_pool_stop(&r->wf.pool, 1000);
     if (rc == 0) return SWAN_EXIT_OK;
     return stop && *stop ? SWAN_EXIT_INTERRUPTED : SWAN_EXIT_FAILED;
 }
@@ -433,8 +375,8 @@ static int check_shards_unchanged(const swan_checkpoint *ck, const char *journal
  * Returns SWAN_EXIT_OK or the status to exit with. */
 static int prepare(run *r, const char *dir, double *tp, swan_error *err) {
     const swan_analyze_opts *o = r->o;
-    if (open_transport(r, err)) return SWAN_EXIT_REFUSED;
-    if (start_workers(r, err)) return SWAN_EXIT_FAILED;
+    int wst = open_workforce(r, err);
+    if (wst != SWAN_EXIT_OK) return wst;
     /* Refusals happen here, before anything is created in the output folder. */
     if (swan_checkpoint_open(dir, &r->ck, err) || check_names(&r->ck, err))
         return SWAN_EXIT_REFUSED;

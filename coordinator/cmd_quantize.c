@@ -8,11 +8,11 @@
  * the one reduce path (swan_reduce_run), analyzing into OUT first when it holds no
  * finished analysis (OUT defaults to DIR.analysis). The
  * layout (names, stacks, shards, config) is coordinator/quantize/mlx_layout.c; the bytes
- * are written by coordinator/quantize/mlx_writer.c with worker/quantize.c's kernel,
- * resumably (coordinator/quantize/quantize_journal.h): an interrupted run (exit 130)
+ * are quantized by `swan worker` processes (worker/quantize.c's kernel) and written by
+ * coordinator/quantize/mlx_writer.c, resumably (coordinator/quantize/quantize_journal.h): an interrupted run (exit 130)
  * is finished by running the same command again.
  *
- * Test hook: SWAN_TEST_QUANTIZE_DELAY_MS=N sleeps N ms before each tensor written, so
+ * Test hook: SWAN_TEST_QUANTIZE_DELAY_MS=N sleeps N ms before each tensor journaled, so
  * a test can interrupt a run part-way. */
 #include <errno.h>
 #include <stdio.h>
@@ -50,7 +50,8 @@ static const char help_text[] =
     "\n"
     "options:\n"
     "  -o, --output DIR     the MLX model folder to write (required)\n"
-    "  -j, --jobs N         threads (default: online cores); the bytes do not depend on N\n"
+    "  -j, --jobs N         local worker processes (default: online cores); the bytes do\n"
+    "                       not depend on N\n"
     "      --from OUT       use the decisions of a finished `swan analyze ... -o OUT`;\n"
     "                       with allocation flags, decide again from OUT's journal (as\n"
     "                       `swan reduce` does; OUT itself is not rewritten)\n"
@@ -386,7 +387,7 @@ int swan_cmd_quantize(int argc, char **argv) {
     swan_mlx_write_stats ws = {0, 0};
     if (status == SWAN_EXIT_OK) {
         const char *delay = getenv("SWAN_TEST_QUANTIZE_DELAY_MS");
-        swan_mlx_write_opts wo = {.max_block_bytes = (size_t)16 << 20,
+        swan_mlx_write_opts wo = {.argv0 = swan_cli_argv0(),
                                   .jobs = jobs,
                                   .stop = swan_cli_stop_flag(),
                                   .delay_ms = delay ? atoi(delay) : 0};

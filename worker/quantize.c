@@ -19,28 +19,27 @@ uint64_t swan_quant_scale_bytes(uint64_t rows, uint64_t cols, int group, swan_dt
     return rows * (cols / (uint64_t)group) * (dt == SWAN_DT_F32 ? 4 : 2);
 }
 
-static int pwrite_all(int fd, const void *buf, size_t n, uint64_t off, swan_error *err) {
-    const char *p = buf;
+static int file_put(void *ctx, int part, uint64_t offset, const void *data, size_t n,
+                    swan_error *err) {
+    const swan_qfile *f = ctx;
+    const char *p = data;
+    uint64_t at = f->off[part] + offset;
     while (n > 0) {
-        ssize_t w = pwrite(fd, p, n, (off_t)off);
+        ssize_t w = pwrite(f->fd, p, n, (off_t)at);
         if (w < 0) {
             if (errno == EINTR) continue;
             return swan_error_set(err, "write failed: %s", strerror(errno));
         }
         p += w;
         n -= (size_t)w;
-        off += (uint64_t)w;
+        at += (uint64_t)w;
     }
     return 0;
 }
 
-static uint64_t fnv(uint64_t h, const void *p, size_t n) {
-    const unsigned char *b = p;
-    for (size_t i = 0; i < n; i++) {
-        h ^= b[i];
-        h *= 0x100000001b3ull;
-    }
-    return h;
+void swan_qsink_file(swan_qsink *sink, swan_qfile *f) {
+    sink->put = file_put;
+    sink->ctx = f;
 }
 
 /* Stores x as dt, little-endian, at out; returns the byte count. */
@@ -58,8 +57,7 @@ static size_t store_dtype(swan_dtype dt, float x, unsigned char *out) {
 }
 
 int swan_quantize_matrix(const swan_tile_reader *rd, int bits, int group, swan_dtype dt,
-                         const swan_qdest *dst, size_t max_block_bytes, uint64_t *hash,
-                         swan_error *err) {
+                         const swan_qsink *sink, size_t max_block_bytes, swan_error *err) {
     uint64_t rows = rd->rows, cols = rd->cols;
     if (swan_mlx_bits_index(bits) < 0 || swan_mlx_group_index(group) < 0)
         return swan_error_set(err, "quantize: %d bits with group size %d is not an MLX width", bits,
@@ -95,7 +93,6 @@ int swan_quantize_matrix(const swan_tile_reader *rd, int bits, int group, swan_d
                             (unsigned long long)block, (unsigned long long)panel);
         goto done;
     }
-    uint64_t h = hash ? *hash : 0;
     for (uint64_t r0 = 0; r0 < rows && rc == 0; r0 += block) {
         size_t nr = (size_t)(rows - r0 < block ? rows - r0 : block);
         for (uint64_t c0 = 0; c0 < cols && rc == 0; c0 += panel) {
@@ -124,20 +121,14 @@ int swan_quantize_matrix(const swan_tile_reader *rd, int bits, int group, swan_d
             size_t wn = (size_t)(wp - wbuf), sn = (size_t)(sp - sbuf);
             uint64_t wat = r0 * wrow + c0 * (uint64_t)bits / 8;
             uint64_t sat = r0 * srow + swan_quant_scale_bytes(1, c0, group, dt);
-            if (pwrite_all(dst->fd, wbuf, wn, dst->w_off + wat, err) ||
-                pwrite_all(dst->fd, sbuf, sn, dst->s_off + sat, err) ||
-                pwrite_all(dst->fd, bbuf, sn, dst->b_off + sat, err)) {
+            if (sink->put(sink->ctx, SWAN_QSINK_WEIGHT, wat, wbuf, wn, err) ||
+                sink->put(sink->ctx, SWAN_QSINK_SCALES, sat, sbuf, sn, err) ||
+                sink->put(sink->ctx, SWAN_QSINK_BIASES, sat, bbuf, sn, err)) {
                 rc = -1;
                 break;
             }
-            if (hash) {
-                h = fnv(h, wbuf, wn);
-                h = fnv(h, sbuf, sn);
-                h = fnv(h, bbuf, sn);
-            }
         }
     }
-    if (hash && rc == 0) *hash = h;
 done:
     free(tile);
     free(wbuf);

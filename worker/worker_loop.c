@@ -16,11 +16,13 @@
 
 #include "common/clock.h"
 #include "common/dtype.h"
+#include "common/hash.h"
 #include "common/prng.h"
 #include "common/view2d.h"
 #include "proto/messages.h"
 #include "proto/transport.h"
 #include "worker/metrics.h"
+#include "worker/quantize.h"
 #include "common/regular_file.h"
 #include "worker/tensor_reader.h"
 #include "worker/worker_stream.h"
@@ -62,6 +64,16 @@ static bool fifo_pop(msg_fifo *q, swan_msg *m) {
     return true;
 }
 
+/* QCHUNKs encoded by the compute thread, waiting for the main thread to send them
+ * (docs/protocol.md "Quantizing"). `inflight` counts those queued and those sent and
+ * not yet acknowledged by a QACK: at most SWAN_QCHUNK_WINDOW, so the compute thread
+ * waits for credit rather than pile bytes up in either process. */
+typedef struct qchunk_out {
+    char *buf;
+    size_t len;
+    uint32_t gen;           /* connection it was made for                   */
+} qchunk_out;
+
 /* Where the two threads hand work over (all fields under mu). */
 typedef struct handoff {
     pthread_mutex_t mu;
@@ -76,6 +88,9 @@ typedef struct handoff {
     bool stream;            /* this connection's tasks are streamed (under mu) */
     void *stream_sock;      /* compute thread's end of the inproc pair       */
     atomic_uint gen;        /* connection number (bumped on each connection) */
+    qchunk_out qout[SWAN_QCHUNK_WINDOW]; /* QCHUNKs not yet sent, in order     */
+    size_t qhead, qcount;
+    unsigned qinflight;     /* queued + sent and not acknowledged            */
 } handoff;
 
 /* The shard file the compute thread read last, kept open: consecutive tensors of a
@@ -150,6 +165,30 @@ static int open_streamed(swan_tensor_reader *tr, swan_stream_source *ss, uint64_
     return 0;
 }
 
+/* Opens the reader of an item over view, from the shard files or (ss not NULL) from
+ * streamed bytes: the one way both task kinds read a tensor. */
+static int open_item(swan_tensor_reader *tr, const swan_task_item *it, uint64_t task_id, swan_dtype dt,
+                     const swan_view2d *view, shard_cache *cache, swan_stream_source *ss,
+                     swan_error *err) {
+    bool fp8 = swan_dtype_is_fp8(dt);
+    if (!swan_dtype_is_analyzed(dt) && !(fp8 && it->scale_path))
+        return swan_error_set(err, fp8 ? "dtype %s without scales is not analyzed" : "dtype %s is not analyzed",
+                              it->dtype);
+    if (ss) return open_streamed(tr, ss, task_id, it, dt, view, err);
+    if (shard_cache_get(cache, it->path, err) ||
+        swan_tensor_reader_open_fd(tr, cache->fd, cache->size, it->path, it->offset, it->nbytes, dt, view,
+                                   err))
+        return -1;
+    if (fp8 && swan_tensor_reader_load_scales(tr, it->scale_path, it->scale_offset,
+                                              swan_dtype_from_name(it->scale_dtype), it->scale_rows,
+                                              it->scale_cols, it->block_rows, it->block_cols,
+                                              (int)it->ndim, it->shape, err)) {
+        swan_tensor_reader_close(tr);
+        return -1;
+    }
+    return 0;
+}
+
 /* Analyzes one item, from the shard files or (ss not NULL) from streamed bytes; on
  * failure the item carries the reason (in result's arena) instead of metrics. */
 static void analyze_item(const swan_task_item *it, uint64_t task_id, uint64_t seed, shard_cache *cache,
@@ -160,30 +199,12 @@ static void analyze_item(const swan_task_item *it, uint64_t task_id, uint64_t se
     out->tensor_id = it->tensor_id;
     swan_dtype dt = swan_dtype_from_name(it->dtype);
     swan_view2d view;
-    bool fp8 = swan_dtype_is_fp8(dt);
-    if (!swan_dtype_is_analyzed(dt) && !(fp8 && it->scale_path)) {
-        swan_error_set(&err, fp8 ? "dtype %s without scales is not analyzed" : "dtype %s is not analyzed",
-                       it->dtype);
-        goto fail;
-    }
     if (swan_view2d_make((int)it->ndim, it->shape, &view) != SWAN_KIND_MATRIX) {
         swan_error_set(&err, "shape is not an analyzable matrix");
         goto fail;
     }
     swan_tensor_reader tr;
-    if (ss) {
-        if (open_streamed(&tr, ss, task_id, it, dt, &view, &err)) goto fail;
-    } else if (shard_cache_get(cache, it->path, &err) ||
-               swan_tensor_reader_open_fd(&tr, cache->fd, cache->size, it->path, it->offset,
-                                          it->nbytes, dt, &view, &err)) {
-        goto fail;
-    } else if (fp8 && swan_tensor_reader_load_scales(&tr, it->scale_path, it->scale_offset,
-                                              swan_dtype_from_name(it->scale_dtype), it->scale_rows,
-                                              it->scale_cols, it->block_rows, it->block_cols,
-                                              (int)it->ndim, it->shape, &err)) {
-        swan_tensor_reader_close(&tr);
-        goto fail;
-    }
+    if (open_item(&tr, it, task_id, dt, &view, cache, ss, &err)) goto fail;
     cancellable cr = {.cancel = cancel};
     swan_tensor_reader_as_tiles(&tr, &cr.inner);
     swan_tile_reader reader = cr.inner;
@@ -212,8 +233,117 @@ fail:
     out->error = swan_msg_strdup(result, err.msg);
 }
 
+/* ---- quantize tasks --------------------------------------------------------- */
+
+/* Float32 bytes of one block the quantizer holds: QCHUNKs of at most 1 MiB carry a
+ * block's packed bytes (1M values at 8 bits) without a split in the common case. */
+#define QUANT_BLOCK_BYTES ((size_t)4 << 20)
+
+/* The sink of one item: each part's bytes go out as QCHUNKs of at most
+ * SWAN_QCHUNK_MAX, hashed on the way (the item's qhash). */
+typedef struct qchunk_sink {
+    handoff *h;
+    uint64_t task_id;
+    uint32_t tensor_id;
+    uint32_t gen;           /* the connection the task came on */
+    swan_xxh64_state st[SWAN_QPARTS];
+} qchunk_sink;
+
+/* Queues one encoded QCHUNK for the main thread, waiting for credit first. */
+static int queue_qchunk(qchunk_sink *k, char *buf, size_t len, swan_error *err) {
+    handoff *h = k->h;
+    pthread_mutex_lock(&h->mu);
+    while (!h->quit && !atomic_load(&h->cancel) && atomic_load(&h->gen) == k->gen &&
+           h->qinflight >= SWAN_QCHUNK_WINDOW)
+        pthread_cond_wait(&h->cv, &h->mu);
+    int rc = 0;
+    if (h->quit || atomic_load(&h->cancel))
+        rc = swan_error_set(err, "cancelled");
+    else if (atomic_load(&h->gen) != k->gen)
+        rc = swan_error_set(err, "the connection to the coordinator changed");
+    if (rc == 0) {
+        h->qout[(h->qhead + h->qcount++) % SWAN_QCHUNK_WINDOW] = (qchunk_out){buf, len, k->gen};
+        h->qinflight++;
+    }
+    pthread_mutex_unlock(&h->mu);
+    if (rc) {
+        free(buf);
+        return rc;
+    }
+    char b = 1; /* the main thread sends it */
+    while (write(h->wake_fd, &b, 1) < 0 && errno == EINTR) {
+    }
+    return 0;
+}
+
+static int qchunk_put(void *ctx, int part, uint64_t offset, const void *data, size_t n,
+                      swan_error *err) {
+    qchunk_sink *k = ctx;
+    const unsigned char *p = data;
+    swan_xxh64_update(&k->st[part], p, n);
+    while (n > 0) {
+        size_t take = n < SWAN_QCHUNK_MAX ? n : SWAN_QCHUNK_MAX;
+        swan_msg m = {.type = SWAN_MSG_QCHUNK};
+        m.u.qchunk = (swan_msg_qchunk){.task_id = k->task_id, .tensor_id = k->tensor_id,
+                                       .part = (uint32_t)part, .offset = offset,
+                                       .nbytes = (uint32_t)take, .data = p};
+        char *buf;
+        size_t len;
+        if (swan_msg_encode(&m, &buf, &len, err) || queue_qchunk(k, buf, len, err)) return -1;
+        p += take, n -= take, offset += take;
+    }
+    return 0;
+}
+
+/* Quantizes one item with the width the coordinator chose, its bytes sent as
+ * QCHUNKs, the item carrying their hashes; on failure the reason instead. The matrix
+ * is the tensor over its last dimension (an expert stack's rows one after another),
+ * which is how MLX groups and stores it. */
+static void quantize_item(const swan_task_item *it, uint64_t task_id, uint32_t gen, handoff *h,
+                          shard_cache *cache, swan_stream_source *ss, swan_msg *result,
+                          swan_result_item *out) {
+    swan_error err;
+    memset(out, 0, sizeof *out);
+    out->tensor_id = it->tensor_id;
+    swan_dtype dt = swan_dtype_from_name(it->dtype);
+    swan_view2d view;
+    memset(&view, 0, sizeof view);
+    uint64_t nelem = 1;
+    for (uint32_t d = 0; d < it->ndim; d++) nelem *= it->shape[d];
+    if (it->ndim < 2 || it->shape[it->ndim - 1] == 0 || nelem == 0) {
+        swan_error_set(&err, "a quantized tensor must be a matrix (or a stack of them)");
+        goto fail;
+    }
+    view.cols = it->shape[it->ndim - 1];
+    view.rows = nelem / view.cols;
+    view.nseg = 1;
+    view.seg[0].rows = view.rows;
+    swan_tensor_reader tr;
+    if (open_item(&tr, it, task_id, dt, &view, cache, ss, &err)) goto fail;
+    cancellable cr = {.cancel = &h->cancel};
+    swan_tensor_reader_as_tiles(&tr, &cr.inner);
+    swan_tile_reader reader = cr.inner;
+    reader.read_tile = cancellable_read_tile;
+    reader.ctx = &cr;
+    qchunk_sink k = {.h = h, .task_id = task_id, .tensor_id = it->tensor_id, .gen = gen};
+    for (int p = 0; p < SWAN_QPARTS; p++) swan_xxh64_init(&k.st[p], 0);
+    swan_qsink sink = {.put = qchunk_put, .ctx = &k};
+    int rc = swan_quantize_matrix(&reader, (int)it->bits, (int)it->group, swan_dtype_from_name(it->qdtype),
+                                  &sink, QUANT_BLOCK_BYTES, &err);
+    swan_tensor_reader_close(&tr);
+    if (rc) goto fail;
+    out->ok = 1;
+    out->quantized = true;
+    for (int p = 0; p < SWAN_QPARTS; p++) out->qhash[p] = swan_xxh64_digest(&k.st[p]);
+    return;
+fail:
+    out->ok = 0;
+    out->error = swan_msg_strdup(result, err.msg);
+}
+
 static void run_task(const swan_msg_task *task, const swan_worker_opts *o, shard_cache *cache,
-                     swan_stream_source *ss, const atomic_bool *cancel, swan_msg *result) {
+                     swan_stream_source *ss, handoff *h, uint32_t gen, swan_msg *result) {
+    const atomic_bool *cancel = &h->cancel;
     memset(result, 0, sizeof *result);
     result->type = SWAN_MSG_RESULT;
     result->u.result.task_id = task->task_id;
@@ -228,8 +358,12 @@ static void run_task(const swan_msg_task *task, const swan_worker_opts *o, shard
             out->error = swan_msg_strdup(result, err.msg);
             continue;
         }
-        analyze_item(&task->items[i], task->task_id, task->seed, cache, ss, cancel, result,
-                     &result->u.result.items[i]);
+        if (task->kind == SWAN_TASK_QUANTIZE)
+            quantize_item(&task->items[i], task->task_id, gen, h, cache, ss, result,
+                          &result->u.result.items[i]);
+        else
+            analyze_item(&task->items[i], task->task_id, task->seed, cache, ss, cancel, result,
+                         &result->u.result.items[i]);
     }
 }
 
@@ -324,11 +458,16 @@ static void *compute_thread(void *arg) {
         if (h->quit) break;
         h->computing = task.u.task.task_id;
         bool streamed = h->stream;
+        uint32_t gen = atomic_load(&h->gen); /* tasks of an old connection were dropped */
         pthread_mutex_unlock(&h->mu);
         swan_msg result;
-        run_task(&task.u.task, h->o, &cache, streamed ? &ss : NULL, &h->cancel, &result);
+        run_task(&task.u.task, h->o, &cache, streamed ? &ss : NULL, h, gen, &result);
         swan_msg_free(&task);
         pthread_mutex_lock(&h->mu);
+        /* A RESULT goes behind its task's QCHUNKs: it is queued only once they have
+         * been handed to the socket, so every chunk queued later is of a later task
+         * (on_compute_done sends results before chunks). */
+        while (h->qcount && !h->quit) pthread_cond_wait(&h->cv, &h->mu);
         h->computing = 0;
         fifo_push(&h->results, &result); /* cannot be full: one result per queued task */
         char b = 1;
@@ -527,6 +666,14 @@ static int on_coordinator_message(loop *L, swan_error *err) {
         swan_msg_free(&m);
         return rc;
     }
+    if (m.type == SWAN_MSG_QACK) { /* one QCHUNK written: a credit back */
+        swan_msg_free(&m);
+        pthread_mutex_lock(&L->h.mu);
+        if (L->h.qinflight > L->h.qcount) L->h.qinflight--;
+        pthread_cond_broadcast(&L->h.cv);
+        pthread_mutex_unlock(&L->h.mu);
+        return 0;
+    }
     if (m.type != SWAN_MSG_TASK || L->outstanding >= QUEUE_CAP) {
         swan_error_set(err, "the coordinator sent an unexpected '%s' message%s",
                        swan_msg_type_name(m.type),
@@ -550,27 +697,65 @@ static int on_coordinator_message(loop *L, swan_error *err) {
     return 0;
 }
 
+/* One finished task's RESULT (consumed), unless it belongs to a connection gone. */
+static int send_result(loop *L, swan_msg *result, swan_error *err) {
+    L->outstanding--;
+    if (L->stale) { /* computed for a coordinator connection that is gone */
+        L->stale--;
+        swan_msg_free(result);
+        return 0;
+    }
+    int rc = send_msg(&L->tr, result, err);
+    swan_msg_free(result);
+    return rc;
+}
+
+/* Sends the QCHUNKs the compute thread queued (those of an old connection are
+ * dropped: their credit was reset with it). */
+static int send_qchunks(loop *L, qchunk_out *q, size_t n, swan_error *err) {
+    int rc = 0;
+    uint32_t gen = atomic_load(&L->h.gen);
+    for (size_t i = 0; i < n; i++) {
+        if (rc == 0 && q[i].gen == gen) rc = swan_transport_client_send(&L->tr, q[i].buf, q[i].len, err);
+        free(q[i].buf);
+    }
+    return rc;
+}
+
+/* What the compute thread finished: results, then QCHUNKs. Both queues are emptied
+ * in one critical section and sent in that order: the compute thread queues a RESULT
+ * only when its task's chunks have left the queue, so the chunks still queued are
+ * of later tasks, and a RESULT never overtakes its own chunks nor follows the next
+ * task's. */
 static int on_compute_done(loop *L, swan_error *err) {
     char b[64];
     while (read(L->pipefd[0], b, sizeof b) > 0) {
     }
     for (;;) {
-        swan_msg result;
+        swan_msg results[QUEUE_CAP];
+        qchunk_out q[SWAN_QCHUNK_WINDOW];
+        size_t nr = 0, nq = 0;
         pthread_mutex_lock(&L->h.mu);
-        bool have = fifo_pop(&L->h.results, &result);
-        pthread_mutex_unlock(&L->h.mu);
-        if (!have) return 0;
-        L->outstanding--;
-        if (L->stale) { /* computed for a coordinator connection that is gone */
-            L->stale--;
-            swan_msg_free(&result);
-            continue;
+        while (nr < QUEUE_CAP && fifo_pop(&L->h.results, &results[nr])) nr++;
+        while (L->h.qcount) {
+            q[nq++] = L->h.qout[L->h.qhead];
+            L->h.qhead = (L->h.qhead + 1) % SWAN_QCHUNK_WINDOW;
+            L->h.qcount--;
         }
-        int rc = send_msg(&L->tr, &result, err);
-        swan_msg_free(&result);
+        if (nq) pthread_cond_broadcast(&L->h.cv); /* a RESULT may be waiting for them */
+        pthread_mutex_unlock(&L->h.mu);
+        int rc = 0;
+        for (size_t i = 0; i < nr; i++) {
+            if (rc == 0) rc = send_result(L, &results[i], err);
+            else swan_msg_free(&results[i]);
+        }
+        int qrc = send_qchunks(L, q, nq, err); /* frees them whatever happens */
+        if (rc == 0) rc = qrc;
         if (rc) return rc;
+        if (nr == 0 && nq == 0) return 0;
     }
 }
+
 
 static int loop_open(loop *L, swan_error *err) {
     if (pipe(L->pipefd) != 0) return swan_error_set(err, "pipe: %s", strerror(errno));
@@ -610,8 +795,15 @@ static int loop_open(loop *L, swan_error *err) {
 /* A (re)connection: forget the work of the previous connection (its coordinator
  * re-queued it) and say HELLO. */
 static int on_connected(loop *L, swan_error *err) {
-    atomic_fetch_add(&L->h.gen, 1); /* voids every stream request of the old connection */
     pthread_mutex_lock(&L->h.mu);
+    atomic_fetch_add(&L->h.gen, 1); /* voids every stream request and QCHUNK of the old connection */
+    while (L->h.qcount) { /* QCHUNKs of the old connection: never sent, credit reset */
+        free(L->h.qout[L->h.qhead].buf);
+        L->h.qhead = (L->h.qhead + 1) % SWAN_QCHUNK_WINDOW;
+        L->h.qcount--;
+    }
+    L->h.qinflight = 0;
+    pthread_cond_broadcast(&L->h.cv); /* a compute thread waiting for credit gives up */
     swan_msg m;
     while (fifo_pop(&L->h.tasks, &m)) { /* queued, not started: drop */
         swan_msg_free(&m);
@@ -628,7 +820,7 @@ static void loop_close(loop *L) {
         pthread_mutex_lock(&L->h.mu);
         L->h.quit = true;
         atomic_store(&L->h.cancel, true);
-        pthread_cond_signal(&L->h.cv);
+        pthread_cond_broadcast(&L->h.cv);
         pthread_mutex_unlock(&L->h.mu);
         /* Always joined: the thread uses L->h (on our caller's stack) and may be inside
          * BLAS, and returning from main while it runs would tear the BLAS library down
@@ -637,6 +829,8 @@ static void loop_close(loop *L) {
         swan_msg m;
         while (fifo_pop(&L->h.tasks, &m)) swan_msg_free(&m);
         while (fifo_pop(&L->h.results, &m)) swan_msg_free(&m);
+        for (; L->h.qcount; L->h.qcount--, L->h.qhead = (L->h.qhead + 1) % SWAN_QCHUNK_WINDOW)
+            free(L->h.qout[L->h.qhead].buf);
     } else if (L->h.stream_sock) {
         zmq_close(L->h.stream_sock); /* the thread never started: still ours */
     }

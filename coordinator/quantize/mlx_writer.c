@@ -4,8 +4,6 @@
 #include <cjson/cJSON.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <pthread.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,8 +13,11 @@
 
 #include "common/atomic_file.h"
 #include "common/hash.h"
+#include "coordinator/plan/plan.h"
 #include "coordinator/quantize/expert_matrix.h"
 #include "coordinator/quantize/quantize_journal.h"
+#include "coordinator/schedule/scheduler.h"
+#include "coordinator/schedule/workforce.h"
 #include "worker/quantize.h"
 
 #define COPY_CHUNK ((size_t)4 << 20)
@@ -122,62 +123,64 @@ static int copy_tensor(const swan_checkpoint *ck, const swan_qtensor *t, int fd,
     return 0;
 }
 
-static int quantize_module(const swan_checkpoint *ck, const swan_qlayout *l, const swan_qtensor *w,
-                           int fd, uint64_t base, size_t max_block_bytes, swan_error *err) {
+/* Packed 3-D experts (swan_qpacked: each expert a slice of one source tensor, maybe
+ * transposed) are quantized here, with the workers' kernel (worker/quantize.c) into a
+ * file sink: a quantize task names whole source tensors, which these are not. */
+static int quantize_packed(const swan_checkpoint *ck, const swan_qlayout *l, const swan_qtensor *w,
+                           int fd, uint64_t base, swan_error *err) {
     const swan_qtensor *sc = &l->t[w->scales], *bi = &l->t[w->biases];
     for (uint32_t e = 0; e < w->nsrc; e++) {
         const swan_tensor *s = &ck->tensors[w->src[e]];
-        swan_expert_matrix m; /* the tensor, or packed experts' slice (transposed) */
+        swan_expert_matrix m; /* packed experts' slice (transposed) */
         if (swan_expert_matrix_open(&m, ck, w, e, err)) return -1;
         uint64_t wb = w->nbytes / w->nsrc, sb = sc->nbytes / w->nsrc;
-        swan_qdest d = {fd, base + w->offset + e * wb, base + sc->offset + e * sb,
-                        base + bi->offset + e * sb};
-        int rc = swan_quantize_matrix(&m.rd, w->bits, w->group, s->dtype, &d, max_block_bytes, NULL, err);
+        swan_qfile qf = {fd, {base + w->offset + e * wb, base + sc->offset + e * sb, base + bi->offset + e * sb}};
+        swan_qsink sink;
+        swan_qsink_file(&sink, &qf);
+        int rc = swan_quantize_matrix(&m.rd, w->bits, w->group, sc->dtype, &sink, (size_t)4 << 20, err);
         swan_expert_matrix_close(&m);
         if (rc) return swan_error_set(err, "%s: %s", s->name, err->msg);
     }
     return 0;
 }
 
-/* The tensors of one shard, shared by the threads that fill it. Every tensor's bytes
- * go to offsets fixed by the layout, so which thread does what changes nothing in the
- * file: -j 1 and -j N write the same bytes. */
-typedef struct shard_job {
-    const swan_checkpoint *ck;
-    const swan_qlayout *l;
-    const swan_mlx_write_opts *o;
-    swan_qjournal *journal;
-    uint32_t k;
-    int fd;
-    uint64_t base;
-    atomic_size_t next;
-    atomic_size_t units, resumed;
-    atomic_int failed;
-    atomic_int stopped;
-    swan_error err; /* the first failure */
-    pthread_mutex_t lock;
-} shard_job;
-
 /* XXH64 of a unit's bytes as they are in the shard: a kept tensor's range, or a
- * module's weight, scales and biases ranges one after the other. */
+ * module's weight, scales and biases ranges one after the other. With items and
+ * qhash (a quantized unit just written by workers), also checks that each source
+ * item's part hashes to what its worker's RESULT said: 1 and why when one differs. */
 static int unit_sum(const swan_qlayout *l, const swan_qtensor *t, int fd, uint64_t base, char *buf,
-                    uint64_t *sum, swan_error *err) {
+                    const uint64_t (*qhash)[3], uint64_t *sum, char *why, size_t whylen,
+                    swan_error *err) {
     const swan_qtensor *parts[3] = {t, NULL, NULL};
     if (t->kind == SWAN_QOUT_WEIGHT) parts[1] = &l->t[t->scales], parts[2] = &l->t[t->biases];
     swan_xxh64_state st;
     swan_xxh64_init(&st, 0);
-    for (int p = 0; p < 3 && parts[p]; p++)
-        for (uint64_t done = 0; done < parts[p]->nbytes;) {
-            uint64_t left = parts[p]->nbytes - done;
-            size_t n = left < COPY_CHUNK ? (size_t)left : COPY_CHUNK;
-            if (pread_all(fd, buf, n, base + parts[p]->offset + done))
-                return swan_error_set(err, "cannot read back %s: %s", parts[p]->name,
-                                      errno ? strerror(errno) : "short read");
-            swan_xxh64_update(&st, buf, n);
-            done += n;
+    int differs = 0;
+    for (int p = 0; p < 3 && parts[p]; p++) {
+        uint32_t items = qhash ? t->nsrc : 1;
+        uint64_t per = parts[p]->nbytes / items;
+        for (uint32_t e = 0; e < items; e++) {
+            swan_xxh64_state item;
+            swan_xxh64_init(&item, 0);
+            for (uint64_t done = 0; done < per;) {
+                uint64_t left = per - done;
+                size_t n = left < COPY_CHUNK ? (size_t)left : COPY_CHUNK;
+                if (pread_all(fd, buf, n, base + parts[p]->offset + e * per + done))
+                    return swan_error_set(err, "cannot read back %s: %s", parts[p]->name,
+                                          errno ? strerror(errno) : "short read");
+                swan_xxh64_update(&st, buf, n);
+                if (qhash) swan_xxh64_update(&item, buf, n);
+                done += n;
+            }
+            if (qhash && !differs && swan_xxh64_digest(&item) != qhash[e][p]) {
+                snprintf(why, whylen, "the bytes of %s (item %u) differ from its worker's hash",
+                         parts[p]->name, e);
+                differs = 1;
+            }
         }
+    }
     *sum = swan_xxh64_digest(&st);
-    return 0;
+    return differs;
 }
 
 static void sleep_ms(int ms) {
@@ -186,98 +189,152 @@ static void sleep_ms(int ms) {
     }
 }
 
-/* One unit: skipped when the journal holds it and its bytes still hash to the record,
- * else written, read back, hashed and journaled. */
-static int do_unit(shard_job *j, size_t i, char *buf, swan_error *err) {
-    const swan_qtensor *t = &j->l->t[i];
+/* One run of the writer: the shards being filled and where each source tensor's
+ * quantized bytes go. Quantized modules are tasks for the workers
+ * (coordinator/schedule/scheduler.c, docs/protocol.md "Quantizing"): one task per
+ * module, its items the source tensors (a stack's experts, in order); kept tensors
+ * are copied here. Every byte goes to an offset fixed by the layout, so which worker
+ * does what changes nothing in the files: -j 1, -j N and remote workers write the
+ * same bytes. */
+typedef struct qrun {
+    const swan_checkpoint *ck;
+    const swan_qlayout *l;
+    const swan_mlx_write_opts *o;
+    swan_qjournal *journal;
+    swan_mlx_write_stats *stats;
+    int *fd;                 /* per shard: its .tmp, or -1 when already complete  */
+    uint64_t *base;          /* per shard: where its data section starts          */
+    uint32_t *unit_of;       /* per source tensor: its module's layout index      */
+    uint32_t *expert_of;     /* per source tensor: its place in that module       */
+    char *buf;               /* COPY_CHUNK bytes for copies and read-backs        */
+    size_t failed;           /* tensors declared failed by the scheduler          */
+    char failed_msg[SWAN_ERROR_MAX];
+} qrun;
+
+static void hook_item(void *ctx, uint32_t tensor, uint32_t *bits, uint32_t *group, const char **qdtype,
+                      uint64_t part_bytes[3]) {
+    const qrun *r = ctx;
+    const swan_qtensor *w = &r->l->t[r->unit_of[tensor]];
+    const swan_qtensor *sc = &r->l->t[w->scales];
+    *bits = (uint32_t)w->bits;
+    *group = (uint32_t)w->group;
+    *qdtype = swan_dtype_name(sc->dtype);
+    part_bytes[0] = w->nbytes / w->nsrc;
+    part_bytes[1] = part_bytes[2] = sc->nbytes / w->nsrc;
+}
+
+static int hook_write(void *ctx, uint32_t tensor, int part, uint64_t offset, const void *data, size_t n,
+                      swan_error *err) {
+    const qrun *r = ctx;
+    const swan_qtensor *w = &r->l->t[r->unit_of[tensor]];
+    const swan_qtensor *t = part == 0 ? w : &r->l->t[part == 1 ? w->scales : w->biases];
+    uint64_t per = t->nbytes / w->nsrc;
+    if (offset > per || n > per - offset) /* the scheduler checked it: a bug if not */
+        return swan_error_set(err, "internal: bytes past %s", t->name);
+    if (pwrite_all(r->fd[w->shard], data, n, r->base[w->shard] + t->offset + r->expert_of[tensor] * per + offset))
+        return swan_error_set(err, "cannot write %s: %s", t->name, strerror(errno));
+    return 0;
+}
+
+static int hook_task_done(void *ctx, const uint32_t *tensors, uint32_t n, const uint64_t (*qhash)[3],
+                          char *why, size_t whylen, swan_error *err) {
+    qrun *r = ctx;
+    size_t u = r->unit_of[tensors[0]];
+    const swan_qtensor *w = &r->l->t[u];
+    if (n != w->nsrc) return swan_error_set(err, "internal: a task of %u items for %s", n, w->name);
     uint64_t sum;
-    atomic_fetch_add(&j->units, 1);
-    if (j->journal->has[i]) {
-        if (unit_sum(j->l, t, j->fd, j->base, buf, &sum, err)) return -1;
-        if (sum == j->journal->sum[i]) {
-            atomic_fetch_add(&j->resumed, 1);
-            return 0;
+    int rc = unit_sum(r->l, w, r->fd[w->shard], r->base[w->shard], r->buf, qhash, &sum, why, whylen, err);
+    if (rc) return rc;
+    if (r->o->delay_ms > 0) sleep_ms(r->o->delay_ms);
+    return swan_qjournal_unit(r->journal, u, sum, err);
+}
+
+static void hook_tensor_error(void *ctx, uint32_t tensor, const char *reasons) {
+    qrun *r = ctx;
+    if (r->failed++ == 0)
+        snprintf(r->failed_msg, sizeof r->failed_msg, "'%.200s' could not be quantized: %.250s",
+                 r->ck->tensors[tensor].name, reasons);
+}
+
+static void hook_log(void *ctx, const char *line) {
+    (void)ctx;
+    fprintf(stderr, "swan quantize: %s\n", line);
+}
+
+static int by_cost_desc(const void *a, const void *b) {
+    double x = ((const swan_task *)a)->cost, y = ((const swan_task *)b)->cost;
+    return x < y ? 1 : x > y ? -1 : 0;
+}
+
+/* The tasks: every quantized module of an open shard not found complete in the
+ * journal, largest first. */
+static int build_plan(qrun *r, const bool *todo, swan_plan *plan, swan_error *err) {
+    const swan_qlayout *l = r->l;
+    memset(plan, 0, sizeof *plan);
+    size_t ntasks = 0, nitems = 0;
+    for (size_t i = 0; i < l->n; i++)
+        if (todo[i]) ntasks++, nitems += l->t[i].nsrc;
+    plan->nrecs = r->ck->ntensors;
+    plan->recs = calloc(plan->nrecs ? plan->nrecs : 1, sizeof *plan->recs);
+    plan->tasks = calloc(ntasks ? ntasks : 1, sizeof *plan->tasks);
+    plan->task_items = malloc((nitems ? nitems : 1) * sizeof *plan->task_items);
+    if (!plan->recs || !plan->tasks || !plan->task_items) return swan_error_set(err, "out of memory");
+    uint32_t at = 0;
+    for (size_t i = 0; i < l->n; i++) {
+        if (!todo[i]) continue;
+        swan_task *t = &plan->tasks[plan->ntasks++];
+        t->first = at;
+        t->count = l->t[i].nsrc;
+        for (uint32_t e = 0; e < l->t[i].nsrc; e++) {
+            const swan_tensor *src = &r->ck->tensors[l->t[i].src[e]];
+            plan->task_items[at++] = l->t[i].src[e];
+            t->cost += (double)src->nelem;
+            t->bytes += src->nbytes;
         }
+        plan->total_cost += t->cost;
     }
-    if (j->o->delay_ms > 0) sleep_ms(j->o->delay_ms);
-    int rc = t->kind == SWAN_QOUT_COPY
-                 ? copy_tensor(j->ck, t, j->fd, j->base, buf, err)
-                 : quantize_module(j->ck, j->l, t, j->fd, j->base, j->o->max_block_bytes, err);
-    if (rc == 0) rc = unit_sum(j->l, t, j->fd, j->base, buf, &sum, err);
-    if (rc == 0) rc = swan_qjournal_unit(j->journal, i, sum, err);
+    qsort(plan->tasks, plan->ntasks, sizeof *plan->tasks, by_cost_desc);
+    return 0;
+}
+
+/* Runs the quantize tasks on local (and --listen) workers. 0, SWAN_MLX_WRITE_STOPPED
+ * or -1. */
+static int run_tasks(qrun *r, swan_plan *plan, swan_error *err) {
+    const swan_mlx_write_opts *o = r->o;
+    swan_workforce wf;
+    memset(&wf, 0, sizeof wf);
+    swan_workforce_opts wo = {.argv0 = o->argv0, .jobs = o->jobs, .threads = 1, .listen = o->listen,
+                              .curve_secret = o->curve_secret, .allow = o->allow,
+                              .insecure = o->insecure, .log = hook_log, .log_ctx = r};
+    int rc = swan_workforce_open(&wf, &wo, err) || swan_workforce_start(&wf, &wo, err) ? -1 : 0;
+    if (rc == 0) {
+        if (o->listen)
+            fprintf(stderr, "swan quantize: listening for workers on %s%s\n", o->listen,
+                    o->curve_secret ? " (CURVE, allowed keys only)" : " (no encryption)");
+        swan_sched_quantize q = {.ctx = r, .item = hook_item, .write = hook_write,
+                                 .task_done = hook_task_done};
+        swan_sched_opts so = {.transport = &wf.transport,
+                              .worker_timeout = o->worker_timeout > 0 ? o->worker_timeout : 120.0,
+                              .max_attempts = 3,
+                              .backup_after = 1.0,
+                              .max_respawns = 2 * (size_t)(o->jobs > 0 ? o->jobs : 1) + 2,
+                              .prefetch_max_cost = 1e6, /* ~1M weights: round trips matter below */
+                              .stop = o->stop,
+                              .quantize = &q};
+        swan_sched_hooks hooks = {.ctx = r, .on_tensor_error = hook_tensor_error, .log = hook_log};
+        rc = swan_sched_run(&so, r->ck, plan, swan_workforce_pool(&wf), &hooks, err);
+        swan_local_pool_stop(&wf.pool, 1000);
+        if (rc && o->stop && *o->stop) rc = SWAN_MLX_WRITE_STOPPED;
+        if (rc == 0 && r->failed) rc = swan_error_set(err, "%s", r->failed_msg);
+    }
+    swan_workforce_free(&wf);
     return rc;
 }
 
-static void *shard_worker(void *arg) {
-    shard_job *j = arg;
-    char *buf = malloc(COPY_CHUNK);
-    swan_error err = {{0}};
-    int rc = buf ? 0 : swan_error_set(&err, "out of memory");
-    while (rc == 0 && !atomic_load(&j->failed)) {
-        if (j->o->stop && *j->o->stop) {
-            atomic_store(&j->stopped, 1);
-            break;
-        }
-        size_t i = atomic_fetch_add(&j->next, 1);
-        if (i >= j->l->n) break;
-        const swan_qtensor *t = &j->l->t[i];
-        if (t->shard != j->k || (t->kind != SWAN_QOUT_COPY && t->kind != SWAN_QOUT_WEIGHT)) continue;
-        rc = do_unit(j, i, buf, &err);
-    }
-    if (rc) {
-        pthread_mutex_lock(&j->lock);
-        if (!atomic_exchange(&j->failed, 1)) j->err = err;
-        pthread_mutex_unlock(&j->lock);
-    }
-    free(buf);
-    return NULL;
-}
-
-/* 0, SWAN_MLX_WRITE_STOPPED or -1. */
-static int fill_shard(const swan_checkpoint *ck, const swan_qlayout *l, uint32_t k, int fd,
-                      uint64_t base, const swan_mlx_write_opts *o, swan_qjournal *journal,
-                      swan_mlx_write_stats *stats, swan_error *err) {
-    shard_job j;
-    memset(&j, 0, sizeof j);
-    j.ck = ck, j.l = l, j.o = o, j.journal = journal, j.k = k, j.fd = fd, j.base = base;
-    atomic_init(&j.next, 0);
-    atomic_init(&j.units, 0);
-    atomic_init(&j.resumed, 0);
-    atomic_init(&j.failed, 0);
-    atomic_init(&j.stopped, 0);
-    pthread_mutex_init(&j.lock, NULL);
-    int jobs = o->jobs;
-    if (jobs < 1) jobs = 1;
-    if (jobs > 64) jobs = 64;
-    pthread_t th[64];
-    int started = 0;
-    for (int i = 1; i < jobs; i++) /* the calling thread is the first worker */
-        if (pthread_create(&th[started], NULL, shard_worker, &j) == 0) started++;
-    shard_worker(&j);
-    for (int i = 0; i < started; i++) pthread_join(th[i], NULL);
-    pthread_mutex_destroy(&j.lock);
-    stats->units += atomic_load(&j.units);
-    stats->resumed += atomic_load(&j.resumed);
-    if (atomic_load(&j.failed)) {
-        *err = j.err;
-        return -1;
-    }
-    return atomic_load(&j.stopped) ? SWAN_MLX_WRITE_STOPPED : 0;
-}
-
-static size_t shard_units(const swan_qlayout *l, uint32_t k) {
-    size_t n = 0;
-    for (size_t i = 0; i < l->n; i++)
-        n += l->t[i].shard == k && (l->t[i].kind == SWAN_QOUT_COPY || l->t[i].kind == SWAN_QOUT_WEIGHT);
-    return n;
-}
-
-/* A shard under NAME.tmp (kept across runs: the journal's units are in it), renamed
- * when full. A shard the journal records as renamed, still there at its size, is
- * done. 0, SWAN_MLX_WRITE_STOPPED or -1. */
-static int write_shard(const swan_checkpoint *ck, const swan_qlayout *l, uint32_t k,
-                       const char *dir, const swan_mlx_write_opts *o, swan_qjournal *journal,
-                       swan_mlx_write_stats *stats, swan_error *err) {
+/* Opens shard k's .tmp (kept across runs: the journal's units are in it) with its
+ * header, or finds it complete (journaled as renamed, there at its size): fd -1. */
+static int open_shard(qrun *r, uint32_t k, const char *dir, swan_error *err) {
+    const swan_qlayout *l = r->l;
     char name[64], path[SWAN_PATH_MAX], tmp[SWAN_PATH_MAX + 8];
     swan_qlayout_shard_name(l, k, name, sizeof name);
     if (join_path(path, sizeof path, dir, name, err)) return -1;
@@ -286,11 +343,9 @@ static int write_shard(const swan_checkpoint *ck, const swan_qlayout *l, uint32_
     char *hdr = shard_header(l, k, &hlen);
     if (!hdr) return swan_error_set(err, "out of memory for the header of %s", name);
     struct stat st;
-    if (journal->shard_done[k] && stat(path, &st) == 0 && S_ISREG(st.st_mode) &&
+    r->base[k] = 8 + hlen;
+    if (r->journal->shard_done[k] && stat(path, &st) == 0 && S_ISREG(st.st_mode) &&
         (uint64_t)st.st_size == 8 + hlen + l->shard_bytes[k] && access(tmp, F_OK) != 0) {
-        size_t n = shard_units(l, k);
-        stats->units += n;
-        stats->resumed += n;
         free(hdr);
         return 0;
     }
@@ -301,19 +356,108 @@ static int write_shard(const swan_checkpoint *ck, const swan_qlayout *l, uint32_
     }
     unsigned char len8[8];
     for (int i = 0; i < 8; i++) len8[i] = (unsigned char)((uint64_t)hlen >> (8 * i));
-    uint64_t base = 8 + hlen;
     int rc = 0;
     if (pwrite_all(fd, len8, 8, 0) || pwrite_all(fd, hdr, hlen, 8) ||
-        ftruncate(fd, (off_t)(base + l->shard_bytes[k])) != 0)
+        ftruncate(fd, (off_t)(r->base[k] + l->shard_bytes[k])) != 0)
         rc = swan_error_set(err, "cannot write %s: %s", tmp, strerror(errno));
     free(hdr);
-    if (rc == 0) rc = fill_shard(ck, l, k, fd, base, o, journal, stats, err);
-    if (rc == 0 && swan_fsync(fd) != 0) rc = swan_error_set(err, "cannot sync %s: %s", tmp, strerror(errno));
+    if (rc) {
+        close(fd);
+        return -1;
+    }
+    r->fd[k] = fd;
+    return 0;
+}
+
+/* Syncs, closes and renames shard k's .tmp into place, then journals it. */
+static int close_shard(qrun *r, uint32_t k, const char *dir, swan_error *err) {
+    char name[64], path[SWAN_PATH_MAX], tmp[SWAN_PATH_MAX + 8];
+    swan_qlayout_shard_name(r->l, k, name, sizeof name);
+    if (join_path(path, sizeof path, dir, name, err)) return -1;
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    int fd = r->fd[k], rc = 0;
+    r->fd[k] = -1;
+    if (swan_fsync(fd) != 0) rc = swan_error_set(err, "cannot sync %s: %s", tmp, strerror(errno));
     if (close(fd) != 0 && rc == 0) rc = swan_error_set(err, "cannot write %s: %s", tmp, strerror(errno));
-    if (rc == 0 && rename(tmp, path) != 0)
-        rc = swan_error_set(err, "cannot rename %s: %s", tmp, strerror(errno));
-    if (rc == 0) rc = swan_qjournal_shard(journal, k, err);
-    return rc; /* on failure or stop the .tmp stays: its journaled units are kept */
+    if (rc == 0 && rename(tmp, path) != 0) rc = swan_error_set(err, "cannot rename %s: %s", tmp, strerror(errno));
+    if (rc == 0) rc = swan_qjournal_shard(r->journal, k, err);
+    return rc;
+}
+
+/* Every unit of the open shards: a journaled one whose bytes still hash to its
+ * record is kept; a kept tensor (or packed 3-D experts) is written and journaled
+ * now; a quantized module is marked for the workers. */
+static int sort_units(qrun *r, bool *todo, swan_error *err) {
+    const swan_qlayout *l = r->l;
+    for (size_t i = 0; i < l->n; i++) {
+        const swan_qtensor *t = &l->t[i];
+        if (t->kind != SWAN_QOUT_COPY && t->kind != SWAN_QOUT_WEIGHT) continue;
+        r->stats->units++;
+        int fd = r->fd[t->shard];
+        if (fd < 0) {
+            r->stats->resumed++;
+            continue;
+        }
+        uint64_t sum;
+        if (r->journal->has[i]) {
+            if (unit_sum(l, t, fd, r->base[t->shard], r->buf, NULL, &sum, NULL, 0, err) < 0) return -1;
+            if (sum == r->journal->sum[i]) {
+                r->stats->resumed++;
+                continue;
+            }
+        }
+        if (t->kind == SWAN_QOUT_WEIGHT && !t->packed.on) {
+            todo[i] = true;
+            continue;
+        }
+        if (r->o->stop && *r->o->stop) return SWAN_MLX_WRITE_STOPPED;
+        if (r->o->delay_ms > 0) sleep_ms(r->o->delay_ms);
+        if ((t->kind == SWAN_QOUT_COPY ? copy_tensor(r->ck, t, fd, r->base[t->shard], r->buf, err)
+                                       : quantize_packed(r->ck, l, t, fd, r->base[t->shard], err)) ||
+            unit_sum(l, t, fd, r->base[t->shard], r->buf, NULL, &sum, NULL, 0, err) < 0 ||
+            swan_qjournal_unit(r->journal, i, sum, err))
+            return -1;
+    }
+    return 0;
+}
+
+/* All shards: open (or found complete), kept tensors copied, quantized modules done
+ * by the workers, then each shard synced and renamed. 0, SWAN_MLX_WRITE_STOPPED or
+ * -1; on failure or stop the .tmp files stay: their journaled units are kept. */
+static int write_shards(const swan_checkpoint *ck, const swan_qlayout *l, const char *dir,
+                        const swan_mlx_write_opts *o, swan_qjournal *journal, char *buf,
+                        swan_mlx_write_stats *stats, swan_error *err) {
+    qrun r = {.ck = ck, .l = l, .o = o, .journal = journal, .stats = stats, .buf = buf};
+    r.fd = malloc((l->nshards ? l->nshards : 1) * sizeof *r.fd);
+    r.base = calloc(l->nshards ? l->nshards : 1, sizeof *r.base);
+    r.unit_of = calloc(ck->ntensors ? ck->ntensors : 1, sizeof *r.unit_of);
+    r.expert_of = calloc(ck->ntensors ? ck->ntensors : 1, sizeof *r.expert_of);
+    bool *todo = calloc(l->n ? l->n : 1, sizeof *todo);
+    swan_plan plan;
+    memset(&plan, 0, sizeof plan);
+    int rc = r.fd && r.base && r.unit_of && r.expert_of && todo ? 0 : swan_error_set(err, "out of memory");
+    for (uint32_t k = 0; r.fd && k < l->nshards; k++) r.fd[k] = -1;
+    for (size_t i = 0; rc == 0 && i < l->n; i++)
+        if (l->t[i].kind == SWAN_QOUT_WEIGHT && !l->t[i].packed.on)
+            for (uint32_t e = 0; e < l->t[i].nsrc; e++) {
+                r.unit_of[l->t[i].src[e]] = (uint32_t)i;
+                r.expert_of[l->t[i].src[e]] = e;
+            }
+    for (uint32_t k = 0; rc == 0 && k < l->nshards; k++) rc = open_shard(&r, k, dir, err);
+    if (rc == 0) rc = sort_units(&r, todo, err);
+    if (rc == 0) rc = build_plan(&r, todo, &plan, err);
+    if (rc == 0 && plan.ntasks > 0) rc = run_tasks(&r, &plan, err);
+    for (uint32_t k = 0; rc == 0 && k < l->nshards; k++)
+        if (r.fd[k] >= 0) rc = close_shard(&r, k, dir, err);
+    for (uint32_t k = 0; r.fd && k < l->nshards; k++)
+        if (r.fd[k] >= 0) close(r.fd[k]);
+    swan_plan_free(&plan);
+    free(todo);
+    free(r.fd);
+    free(r.base);
+    free(r.unit_of);
+    free(r.expert_of);
+    return rc;
 }
 
 static int write_text(const char *dir, const char *name, const char *text, swan_error *err) {
@@ -400,8 +544,7 @@ int swan_mlx_write(const swan_checkpoint *ck, const swan_qlayout *l, const char 
     if (swan_qjournal_open(&journal, out_dir, swan_qlayout_fingerprint(ck, l), l, err)) return -1;
     char *buf = malloc(COPY_CHUNK);
     int rc = buf ? 0 : swan_error_set(err, "out of memory");
-    for (uint32_t k = 0; k < l->nshards && rc == 0; k++)
-        rc = write_shard(ck, l, k, out_dir, o, &journal, stats, err);
+    if (rc == 0) rc = write_shards(ck, l, out_dir, o, &journal, buf, stats, err);
     if (rc == 0) rc = write_config(ck, l, out_dir, err);
     for (size_t i = 0; rc == 0 && i < sizeof side_files / sizeof side_files[0]; i++)
         rc = copy_side_file(ck->dir, out_dir, side_files[i], buf, err);

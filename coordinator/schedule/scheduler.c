@@ -17,6 +17,7 @@
 #include <zmq.h>
 
 #include "common/clock.h"
+#include "common/hash.h"
 #include "proto/messages.h"
 #include "proto/transport.h"
 #include "coordinator/schedule/admission.h"
@@ -31,6 +32,12 @@
  * scheduling, but recognized if it speaks again: it is used again at once and what
  * it was computing is taken back or accepted late. FREE: a slot to reuse. */
 typedef enum worker_state { W_FREE = 0, W_LIVE, W_DROPPED } worker_state;
+
+/* Quantize runs: what a worker has sent of one item of the task it computes. */
+typedef struct qprog {
+    uint64_t next[SWAN_QPARTS];          /* bytes received per part, in order */
+    swan_xxh64_state st[SWAN_QPARTS];    /* their hash                        */
+} qprog;
 
 typedef struct worker {
     unsigned char id[MAX_ID];
@@ -50,6 +57,8 @@ typedef struct worker {
     int64_t task;        /* index into plan->tasks, -1 when idle               */
     int64_t queued;      /* a small task sent ahead (prefetch), or -1          */
     double last_seen;
+    qprog *prog;         /* quantize runs: per item of task prog_task          */
+    int64_t prog_task;   /* the task prog is about, or -1                       */
 } worker;
 
 /* The scheduler's own per-task bookkeeping (plan->tasks holds the shared part). */
@@ -273,8 +282,13 @@ static int send_task(swan_sched *s, worker *w, size_t ti) {
             it->block_rows = tn->block_rows;
             it->block_cols = tn->block_cols;
         }
+        if (s->o->quantize) {
+            uint64_t sizes[SWAN_QPARTS];
+            s->o->quantize->item(s->o->quantize->ctx, idx, &it->bits, &it->group, &it->qdtype, sizes);
+        }
     }
     swan_msg m = {.type = SWAN_MSG_TASK};
+    m.u.task.kind = s->o->quantize ? SWAN_TASK_QUANTIZE : SWAN_TASK_ANALYZE;
     m.u.task.task_id = ti + 1; /* 0 means "none" in heartbeats */
     m.u.task.seed = s->o->seed;
     m.u.task.nitems = t->count;
@@ -362,6 +376,12 @@ static worker *find_worker(swan_sched *s, const unsigned char *id, size_t idlen)
     return NULL;
 }
 
+static void prog_free(worker *w) {
+    free(w->prog);
+    w->prog = NULL;
+    w->prog_task = -1;
+}
+
 static worker *add_worker(swan_sched *s, const unsigned char *id, size_t idlen) {
     worker *w = NULL;
     for (size_t i = 0; i < s->nworkers && !w; i++)
@@ -379,6 +399,7 @@ static worker *add_worker(swan_sched *s, const unsigned char *id, size_t idlen) 
         w = &s->workers[s->nworkers++];
     }
     memset(w, 0, sizeof *w);
+    w->prog_task = -1;
     memcpy(w->id, id, idlen);
     w->idlen = idlen;
     w->key = hash_id(id, idlen);
@@ -411,6 +432,7 @@ static void lose_worker(swan_sched *s, worker *w, const char *why, bool blame, b
     }
     if (w->queued >= 0) release(s, (size_t)w->queued); /* sent ahead, never started */
     if (forget) {
+        prog_free(w);
         w->state = W_FREE;
         w->idlen = 0;
         w->task = w->queued = -1;
@@ -546,6 +568,11 @@ static int check_result(swan_sched *s, const worker *w, const swan_msg_result *r
         if (r->items[k].tensor_id != s->plan->task_items[t->first + k])
             return swan_error_set(err, "result item %u is tensor %u, expected %u", k,
                                   r->items[k].tensor_id, s->plan->task_items[t->first + k]);
+        if (r->items[k].ok && r->items[k].quantized != (s->o->quantize != NULL))
+            return swan_error_set(err, "result item %u carries %s for %s task", k,
+                                  r->items[k].quantized ? "output hashes" : "metrics",
+                                  s->o->quantize ? "a quantize" : "an analyze");
+        if (s->o->quantize) continue;
         const swan_tensor_rec *rec = &s->plan->recs[r->items[k].tensor_id];
         const swan_raw_metrics *raw = &r->items[k].raw;
         if (r->items[k].ok && raw->nonfinite == 0 &&
@@ -574,7 +601,8 @@ static int take_items(swan_sched *s, const worker *w, const swan_msg_result *r, 
             continue;
         }
         if (s->plan->recs[it->tensor_id].raw) continue;
-        if (s->hooks->on_result(s->hooks->ctx, it->tensor_id, &it->raw, err)) return -1;
+        if (!s->o->quantize && s->hooks->on_result(s->hooks->ctx, it->tensor_id, &it->raw, err))
+            return -1;
         const swan_tensor *tn = &s->ck->tensors[it->tensor_id];
         s->st.tensors_done++;
         s->st.bytes_done += tn->nbytes;
@@ -584,6 +612,148 @@ static int take_items(swan_sched *s, const worker *w, const swan_msg_result *r, 
     }
     if (s->hooks->on_task_done && s->hooks->on_task_done(s->hooks->ctx, err)) return -1;
     return 0;
+}
+
+/* ---- quantize runs: QCHUNKs and their RESULT ------------------------------- */
+
+/* The index of tensor in task t, or -1. */
+static int64_t item_index(const swan_sched *s, size_t t, uint32_t tensor) {
+    const swan_task *tk = &s->plan->tasks[t];
+    for (uint32_t k = 0; k < tk->count; k++)
+        if (s->plan->task_items[tk->first + k] == tensor) return k;
+    return -1;
+}
+
+static void part_bytes(const swan_sched *s, uint32_t tensor, uint64_t sizes[SWAN_QPARTS]) {
+    uint32_t bits, group;
+    const char *qdtype;
+    s->o->quantize->item(s->o->quantize->ctx, tensor, &bits, &group, &qdtype, sizes);
+}
+
+static const char *const part_names[SWAN_QPARTS] = {"weight", "scales", "biases"};
+
+/* Checks a QCHUNK against what w was asked and has sent so far; "" if it is fine,
+ * else why (one line). */
+static void check_qchunk(swan_sched *s, worker *w, const swan_msg_qchunk *c, int64_t *item, char *why,
+                         size_t whylen) {
+    int64_t t = (int64_t)c->task_id - 1;
+    if (!s->o->quantize) {
+        snprintf(why, whylen, "sent quantized bytes during an analysis");
+        return;
+    }
+    if (c->task_id == 0 || t != w->task) {
+        snprintf(why, whylen, "sent quantized bytes of task %" PRIu64 ", which it is not computing", c->task_id);
+        return;
+    }
+    *item = item_index(s, (size_t)t, c->tensor_id);
+    if (*item < 0) {
+        snprintf(why, whylen, "sent quantized bytes of tensor %" PRIu32 ", not in its task", c->tensor_id);
+        return;
+    }
+    if (w->prog_task != t) { /* the first chunk of this task */
+        free(w->prog);
+        w->prog = calloc(s->plan->tasks[t].count, sizeof *w->prog);
+        w->prog_task = w->prog ? t : -1;
+        if (!w->prog) {
+            snprintf(why, whylen, "could not be tracked (out of memory)");
+            return;
+        }
+        for (uint32_t k = 0; k < s->plan->tasks[t].count; k++)
+            for (int p = 0; p < SWAN_QPARTS; p++) swan_xxh64_init(&w->prog[k].st[p], 0);
+    }
+    uint64_t sizes[SWAN_QPARTS];
+    part_bytes(s, c->tensor_id, sizes);
+    const qprog *pg = &w->prog[*item];
+    const char *name = s->ck->tensors[c->tensor_id].name;
+    if (c->offset != pg->next[c->part])
+        snprintf(why, whylen, "sent %s bytes [%" PRIu64 ", %" PRIu64 ") of '%.200s' where byte %" PRIu64
+                 " was due (%s)", part_names[c->part], c->offset, c->offset + c->nbytes, name,
+                 pg->next[c->part], c->offset < pg->next[c->part] ? "an overlap or a duplicate" : "a gap");
+    else if (c->offset + c->nbytes > sizes[c->part])
+        snprintf(why, whylen, "sent %s bytes [%" PRIu64 ", %" PRIu64 ") of '%.200s', which has %" PRIu64
+                 " (too many bytes)", part_names[c->part], c->offset, c->offset + c->nbytes, name,
+                 sizes[c->part]);
+}
+
+/* QCHUNK: checked, written at its planned place (unless the task was finished by
+ * another worker meanwhile), hashed, and acknowledged with a QACK (the worker's
+ * credit). Anything out of line drops the worker and puts its task back in line. */
+static void on_qchunk(swan_sched *s, worker *w, const swan_msg_qchunk *c) {
+    if (!w) {
+        peer_log(s, &s->noise, "ignored quantized bytes from an unknown or dropped worker");
+        return;
+    }
+    if (w->state == W_DROPPED) revive(s, w);
+    w->last_seen = swan_now_s();
+    char why[SWAN_ERROR_MAX] = "";
+    int64_t item = -1;
+    check_qchunk(s, w, c, &item, why, sizeof why);
+    if (why[0]) {
+        char line[SWAN_ERROR_MAX];
+        snprintf(line, sizeof line, "sent a bad quantized chunk and was dropped (%.400s)", why);
+        lose_worker(s, w, line, false, true);
+        return;
+    }
+    qprog *pg = &w->prog[item];
+    pg->next[c->part] += c->nbytes;
+    swan_xxh64_update(&pg->st[c->part], c->data, c->nbytes);
+    swan_error err;
+    if (s->plan->tasks[w->task].state != SWAN_TASK_DONE &&
+        s->o->quantize->write(s->o->quantize->ctx, c->tensor_id, (int)c->part, c->offset, c->data,
+                              c->nbytes, &err)) {
+        snprintf(s->fail, sizeof s->fail, "%s", err.msg);
+        return;
+    }
+    swan_msg ack = {.type = SWAN_MSG_QACK};
+    ack.u.qack.task_id = c->task_id;
+    send_to(s, w, &ack);
+}
+
+/* A quantize RESULT against the chunks received: each answered item complete in
+ * every part, with the hashes of the bytes that came. */
+static int check_qresult(swan_sched *s, const worker *w, const swan_msg_result *r, swan_error *err) {
+    for (uint32_t k = 0; k < r->nitems; k++) {
+        const swan_result_item *it = &r->items[k];
+        if (!it->ok) continue;
+        const char *name = s->ck->tensors[it->tensor_id].name;
+        uint64_t sizes[SWAN_QPARTS];
+        part_bytes(s, it->tensor_id, sizes);
+        for (int p = 0; p < SWAN_QPARTS; p++) {
+            uint64_t got = w->prog_task == w->task ? w->prog[k].next[p] : 0;
+            if (got != sizes[p])
+                return swan_error_set(err, "result for '%.200s' came with %" PRIu64 " of its %" PRIu64
+                                      " %s bytes", name, got, sizes[p], part_names[p]);
+            if (swan_xxh64_digest(&w->prog[k].st[p]) != it->qhash[p])
+                return swan_error_set(err, "result for '%.200s': the hash of its %s differs from the "
+                                      "bytes it sent", name, part_names[p]);
+        }
+    }
+    return 0;
+}
+
+/* Every item of quantize task ti arrived complete: the writer reads the bytes back,
+ * compares them with the hashes and journals the unit. 0 done, 1 the bytes in place
+ * differ (why), -1 the run must stop (s->fail). */
+static int finish_qtask(swan_sched *s, size_t ti, const swan_msg_result *r, char *why, size_t whylen) {
+    uint32_t *tensors = malloc((r->nitems ? r->nitems : 1) * sizeof *tensors);
+    uint64_t (*hashes)[3] = malloc((r->nitems ? r->nitems : 1) * sizeof *hashes);
+    swan_error err;
+    int rc = -1;
+    if (!tensors || !hashes) {
+        snprintf(s->fail, sizeof s->fail, "out of memory finishing a quantize task");
+    } else {
+        for (uint32_t k = 0; k < r->nitems; k++) {
+            tensors[k] = r->items[k].tensor_id;
+            memcpy(hashes[k], r->items[k].qhash, sizeof hashes[k]);
+        }
+        rc = s->o->quantize->task_done(s->o->quantize->ctx, tensors, r->nitems,
+                                       (const uint64_t(*)[3])hashes, why, whylen, &err);
+        if (rc < 0) snprintf(s->fail, sizeof s->fail, "%s", err.msg);
+    }
+    (void)ti;
+    free(tensors);
+    free(hashes);
+    return rc;
 }
 
 /* One function per message type. Each gets the sender's registry entry (NULL for a
@@ -604,6 +774,7 @@ static void on_hello(swan_sched *s, worker *w, const unsigned char *id, size_t i
         char label[96];
         worker_label(w, label, sizeof label);
         peer_log(s, &s->comings, "%s reconnected", label);
+        prog_free(w);
         w->state = W_FREE;
     }
     w = add_worker(s, id, idlen);
@@ -698,9 +869,10 @@ static void on_result_msg(swan_sched *s, worker *w, const swan_msg_result *r) {
     }
     if (w->state == W_DROPPED) revive(s, w);
     w->last_seen = swan_now_s();
-    if (check_result(s, w, r, &err)) {
-        lose_worker(s, w, "sent an inconsistent result and was dropped", false, true);
-        peer_log(s, &s->noise, "  (%s)", err.msg);
+    if (check_result(s, w, r, &err) || (s->o->quantize && check_qresult(s, w, r, &err))) {
+        char line[SWAN_ERROR_MAX];
+        snprintf(line, sizeof line, "sent an inconsistent result and was dropped (%.400s)", err.msg);
+        lose_worker(s, w, line, false, true);
         return;
     }
     if (w->streaming && swan_stream_server_damaged(&s->stream, &err)) {
@@ -712,12 +884,29 @@ static void on_result_msg(swan_sched *s, worker *w, const swan_msg_result *r) {
     swan_task *tk = &s->plan->tasks[ti];
     w->task = w->queued; /* the worker moves on to what was sent ahead */
     w->queued = -1;
+    prog_free(w);
     if (tk->state == SWAN_TASK_DONE) { /* late duplicate: first result won */
         dispatch(s, w);
         return;
     }
     uint32_t nbad = 0;
     for (uint32_t k = 0; k < r->nitems; k++) nbad += !r->items[k].ok;
+    if (nbad == 0 && s->o->quantize) {
+        /* The worker computes its next task while the bytes are read back. */
+        dispatch(s, w);
+        char why[SWAN_ERROR_MAX / 2] = "";
+        int q = finish_qtask(s, ti, r, why, sizeof why);
+        if (q < 0) return;
+        if (q > 0) {
+            char label[96];
+            worker_label(w, label, sizeof label);
+            peer_log(s, &s->comings, "the output of '%s' from %s is not in place (%.300s); running it again",
+                     task_first_name(s, ti), label, why);
+            release(s, ti);
+            record_failure(s, ti, w, why);
+            return;
+        }
+    }
     if (nbad == 0) {
         tk->state = SWAN_TASK_DONE;
         s->info[ti].holders = 0;
@@ -725,7 +914,7 @@ static void on_result_msg(swan_sched *s, worker *w, const swan_msg_result *r) {
         s->st.cost_done += tk->cost;
         s->hosts[w->host_ix].tasks_done++;
     }
-    if (nbad == 0) dispatch(s, w); /* first, so the worker computes while we journal */
+    if (nbad == 0 && !s->o->quantize) dispatch(s, w); /* first, so the worker computes while we journal */
     const char *why;
     if (take_items(s, w, r, &nbad, &why, &err)) {
         snprintf(s->fail, sizeof s->fail, "%s", err.msg);
@@ -823,6 +1012,7 @@ static void handle_message(swan_sched *s, const unsigned char *id, size_t idlen,
     case SWAN_MSG_FATAL: on_fatal(s, w, &m.u.fatal); break;
     case SWAN_MSG_IDENTITY: on_identity(s, w, &m.u.identity); break;
     case SWAN_MSG_FETCH: on_fetch(s, w, &m.u.chunk); break;
+    case SWAN_MSG_QCHUNK: on_qchunk(s, w, &m.u.qchunk); break;
     default: on_unexpected(s, w, m.type); break;
     }
     swan_msg_free(&m);
@@ -996,6 +1186,7 @@ int swan_sched_run(const swan_sched_opts *o, const swan_checkpoint *ck, swan_pla
         s.st.final = true;
         if (hooks->on_progress) hooks->on_progress(hooks->ctx, &s.st);
     }
+    for (size_t i = 0; i < s.nworkers; i++) free(s.workers[i].prog);
     for (size_t i = 0; i < plan->ntasks; i++) free(s.info[i].reasons);
     free(s.info);
     swan_admission_free(&s.adm);

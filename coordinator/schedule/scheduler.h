@@ -71,6 +71,27 @@ typedef struct swan_sched_hooks {
     void (*log)(void *ctx, const char *line);
 } swan_sched_hooks;
 
+/* A quantize run (swan quantize, docs/protocol.md "Quantizing"): the plan's tasks are
+ * sent as quantize tasks, each item's output comes back as QCHUNKs that the scheduler
+ * checks (task held, tensor of the task, each part's bytes in order and within its
+ * size, the RESULT's hashes equal to the bytes received) before they are written. */
+typedef struct swan_sched_quantize {
+    void *ctx;
+    /* Source tensor t's width (bits, group, the scales' dtype name) and the bytes of
+     * its three outputs (packed weight, scales, biases). */
+    void (*item)(void *ctx, uint32_t tensor, uint32_t *bits, uint32_t *group, const char **qdtype,
+                 uint64_t part_bytes[3]);
+    /* Bytes [offset, offset+n) of one part of tensor's output: written at their
+     * planned place. -1 (err set) ends the run. */
+    int (*write)(void *ctx, uint32_t tensor, int part, uint64_t offset, const void *data, size_t n,
+                 swan_error *err);
+    /* Every item of a task arrived, its parts complete with these hashes (qhash[k]
+     * for tensors[k]): read back, compare, journal. 0 done; 1 the bytes in place do
+     * not hash to qhash (why says which; the task is run again); -1 ends the run. */
+    int (*task_done)(void *ctx, const uint32_t *tensors, uint32_t n, const uint64_t (*qhash)[3],
+                     char *why, size_t whylen, swan_error *err);
+} swan_sched_quantize;
+
 typedef struct swan_sched_opts {
     swan_transport *transport;   /* server socket, bound by the caller (proto/transport.h) */
     uint64_t seed;
@@ -82,6 +103,7 @@ typedef struct swan_sched_opts {
     size_t max_respawns;         /* local worker replacements allowed in total      */
     double prefetch_max_cost;    /* send the next task ahead when it costs <= this  */
     volatile sig_atomic_t *stop; /* set by a signal handler: abort cleanly          */
+    const swan_sched_quantize *quantize; /* a quantize run, or NULL: analysis  */
 } swan_sched_opts;
 
 /* Runs every PENDING task of the plan to completion and shuts the workers

@@ -95,11 +95,13 @@ static void test_blocks_and_panels(void **state) {
                 for (int k = 0; k < 5; k++) {
                     int fd = temp_file();
                     assert_int_equal(ftruncate(fd, (off_t)total), 0);
-                    swan_qdest dst = {fd, 16, 16 + wb, 16 + wb + sb};
+                    swan_qfile qf = {fd, {16, 16 + wb, 16 + wb + sb}};
+                    swan_qsink dst;
+                    swan_qsink_file(&dst, &qf);
                     swan_error err = {{0}};
                     /* the block, or one group when the block is smaller than a group */
                     bd.max_floats = blocks[k] / 4 > (size_t)g ? blocks[k] / 4 : (size_t)g;
-                    if (swan_quantize_matrix(&rd, bits, g, dts[d], &dst, blocks[k], NULL, &err))
+                    if (swan_quantize_matrix(&rd, bits, g, dts[d], &dst, blocks[k], &err))
                         fail_msg("bits %d g %d: %s", bits, g, err.msg);
                     read_all(fd, got, total);
                     close(fd);
@@ -120,9 +122,11 @@ static void test_nonfinite_refused(void **state) {
     swan_tile_reader rd;
     swan_tile_reader_from_array(&rd, w, 2, 64);
     int fd = temp_file();
-    swan_qdest dst = {fd, 0, 4096, 8192};
+    swan_qfile qf = {fd, {0, 4096, 8192}};
+    swan_qsink dst;
+    swan_qsink_file(&dst, &qf);
     swan_error err = {{0}};
-    assert_int_not_equal(swan_quantize_matrix(&rd, 4, 32, SWAN_DT_BF16, &dst, 32 * 4, NULL, &err), 0);
+    assert_int_not_equal(swan_quantize_matrix(&rd, 4, 32, SWAN_DT_BF16, &dst, 32 * 4, &err), 0);
     assert_non_null(strstr(err.msg, "row 1"));
     close(fd);
 }
