@@ -33,6 +33,7 @@
 #include "coordinator/quantize/mlx_layout.h"
 #include "coordinator/quantize/mlx_writer.h"
 #include "coordinator/quantize/quantize_journal.h"
+#include "proto/transport.h"
 
 int swan_cmd_quantize(int argc, char **argv);
 
@@ -50,8 +51,14 @@ static const char help_text[] =
     "\n"
     "options:\n"
     "  -o, --output DIR     the MLX model folder to write (required)\n"
-    "  -j, --jobs N         local worker processes (default: online cores); the bytes do\n"
-    "                       not depend on N\n"
+    "  -j, --jobs N         local worker processes (default: online cores; 0: only remote\n"
+    "                       ones, with --listen); the bytes do not depend on N or on\n"
+    "                       which workers did the work\n"
+    "      --listen ENDPOINT   also accept `swan worker`s of other hosts, e.g. tcp://*:5555\n"
+    "      --curve-secret KEY  this coordinator's secret key (swan keygen): CURVE on --listen\n"
+    "      --allow DIR|FILE    worker public keys admitted\n"
+    "      --insecure          allow --listen off loopback without keys (trusted networks)\n"
+    "      --worker-timeout S  drop a busy worker silent for S seconds (default 120)\n"
     "      --from OUT       use the decisions of a finished `swan analyze ... -o OUT`;\n"
     "                       with allocation flags, decide again from OUT's journal (as\n"
     "                       `swan reduce` does; OUT itself is not rewritten)\n"
@@ -280,8 +287,13 @@ static double written_bpw(const swan_checkpoint *ck, const swan_qlayout *l) {
 typedef struct quantize_flags {
     const char *out, *from;
     int bits, group, jobs;
-    bool quiet;
+    bool quiet, jobs_set;
+    const char *listen, *curve_secret, *allow; /* workers of other hosts (as analyze) */
+    bool insecure;
+    double worker_timeout;
 } quantize_flags;
+
+enum { OPT_LISTEN = 1100, OPT_CURVE_SECRET, OPT_ALLOW, OPT_INSECURE, OPT_TIMEOUT };
 
 /* One of quantize's own flags; -1 after printing the refusal. */
 static int apply_flag(void *ctx, int c, const char *arg) {
@@ -292,9 +304,16 @@ static int apply_flag(void *ctx, int c, const char *arg) {
     case 'F': f->from = arg; return 0;
     case 'q': f->quiet = true; return 0;
     case 'j':
-        if (swan_cli_flag_int("quantize", "--jobs", arg, 1, 64, &f->jobs)) return -1;
+        if (swan_cli_flag_int("quantize", "--jobs", arg, 0, 64, &f->jobs)) return -1;
+        f->jobs_set = true;
         swan_cli_warn_jobs("quantize", f->jobs);
         return 0;
+    case OPT_LISTEN: f->listen = arg; return 0;
+    case OPT_CURVE_SECRET: f->curve_secret = arg; return 0;
+    case OPT_ALLOW: f->allow = arg; return 0;
+    case OPT_INSECURE: f->insecure = true; return 0;
+    case OPT_TIMEOUT:
+        return swan_cli_flag_double("quantize", "--worker-timeout", arg, 1, 86400, &f->worker_timeout);
     case 'b':
         if (swan_cli_flag_int("quantize", "--bits", arg, 2, 8, &f->bits)) return -1;
         if (swan_mlx_bits_index(f->bits) < 0) {
@@ -319,6 +338,11 @@ int swan_cmd_quantize(int argc, char **argv) {
         {"bits", required_argument, 0, 'b'},   {"group-size", required_argument, 0, 'g'},
         {"jobs", required_argument, 0, 'j'},   {"quiet", no_argument, 0, 'q'},
         {"help", no_argument, 0, 'h'},         SWAN_POLICY_LONGOPTS,
+        {"listen", required_argument, 0, OPT_LISTEN},
+        {"curve-secret", required_argument, 0, OPT_CURVE_SECRET},
+        {"allow", required_argument, 0, OPT_ALLOW},
+        {"insecure", no_argument, 0, OPT_INSECURE},
+        {"worker-timeout", required_argument, 0, OPT_TIMEOUT},
         {0, 0, 0, 0}};
     quantize_flags f = {.out = NULL};
     swan_policy pol;
@@ -349,7 +373,20 @@ int swan_cmd_quantize(int argc, char **argv) {
         from = analysis;
     }
     if (!group) group = 64;
-    if (!jobs) jobs = swan_cli_cores() > 64 ? 64 : swan_cli_cores();
+    if (f.jobs_set && jobs == 0 && !f.listen)
+        return swan_cli_refuse("quantize", "--jobs: 0 means no local workers; give --listen so remote ones can join");
+    if ((f.curve_secret != NULL) != (f.allow != NULL))
+        return swan_cli_refuse("quantize", "--curve-secret and --allow go together");
+    if (f.listen) { /* the rest of the endpoint and key checks come when it is bound */
+        bool loopback = true;
+        if (swan_transport_check_listen(f.listen, &loopback, &perr))
+            return swan_cli_refuse("quantize", "--listen: %s", perr.msg);
+        if (!loopback && !f.curve_secret && !f.insecure)
+            return swan_cli_refuse("quantize", "--listen %s: other hosts could connect without keys; give "
+                                               "--curve-secret KEY --allow DIR, or --insecure", f.listen);
+    }
+    int cores = swan_cli_cores() > 64 ? 64 : swan_cli_cores();
+    if (!f.jobs_set) jobs = cores;
     char idx[4200];
     snprintf(idx, sizeof idx, "%s/model.safetensors.index.json", out);
     if (access(idx, F_OK) == 0)
@@ -370,7 +407,8 @@ int swan_cmd_quantize(int argc, char **argv) {
         fprintf(stderr, "swan quantize: out of memory\n");
         status = SWAN_EXIT_FAILED;
     } else if (policy_given) {
-        status = choices_from_policy(&ck, model, from, &pol, jobs, f.quiet, choice, &decided_bpw, &err);
+        status = choices_from_policy(&ck, model, from, &pol, jobs ? jobs : cores, f.quiet, choice,
+                                     &decided_bpw, &err);
         if (status != SWAN_EXIT_OK) fprintf(stderr, "swan quantize: %s\n", err.msg);
     } else if (from) {
         if (choices_from_manifest(&ck, from, choice, &err)) {
@@ -389,6 +427,11 @@ int swan_cmd_quantize(int argc, char **argv) {
         const char *delay = getenv("SWAN_TEST_QUANTIZE_DELAY_MS");
         swan_mlx_write_opts wo = {.argv0 = swan_cli_argv0(),
                                   .jobs = jobs,
+                                  .listen = f.listen,
+                                  .curve_secret = f.curve_secret,
+                                  .allow = f.allow,
+                                  .insecure = f.insecure,
+                                  .worker_timeout = f.worker_timeout,
                                   .stop = swan_cli_stop_flag(),
                                   .delay_ms = delay ? atoi(delay) : 0};
         int wrc = swan_mlx_write(&ck, &lay, out, &wo, &ws, &err);

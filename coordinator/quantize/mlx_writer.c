@@ -4,6 +4,7 @@
 #include <cjson/cJSON.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -206,7 +207,10 @@ typedef struct qrun {
     uint64_t *base;          /* per shard: where its data section starts          */
     uint32_t *unit_of;       /* per source tensor: its module's layout index      */
     uint32_t *expert_of;     /* per source tensor: its place in that module       */
-    char *buf;               /* COPY_CHUNK bytes for copies and read-backs        */
+    char *buf;               /* COPY_CHUNK bytes for the scheduler's read-backs    */
+    bool *local;             /* per layout tensor: written here (kept, packed)    */
+    int local_rc;            /* what writing them gave (0, STOPPED or -1)         */
+    swan_error local_err;
     size_t failed;           /* tensors declared failed by the scheduler          */
     char failed_msg[SWAN_ERROR_MAX];
 } qrun;
@@ -297,8 +301,36 @@ static int build_plan(qrun *r, const bool *todo, swan_plan *plan, swan_error *er
     return 0;
 }
 
-/* Runs the quantize tasks on local (and --listen) workers. 0, SWAN_MLX_WRITE_STOPPED
- * or -1. */
+/* The units written by this process (kept tensors copied, packed 3-D experts),
+ * each journaled; run on a thread of its own while the workers quantize. */
+static void *write_local_units(void *arg) {
+    qrun *r = arg;
+    const swan_qlayout *l = r->l;
+    char *buf = malloc(COPY_CHUNK);
+    int rc = buf ? 0 : swan_error_set(&r->local_err, "out of memory");
+    for (size_t i = 0; rc == 0 && i < l->n; i++) {
+        if (!r->local[i]) continue;
+        const swan_qtensor *t = &l->t[i];
+        int fd = r->fd[t->shard];
+        uint64_t sum;
+        if (r->o->stop && *r->o->stop) {
+            rc = SWAN_MLX_WRITE_STOPPED;
+            break;
+        }
+        if (r->o->delay_ms > 0) sleep_ms(r->o->delay_ms);
+        if ((t->kind == SWAN_QOUT_COPY ? copy_tensor(r->ck, t, fd, r->base[t->shard], buf, &r->local_err)
+                                       : quantize_packed(r->ck, l, t, fd, r->base[t->shard], &r->local_err)) ||
+            unit_sum(l, t, fd, r->base[t->shard], buf, NULL, &sum, NULL, 0, &r->local_err) < 0 ||
+            swan_qjournal_unit(r->journal, i, sum, &r->local_err))
+            rc = -1;
+    }
+    free(buf);
+    r->local_rc = rc;
+    return NULL;
+}
+
+/* Runs the quantize tasks on local (and --listen) workers, the local units on a
+ * thread beside them. 0, SWAN_MLX_WRITE_STOPPED or -1. */
 static int run_tasks(qrun *r, swan_plan *plan, swan_error *err) {
     const swan_mlx_write_opts *o = r->o;
     swan_workforce wf;
@@ -322,10 +354,18 @@ static int run_tasks(qrun *r, swan_plan *plan, swan_error *err) {
                               .stop = o->stop,
                               .quantize = &q};
         swan_sched_hooks hooks = {.ctx = r, .on_tensor_error = hook_tensor_error, .log = hook_log};
+        pthread_t th;
+        bool threaded = pthread_create(&th, NULL, write_local_units, r) == 0;
+        if (!threaded) write_local_units(r);
         rc = swan_sched_run(&so, r->ck, plan, swan_workforce_pool(&wf), &hooks, err);
         swan_local_pool_stop(&wf.pool, 1000);
+        if (threaded) pthread_join(th, NULL);
         if (rc && o->stop && *o->stop) rc = SWAN_MLX_WRITE_STOPPED;
         if (rc == 0 && r->failed) rc = swan_error_set(err, "%s", r->failed_msg);
+        if (rc == 0 && r->local_rc) {
+            rc = r->local_rc;
+            if (rc < 0) *err = r->local_err;
+        }
     }
     swan_workforce_free(&wf);
     return rc;
@@ -385,8 +425,8 @@ static int close_shard(qrun *r, uint32_t k, const char *dir, swan_error *err) {
 }
 
 /* Every unit of the open shards: a journaled one whose bytes still hash to its
- * record is kept; a kept tensor (or packed 3-D experts) is written and journaled
- * now; a quantized module is marked for the workers. */
+ * record is kept; a quantized module is marked for the workers, a kept tensor (or
+ * packed 3-D experts) for this process. */
 static int sort_units(qrun *r, bool *todo, swan_error *err) {
     const swan_qlayout *l = r->l;
     for (size_t i = 0; i < l->n; i++) {
@@ -406,17 +446,8 @@ static int sort_units(qrun *r, bool *todo, swan_error *err) {
                 continue;
             }
         }
-        if (t->kind == SWAN_QOUT_WEIGHT && !t->packed.on) {
-            todo[i] = true;
-            continue;
-        }
-        if (r->o->stop && *r->o->stop) return SWAN_MLX_WRITE_STOPPED;
-        if (r->o->delay_ms > 0) sleep_ms(r->o->delay_ms);
-        if ((t->kind == SWAN_QOUT_COPY ? copy_tensor(r->ck, t, fd, r->base[t->shard], r->buf, err)
-                                       : quantize_packed(r->ck, l, t, fd, r->base[t->shard], err)) ||
-            unit_sum(l, t, fd, r->base[t->shard], r->buf, NULL, &sum, NULL, 0, err) < 0 ||
-            swan_qjournal_unit(r->journal, i, sum, err))
-            return -1;
+        if (t->kind == SWAN_QOUT_WEIGHT && !t->packed.on) todo[i] = true;
+        else r->local[i] = true;
     }
     return 0;
 }
@@ -433,9 +464,10 @@ static int write_shards(const swan_checkpoint *ck, const swan_qlayout *l, const 
     r.unit_of = calloc(ck->ntensors ? ck->ntensors : 1, sizeof *r.unit_of);
     r.expert_of = calloc(ck->ntensors ? ck->ntensors : 1, sizeof *r.expert_of);
     bool *todo = calloc(l->n ? l->n : 1, sizeof *todo);
+    r.local = calloc(l->n ? l->n : 1, sizeof *r.local);
     swan_plan plan;
     memset(&plan, 0, sizeof plan);
-    int rc = r.fd && r.base && r.unit_of && r.expert_of && todo ? 0 : swan_error_set(err, "out of memory");
+    int rc = r.fd && r.base && r.unit_of && r.expert_of && todo && r.local ? 0 : swan_error_set(err, "out of memory");
     for (uint32_t k = 0; r.fd && k < l->nshards; k++) r.fd[k] = -1;
     for (size_t i = 0; rc == 0 && i < l->n; i++)
         if (l->t[i].kind == SWAN_QOUT_WEIGHT && !l->t[i].packed.on)
@@ -446,13 +478,19 @@ static int write_shards(const swan_checkpoint *ck, const swan_qlayout *l, const 
     for (uint32_t k = 0; rc == 0 && k < l->nshards; k++) rc = open_shard(&r, k, dir, err);
     if (rc == 0) rc = sort_units(&r, todo, err);
     if (rc == 0) rc = build_plan(&r, todo, &plan, err);
-    if (rc == 0 && plan.ntasks > 0) rc = run_tasks(&r, &plan, err);
+    if (rc == 0 && plan.ntasks > 0) {
+        rc = run_tasks(&r, &plan, err);
+    } else if (rc == 0) { /* nothing for workers: no need to start any */
+        write_local_units(&r);
+        if ((rc = r.local_rc) < 0) *err = r.local_err;
+    }
     for (uint32_t k = 0; rc == 0 && k < l->nshards; k++)
         if (r.fd[k] >= 0) rc = close_shard(&r, k, dir, err);
     for (uint32_t k = 0; r.fd && k < l->nshards; k++)
         if (r.fd[k] >= 0) close(r.fd[k]);
     swan_plan_free(&plan);
     free(todo);
+    free(r.local);
     free(r.fd);
     free(r.base);
     free(r.unit_of);

@@ -39,14 +39,20 @@ check "re-run: byte-identical to the uninterrupted run" diff -r "$T/ref" "$T/a"
 
 interrupted_run "$T/k" KILL
 check "SIGKILL: no index" test ! -e "$T/k/model.safetensors.index.json"
-# damage the first tensor's bytes (journaled: units go in name order) in the .tmp file
-"$PY" - "$T/k/$SHARD.tmp" <<'PYEOF'
-import struct, sys
+# damage the bytes of the first journaled unit in the .tmp file (the record's "tensor"
+# is the unit's index in the layout, the order of the shard header's entries)
+"$PY" - "$T/k/$SHARD.tmp" "$T/k/$J" <<'PYEOF'
+import json, struct, sys
+with open(sys.argv[2]) as j:
+    unit = next(json.loads(l)["tensor"] for l in j if '"tensor"' in l)
 with open(sys.argv[1], "r+b") as f:
     n = struct.unpack("<Q", f.read(8))[0]
-    f.seek(8 + n)
+    hdr = json.loads(f.read(n))
+    names = [k for k in hdr if k != "__metadata__"]
+    at = 8 + n + hdr[names[unit]]["data_offsets"][0]
+    f.seek(at)
     b = f.read(1)
-    f.seek(8 + n)
+    f.seek(at)
     f.write(bytes([b[0] ^ 0xFF]))
 PYEOF
 records=$(($(grep -c '"tensor"' "$T/k/$J") + 0))

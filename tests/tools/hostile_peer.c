@@ -14,6 +14,11 @@
  *            drop this peer without signalling process PID
  *        swan_hostile_peer ENDPOINT --garbage N       N frames of garbage from N
  *            connections: the coordinator's log about them must stay short
+ *        swan_hostile_peer ENDPOINT --quantize        against `swan quantize --listen`: one
+ *            connection per bad QCHUNK (another task, a tensor not in the task, a gap,
+ *            a duplicate, too many bytes) and one that sends every byte (all zeros)
+ *            and a RESULT whose hashes are not those bytes' (docs/protocol.md
+ *            "Quantizing"); each must be dropped and no wrong byte kept
  *        swan_hostile_peer ENDPOINT --probe            says HELLO, sends a forged RESULT,
  *            waits 3 s for any reply: exit 0 and "hostile_peer: nothing received" when
  *            the coordinator let nothing through (a peer without an allowed key)
@@ -22,6 +27,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <zmq.h>
 
@@ -143,6 +149,87 @@ static void send_bad_result(void *s, const swan_msg *task, int wrong_task_id) {
     free(r.u.result.items);
 }
 
+/* ---- --quantize ------------------------------------------------------------ */
+
+/* Bytes of part p of a quantize item (weight, scales, biases). */
+static uint64_t qpart_bytes(const swan_task_item *it, int p) {
+    uint64_t n = 1;
+    for (uint32_t d = 0; d < it->ndim; d++) n *= it->shape[d];
+    if (p == 0) return n * it->bits / 8;
+    return n / it->group * (strcmp(it->qdtype, "F32") == 0 ? 4 : 2);
+}
+
+static void send_qchunk(void *s, uint64_t task, uint32_t tensor, uint32_t part, uint64_t off, uint32_t n) {
+    static unsigned char zeros[SWAN_QCHUNK_MAX];
+    swan_msg m = {.type = SWAN_MSG_QCHUNK};
+    m.u.qchunk = (swan_msg_qchunk){.task_id = task, .tensor_id = tensor, .part = part, .offset = off,
+                                   .nbytes = n, .data = zeros};
+    send_msg(s, &m);
+}
+
+/* One hostile worker: takes a quantize task and misbehaves as `how` says. */
+static int bad_quantizer(void *ctx, const char *ep, int how) {
+    void *s = connect_dealer(ctx, ep);
+    send_hello(s);
+    swan_msg task;
+    if (recv_task(s, &task) != 0 || task.u.task.kind != SWAN_TASK_QUANTIZE) {
+        zmq_close(s);
+        printf("hostile_peer: case %d got no quantize task\n", how);
+        return 1;
+    }
+    const swan_msg_task *t = &task.u.task;
+    const swan_task_item *it = &t->items[0];
+    uint64_t w = qpart_bytes(it, 0);
+    uint32_t first = w < 1024 ? (uint32_t)w : 1024;
+    switch (how) {
+    case 0: send_qchunk(s, t->task_id + 1000, it->tensor_id, 0, 0, 16); break;     /* another task */
+    case 1: send_qchunk(s, t->task_id, it->tensor_id + 100000, 0, 0, 16); break;  /* not in the task */
+    case 2: send_qchunk(s, t->task_id, it->tensor_id, 0, 64, 16); break;           /* a gap */
+    case 3:                                                                       /* a duplicate */
+        send_qchunk(s, t->task_id, it->tensor_id, 0, 0, first);
+        send_qchunk(s, t->task_id, it->tensor_id, 0, 0, first);
+        break;
+    case 4: /* too many bytes: a whole part and one more */
+        for (uint64_t off = 0; off <= w; off += SWAN_QCHUNK_MAX) {
+            uint64_t n = w + 1 - off < SWAN_QCHUNK_MAX ? w + 1 - off : SWAN_QCHUNK_MAX;
+            send_qchunk(s, t->task_id, it->tensor_id, 0, off, (uint32_t)n);
+        }
+        break;
+    default: { /* every byte (zeros), then hashes that are not those bytes' */
+        swan_msg r = {.type = SWAN_MSG_RESULT};
+        r.u.result.task_id = t->task_id;
+        r.u.result.nitems = t->nitems;
+        r.u.result.items = calloc(t->nitems, sizeof(swan_result_item));
+        for (uint32_t i = 0; i < t->nitems; i++) {
+            for (uint32_t p = 0; p < 3; p++) {
+                uint64_t n = qpart_bytes(&t->items[i], (int)p);
+                for (uint64_t off = 0; off < n; off += SWAN_QCHUNK_MAX)
+                    send_qchunk(s, t->task_id, t->items[i].tensor_id, p, off,
+                                (uint32_t)(n - off < SWAN_QCHUNK_MAX ? n - off : SWAN_QCHUNK_MAX));
+            }
+            r.u.result.items[i] = (swan_result_item){.tensor_id = t->items[i].tensor_id, .ok = 1,
+                                                     .quantized = true, .qhash = {1, 2, 3}};
+        }
+        send_msg(s, &r);
+        free(r.u.result.items);
+    }
+    }
+    struct timespec pause = {0, 300000000}; /* let it arrive before the connection goes */
+    nanosleep(&pause, NULL);
+    swan_msg_free(&task);
+    zmq_close(s);
+    return 0;
+}
+
+static int quantize_cases(void *ctx, const char *ep) {
+    g_stream = 1; /* admitted without a model check: nothing here to compare */
+    int bad = 0;
+    for (int how = 0; how <= 5; how++) bad += bad_quantizer(ctx, ep, how);
+    zmq_ctx_term(ctx);
+    printf("hostile_peer: done (%d cases without a task)\n", bad);
+    return bad ? 1 : 0;
+}
+
 static int pid_hello(void *ctx, const char *ep, long pid) {
     void *s = connect_dealer(ctx, ep);
     send_hello_pid(s, (uint32_t)pid);
@@ -206,10 +293,11 @@ int main(int argc, char **argv) {
         argc -= 3;
     }
     int do_probe = argc == 3 && strcmp(argv[2], "--probe") == 0;
-    if (argc != 2 && !do_probe && !(argc == 4 && (strcmp(argv[2], "--pid-hello") == 0 ||
+    int do_quantize = argc == 3 && strcmp(argv[2], "--quantize") == 0;
+    if (argc != 2 && !do_probe && !do_quantize && !(argc == 4 && (strcmp(argv[2], "--pid-hello") == 0 ||
                                                   strcmp(argv[2], "--garbage") == 0))) {
         fprintf(stderr, "usage: swan_hostile_peer ENDPOINT [--curve SERVER.pub CLIENT.key] "
-                        "[--pid-hello PID | --garbage N | --probe]\n");
+                        "[--pid-hello PID | --garbage N | --probe | --quantize]\n");
         return 2;
     }
     const char *ep = argv[1];
@@ -217,6 +305,7 @@ int main(int argc, char **argv) {
     if (argc == 4 && strcmp(argv[2], "--pid-hello") == 0) return pid_hello(ctx, ep, atol(argv[3]));
     if (argc == 4) return garbage(ctx, ep, atol(argv[3]));
     if (do_probe) return probe(ctx, ep);
+    if (do_quantize) return quantize_cases(ctx, ep);
 
     /* 1. Garbage, wrong version, a coordinator-only type, extra frames. */
     void *s = connect_dealer(ctx, ep);
