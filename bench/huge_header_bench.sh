@@ -40,7 +40,7 @@ EOF
 
 report() { # report WHAT HEADER_BYTES TENSORS RSS_KB [extra]
     awk -v w="$1" -v h="$2" -v n="$3" -v r="$4" -v x="${5:-}" 'BEGIN {
-        printf "  %-28s peak RSS %7.1f MB = %.2f x header bytes, %4.0f bytes per tensor %s\n",
+        printf "  %-28s peak RSS %7.1f MiB = %.2f x header bytes, %4.0f bytes per tensor %s\n",
                w, r / 1024, r * 1024 / h, r * 1024 / n, x }'
 }
 

@@ -11,7 +11,9 @@
  * Shard names from the index are untrusted text: they must be relative paths without
  * "..", so an index cannot make us read files outside the model directory. Only
  * headers are read; lookups go through sorted arrays and bsearch so that checkpoints
- * with 100k tensors open in well under a second. */
+ * with 100k tensors open in well under a second. Memory: the tensor table, the names
+ * kept once in name blocks (the index's copy, or each header's text cut down to its
+ * names), and one header text at a time (bench/huge_header_bench.sh measures it). */
 #include "common/checkpoint.h"
 
 #include <cjson/cJSON.h>
