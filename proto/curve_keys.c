@@ -3,14 +3,16 @@
 
 #include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <zmq.h>
+
+#include "common/regular_file.h"
 
 #define KEY_FILE_MAX 4096 /* a key file is ~150 bytes; anything bigger is not one */
 
@@ -80,30 +82,27 @@ static int take_one(void *ctx, const char *key) {
     return 0;
 }
 
-static int open_regular(const char *path, int *fd, struct stat *st, swan_error *err) {
-    *fd = open(path, O_RDONLY | O_NOCTTY | O_NONBLOCK);
-    if (*fd < 0) return swan_error_set(err, "%s: cannot open: %s", path, strerror(errno));
-    if (fstat(*fd, st) != 0 || !S_ISREG(st->st_mode)) {
-        close(*fd);
-        return swan_error_set(err, "%s: not a regular file", path);
-    }
-    return 0;
+/* The text of a key file (KEY_FILE_MAX bytes at most, NUL-terminated) into buf: a
+ * regular file only (common/regular_file.h: a FIFO never blocks us); with secret, one
+ * that others may read is refused naming the chmod that fixes it. */
+static int read_key_file(const char *path, bool secret, char buf[KEY_FILE_MAX], swan_error *err) {
+    struct stat st;
+    int fd = swan_open_regular(path, &st, err);
+    if (fd < 0) return -1;
+    int rc = 0;
+    if (secret && (st.st_mode & 077))
+        rc = swan_error_set(err, "%s: secret key is readable by others (mode %03o); "
+                                 "run: chmod 600 %s",
+                            path, (unsigned)(st.st_mode & 0777), path);
+    if (rc == 0) rc = read_small(path, fd, buf, KEY_FILE_MAX, err);
+    close(fd);
+    return rc;
 }
 
 int swan_key_load_secret(const char *path, swan_curve_keypair *out, swan_error *err) {
     memset(out, 0, sizeof *out);
-    int fd;
-    struct stat st;
-    if (open_regular(path, &fd, &st, err)) return -1;
-    if (st.st_mode & 077) {
-        close(fd);
-        return swan_error_set(err, "%s: secret key is readable by others (mode %03o); "
-                                   "run: chmod 600 %s",
-                              path, (unsigned)(st.st_mode & 0777), path);
-    }
     char buf[KEY_FILE_MAX];
-    int rc = read_small(path, fd, buf, sizeof buf, err);
-    close(fd);
+    int rc = read_key_file(path, true, buf, err);
     size_t n = 0;
     if (rc == 0) rc = each_key_line(path, buf, take_one, out->secret_z85, &n, err);
     if (rc == 0 && n != 1)
@@ -118,12 +117,8 @@ int swan_key_load_secret(const char *path, swan_curve_keypair *out, swan_error *
 
 int swan_key_load_public(const char *path, char out[SWAN_Z85_KEY_LEN + 1], swan_error *err) {
     memset(out, 0, SWAN_Z85_KEY_LEN + 1);
-    int fd;
-    struct stat st;
-    if (open_regular(path, &fd, &st, err)) return -1;
     char buf[KEY_FILE_MAX];
-    int rc = read_small(path, fd, buf, sizeof buf, err);
-    close(fd);
+    int rc = read_key_file(path, false, buf, err);
     size_t n = 0;
     if (rc == 0) rc = each_key_line(path, buf, take_one, out, &n, err);
     if (rc == 0 && n != 1)
@@ -152,12 +147,8 @@ static int list_load_file(swan_key_list *l, const char *path, size_t *count, swa
     if (len > 4 && strcmp(path + len - 4, ".key") == 0)
         return swan_error_set(err, "%s: this is a secret key file; --allow takes public keys (.pub)",
                               path);
-    int fd;
-    struct stat st;
-    if (open_regular(path, &fd, &st, err)) return -1;
     char buf[KEY_FILE_MAX];
-    int rc = read_small(path, fd, buf, sizeof buf, err);
-    close(fd);
+    int rc = read_key_file(path, false, buf, err);
     if (rc == 0 && strstr(buf, "# swan CURVE secret key"))
         rc = swan_error_set(err, "%s: this is a secret key file; --allow takes public keys (.pub)", path);
     if (rc == 0) rc = each_key_line(path, buf, list_add, l, count, err);

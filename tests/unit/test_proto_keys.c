@@ -1,7 +1,9 @@
 /* test_proto_keys.c: CURVE key files (proto/curve_keys.c): keygen writes a 0600
  * secret and a public key that loading the secret derives again, never overwrites;
  * a readable secret, a malformed file, a secret given as a public key and an empty
- * allow folder are refused, and no message ever contains a key. */
+ * allow folder are refused, and no message ever contains a key. Every reader goes
+ * through the one key-file check: a FIFO, a folder or a missing file in place of a
+ * secret, a public key or an allowed key is refused at once, naming it. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -74,6 +76,26 @@ static void test_keys(void **state) {
     assert_true(swan_key_list_contains(&list, p));
     assert_false(swan_key_list_contains(&list, loaded.secret_z85));
     swan_key_list_free(&list);
+
+    /* not regular files: refused without blocking (a FIFO has no writer here) */
+    char fifo[128];
+    path_of(fifo, sizeof fifo, "fifo.pub");
+    assert_int_equal(mkfifo(fifo, 0600), 0);
+    const char *not_regular[] = {fifo, sub};
+    for (int i = 0; i < 2; i++) {
+        const char *what = i == 0 ? "not a regular file (a FIFO)" : "not a regular file (a directory)";
+        assert_int_not_equal(swan_key_load_secret(not_regular[i], &kp, &err), 0);
+        assert_non_null(strstr(err.msg, what));
+        assert_int_not_equal(swan_key_load_public(not_regular[i], p, &err), 0);
+        assert_non_null(strstr(err.msg, what));
+    }
+    swan_key_list fl = {0};
+    assert_int_not_equal(swan_key_list_load(&fl, fifo, &err), 0);
+    assert_non_null(strstr(err.msg, "not a regular file (a FIFO)"));
+    swan_key_list_free(&fl);
+    unlink(fifo);
+    assert_int_not_equal(swan_key_load_public(fifo, p, &err), 0);
+    assert_non_null(strstr(err.msg, "cannot open"));
 
     unlink(key);
     unlink(pub);
