@@ -111,24 +111,7 @@ static void write_summary(swan_jw *w, const swan_reduction *s) {
     swan_jw_object_begin(w);
     swan_jw_key_uint(w, "total_params", s->total_params);
     swan_jw_key(w, "bits_distribution");
-    swan_jw_object_begin(w);
-    static const int widths[] = {2, 3, 4, 5, 6, 8, 16};
-    for (size_t i = 0; i < sizeof widths / sizeof *widths; i++) {
-        int b = widths[i];
-        /* 2, 4, 8, 16 always (the reference's consumers expect them); others when used */
-        if (b != 2 && b != 4 && b != 8 && b != 16 && s->tensors_by_bits[b] == 0) continue;
-        char key[4];
-        snprintf(key, sizeof key, "%d", b);
-        swan_jw_key(w, key);
-        swan_jw_object_begin(w);
-        swan_jw_key_uint(w, "params", s->params_by_bits[b]);
-        swan_jw_key_uint(w, "tensors", s->tensors_by_bits[b]);
-        swan_jw_key_double(w, "percentage", s->total_params ? 100.0 * (double)s->params_by_bits[b] /
-                                                                  (double)s->total_params
-                                                            : 0.0);
-        swan_jw_object_end(w);
-    }
-    swan_jw_object_end(w);
+    swan_output_write_widths(w, s, true);
     swan_jw_key_double(w, "estimated_size_gb", s->estimated_size_gb);
     swan_jw_key_double(w, "mlx_bytes", s->mlx_bytes);
     swan_jw_key_double(w, "average_bits", s->average_bits);

@@ -16,6 +16,7 @@
 
 #include "common/atomic_file.h"
 #include "common/clock.h"
+#include "common/json_writer.h"
 #include "coordinator/outputs/manifest.h"
 #include "coordinator/outputs/mlx_names.h"
 
@@ -52,6 +53,39 @@ int swan_write_file_atomic(const char *path, int (*fn)(FILE *f, const void *ctx,
     int rc = swan_atomic_commit(&af, err); /* closes the stream: the buffer is free */
     free(buf);
     return rc;
+}
+
+size_t swan_output_widths(const swan_reduction *s, bool published, int widths[7]) {
+    static const int all[] = {2, 3, 4, 5, 6, 8, 16};
+    size_t n = 0;
+    for (size_t i = 0; i < sizeof all / sizeof *all; i++) {
+        int b = all[i];
+        bool always = published && (b == 2 || b == 4 || b == 8 || b == 16);
+        if (always || s->tensors_by_bits[b] > 0) widths[n++] = b;
+    }
+    return n;
+}
+
+double swan_output_width_share(const swan_reduction *s, int b) {
+    return s->total_params ? 100.0 * (double)s->params_by_bits[b] / (double)s->total_params : 0.0;
+}
+
+void swan_output_write_widths(swan_jw *w, const swan_reduction *s, bool published) {
+    int widths[7];
+    size_t n = swan_output_widths(s, published, widths);
+    swan_jw_object_begin(w);
+    for (size_t i = 0; i < n; i++) {
+        int b = widths[i];
+        char key[4];
+        snprintf(key, sizeof key, "%d", b);
+        swan_jw_key(w, key);
+        swan_jw_object_begin(w);
+        if (published) swan_jw_key_uint(w, "params", s->params_by_bits[b]);
+        swan_jw_key_uint(w, "tensors", s->tensors_by_bits[b]);
+        swan_jw_key_double(w, "percentage", swan_output_width_share(s, b));
+        swan_jw_object_end(w);
+    }
+    swan_jw_object_end(w);
 }
 
 void swan_output_writeback(FILE *f) {
@@ -221,14 +255,13 @@ void swan_summary_print(FILE *out, const swan_output_ctx *c) {
     for (int m = 0; m < SWAN_NMETRICS; m++)
         fprintf(out, " %s %.0f%%/%.0f%%", short_names[m], 100 * s->clip0[m], 100 * s->clip1[m]);
     fprintf(out, "\n  bits  tensors      params   share\n");
-    static const int widths[] = {16, 8, 6, 5, 4, 3, 2};
-    for (size_t i = 0; i < sizeof widths / sizeof *widths; i++) {
+    int widths[7];
+    for (size_t i = swan_output_widths(s, true, widths); i-- > 0;) { /* widest first */
         int b = widths[i];
-        if (s->tensors_by_bits[b] == 0 && b != 16 && b != 8 && b != 4 && b != 2) continue;
         char pp[32];
         human((double)s->params_by_bits[b], pp, sizeof pp);
         fprintf(out, "  %4d  %7zu  %10s  %5.1f%%\n", b, s->tensors_by_bits[b], pp,
-                s->total_params ? 100.0 * (double)s->params_by_bits[b] / (double)s->total_params : 0.0);
+                swan_output_width_share(s, b));
     }
     /* MB below 1 GB: a small model must not read "0.000 GB". */
     if (s->mlx_bytes >= 1e9)

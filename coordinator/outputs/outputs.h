@@ -61,6 +61,22 @@ int swan_write_file_atomic(const char *path, int (*fn)(FILE *f, const void *ctx,
  * manifest. A hint only: errors show up, as always, in ferror and at the commit. */
 void swan_output_writeback(FILE *f);
 
+struct swan_jw;
+
+/* The widths a summary lists, in increasing order: with published (the manifest, the
+ * printed summary) 2, 4, 8 and 16 always (the reference's consumers expect them) and
+ * the others when some tensor has them; without, only the widths in use (the
+ * report). Fills widths (room for 7), returns how many. */
+size_t swan_output_widths(const swan_reduction *s, bool published, int widths[7]);
+
+/* The share of the parameters at width b, in percent (0 for a model without any). */
+double swan_output_width_share(const swan_reduction *s, int b);
+
+/* The per-width table of a summary as one JSON object, {"2": {["params",] "tensors",
+ * "percentage"}, ...}: the manifest's bits_distribution (published, with params) and
+ * the report's summary.bits (neither). */
+void swan_output_write_widths(struct swan_jw *w, const swan_reduction *s, bool published);
+
 /* Writes every output of swan_outputs into dir. */
 int swan_outputs_write(const char *dir, const swan_output_ctx *c, swan_error *err);
 

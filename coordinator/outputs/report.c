@@ -180,22 +180,7 @@ static void write_data(swan_jw *w, const swan_output_ctx *c, const swan_curve_po
     swan_jw_key_double(w, "effective_bpw", red->effective_bpw);
     swan_jw_key_double(w, "expected_damage", red->expected_damage);
     swan_jw_key(w, "bits");
-    swan_jw_object_begin(w);
-    static const int widths[] = {2, 3, 4, 5, 6, 8, 16};
-    for (size_t i = 0; i < 7; i++) {
-        int b = widths[i];
-        if (!red->tensors_by_bits[b]) continue;
-        char k[4];
-        snprintf(k, sizeof k, "%d", b);
-        swan_jw_key(w, k);
-        swan_jw_object_begin(w);
-        swan_jw_key_uint(w, "tensors", red->tensors_by_bits[b]);
-        swan_jw_key_double(w, "percentage", red->total_params ? 100.0 * (double)red->params_by_bits[b] /
-                                                                    (double)red->total_params
-                                                              : 0);
-        swan_jw_object_end(w);
-    }
-    swan_jw_object_end(w);
+    swan_output_write_widths(w, red, false);
     swan_jw_object_end(w);
     swan_jw_key(w, "curve");
     swan_jw_array_begin(w);

@@ -19,7 +19,9 @@
 #include <cjson/cJSON.h>
 #include <cmocka.h>
 
+#include "common/json_writer.h"
 #include "coordinator/outputs/manifest.h"
+#include "coordinator/outputs/outputs.h"
 
 #define SHARD0 "model-00001-of-00002.safetensors"
 #define SHARD1 "model-00002-of-00002.safetensors"
@@ -507,8 +509,51 @@ static void test_check_target(void **state) {
     assert_int_equal(swan_reduce_check_target(&p, &r, &err), 0);
 }
 
+/* The per-width table the manifest, the report and the printed summary share
+ * (outputs.c): which widths each lists, and the exact JSON both write (the bytes
+ * manifest.c and report.c wrote each with its own loop before). */
+static char *widths_json(const swan_reduction *s, bool published) {
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    swan_jw w;
+    swan_jw_init(&w, f, 0);
+    swan_output_write_widths(&w, s, published);
+    fclose(f);
+    return buf;
+}
+
+static void test_width_table(void **state) {
+    (void)state;
+    swan_reduction s;
+    memset(&s, 0, sizeof s);
+    s.total_params = 400;
+    s.params_by_bits[3] = 100, s.tensors_by_bits[3] = 1;
+    s.params_by_bits[16] = 300, s.tensors_by_bits[16] = 2;
+    int widths[7];
+    assert_int_equal(swan_output_widths(&s, true, widths), 5);
+    const int published[5] = {2, 3, 4, 8, 16};
+    for (int i = 0; i < 5; i++) assert_int_equal(widths[i], published[i]);
+    assert_int_equal(swan_output_widths(&s, false, widths), 2);
+    assert_int_equal(widths[0], 3);
+    assert_int_equal(widths[1], 16);
+    char *a = widths_json(&s, true), *b = widths_json(&s, false);
+    assert_string_equal(a, "{\"2\":{\"params\":0,\"tensors\":0,\"percentage\":0},"
+                           "\"3\":{\"params\":100,\"tensors\":1,\"percentage\":25},"
+                           "\"4\":{\"params\":0,\"tensors\":0,\"percentage\":0},"
+                           "\"8\":{\"params\":0,\"tensors\":0,\"percentage\":0},"
+                           "\"16\":{\"params\":300,\"tensors\":2,\"percentage\":75}}");
+    assert_string_equal(b, "{\"3\":{\"tensors\":1,\"percentage\":25},"
+                           "\"16\":{\"tensors\":2,\"percentage\":75}}");
+    free(a);
+    free(b);
+    s.total_params = 0; /* an empty model: shares are 0, not NaN */
+    assert_true(swan_output_width_share(&s, 16) == 0.0);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_width_table),
         cmocka_unit_test_setup_teardown(test_reduce_all, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reach, setup, teardown),
         cmocka_unit_test_setup_teardown(test_check_target, setup, teardown),
