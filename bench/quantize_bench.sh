@@ -3,7 +3,10 @@
 # params, BF16) from a finished analysis: wall time, CPU (user + sys) and peak RSS of
 # every process (the coordinator; the largest descendant, for when workers take part),
 # for the decisions of the analysis (--from OUT), a budget (--target-bpw 9, decided
-# again from OUT's journal) and one uniform width (--bits 4). Issue 11's target:
+# again from OUT's journal) and one uniform width (--bits 4). The quantizing is done by
+# JOBS local `swan worker` processes (their CPU is in the figure: the coordinator reaps
+# them), the coordinator writing their chunks. BASELINE=path/to/another/swan runs that
+# binary too, alternating with this one, for a before/after on the same load. Issue 11's target:
 # <= 5 s wall on 2 cores from a finished analysis.
 #
 #   bench/quantize_bench.sh [RUNS]      (default 3 runs of each; the best and the median)
@@ -69,23 +72,34 @@ for mode in "from:--from $OUT" "budget:--from $OUT --target-bpw 9" "bits:--bits 
     flags=${mode#*:}
     load=$(cut -d' ' -f1 /proc/loadavg 2>/dev/null || uptime | sed 's/.*averages*: *//; s/,.*//')
     rows=""
+    base_rows=""
     for r in $(seq 1 "$RUNS"); do
         # shellcheck disable=SC2086
         rows+="$(measure "$OUTPUT_DIR/q06-mlx-$name" "$SWAN" quantize "$MODEL" -j "$JOBS" $flags)"$'\n'
+        if [ -n "${BASELINE:-}" ]; then
+            # shellcheck disable=SC2086
+            base_rows+="$(measure "$OUTPUT_DIR/q06-mlx-$name" "$BASELINE" quantize "$MODEL" -j "$JOBS" $flags)"$'\n'
+        fi
     done
     size=$("$PY" -c 'import json,sys; print(json.load(open(sys.argv[1]))["metadata"]["total_size"])' \
         "$OUTPUT_DIR/q06-mlx-$name/model.safetensors.index.json")
     rm -rf "$OUTPUT_DIR/q06-mlx-$name"
-    "$PY" - "$name" "$flags" "$load" "$size" "$rows" <<'PYEOF'
+    "$PY" - "$name" "$flags" "$load" "$size" "$rows" "$base_rows" <<'PYEOF'
 import statistics, sys
 name, flags, load, size = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
 rows = [list(map(float, l.split())) for l in sys.argv[5].splitlines() if l.strip()]
+base = [list(map(float, l.split())) for l in sys.argv[6].splitlines() if l.strip()]
 wall = sorted(r[0] for r in rows)
 cpu = [r[1] for r in rows]
 print(f"  {name:6s} ({flags}): output {size / 1e9:.2f} GB; load average {load} before")
 print(f"         wall best {wall[0]:.2f} s, median {statistics.median(wall):.2f} s (target <= 5 s: "
       f"{'met' if wall[0] <= 5 else 'NOT met'}); CPU user+sys median {statistics.median(cpu):.2f} s")
 print(f"         peak RSS: coordinator {max(r[2] for r in rows):.0f} MB, largest descendant "
-      f"{max(r[3] for r in rows):.0f} MB (all processes: the coordinator's threads quantize)")
+      f"{max(r[3] for r in rows):.0f} MB (a local worker: workers quantize, the coordinator writes)")
+if base:
+    bw = sorted(r[0] for r in base)
+    print(f"         BASELINE (alternating): wall best {bw[0]:.2f} s, median {statistics.median(bw):.2f} s; "
+          f"CPU median {statistics.median([r[1] for r in base]):.2f} s; peak RSS coordinator "
+          f"{max(r[2] for r in base):.0f} MB")
 PYEOF
 done

@@ -142,6 +142,16 @@ static int cancellable_read_tile(void *ctx, uint64_t row0, uint64_t nrows, uint6
     return c->inner.read_tile(c->inner.ctx, row0, nrows, col0, ncols, dst, err);
 }
 
+/* reader: tr's tiles through cr, which looks at the cancel flag first. */
+static void cancellable_tiles(swan_tensor_reader *tr, const atomic_bool *cancel, cancellable *cr,
+                              swan_tile_reader *reader) {
+    cr->cancel = cancel;
+    swan_tensor_reader_as_tiles(tr, &cr->inner);
+    *reader = cr->inner;
+    reader->read_tile = cancellable_read_tile;
+    reader->ctx = cr;
+}
+
 /* Opens the reader over the item's bytes streamed from the coordinator. */
 static int open_streamed(swan_tensor_reader *tr, swan_stream_source *ss, uint64_t task_id,
                          const swan_task_item *it, swan_dtype dt, const swan_view2d *view,
@@ -205,11 +215,9 @@ static void analyze_item(const swan_task_item *it, uint64_t task_id, uint64_t se
     }
     swan_tensor_reader tr;
     if (open_item(&tr, it, task_id, dt, &view, cache, ss, &err)) goto fail;
-    cancellable cr = {.cancel = cancel};
-    swan_tensor_reader_as_tiles(&tr, &cr.inner);
-    swan_tile_reader reader = cr.inner;
-    reader.read_tile = cancellable_read_tile;
-    reader.ctx = &cr;
+    cancellable cr;
+    swan_tile_reader reader;
+    cancellable_tiles(&tr, cancel, &cr, &reader);
     swan_metrics_opts mo;
     swan_metrics_default_opts(&mo);
     mo.prng_key = swan_prng_key(seed, it->name);
@@ -320,11 +328,9 @@ static void quantize_item(const swan_task_item *it, uint64_t task_id, uint32_t g
     view.seg[0].rows = view.rows;
     swan_tensor_reader tr;
     if (open_item(&tr, it, task_id, dt, &view, cache, ss, &err)) goto fail;
-    cancellable cr = {.cancel = &h->cancel};
-    swan_tensor_reader_as_tiles(&tr, &cr.inner);
-    swan_tile_reader reader = cr.inner;
-    reader.read_tile = cancellable_read_tile;
-    reader.ctx = &cr;
+    cancellable cr;
+    swan_tile_reader reader;
+    cancellable_tiles(&tr, &h->cancel, &cr, &reader);
     qchunk_sink k = {.h = h, .task_id = task_id, .tensor_id = it->tensor_id, .gen = gen};
     for (int p = 0; p < SWAN_QPARTS; p++) swan_xxh64_init(&k.st[p], 0);
     swan_qsink sink = {.put = qchunk_put, .ctx = &k};

@@ -131,8 +131,48 @@ static void test_nonfinite_refused(void **state) {
     close(fd);
 }
 
+/* The sink gets each part's bytes in order, without gaps or overlaps, and exactly
+ * the part's size: what a worker's QCHUNKs promise (docs/protocol.md "Quantizing"). */
+typedef struct order_sink {
+    uint64_t next[3];
+    size_t calls;
+} order_sink;
+
+static int order_put(void *ctx, int part, uint64_t offset, const void *data, size_t n, swan_error *err) {
+    (void)data, (void)err;
+    order_sink *o = ctx;
+    assert_true(part >= 0 && part < 3);
+    if (offset != o->next[part]) fail_msg("part %d: bytes at %llu, %llu expected", part,
+                                          (unsigned long long)offset, (unsigned long long)o->next[part]);
+    assert_true(n > 0);
+    o->next[part] += n;
+    o->calls++;
+    return 0;
+}
+
+static void test_sink_order(void **state) {
+    (void)state;
+    static float w[ROWS * COLS];
+    for (size_t i = 0; i < ROWS * COLS; i++) w[i] = (float)((i * 37) % 101) / 50.0f - 1.0f;
+    swan_tile_reader rd;
+    swan_tile_reader_from_array(&rd, w, ROWS, COLS);
+    const size_t blocks[4] = {1 << 20, COLS * 4, 64 * 4, 32 * 4}; /* rows, one row, panels */
+    for (int k = 0; k < 4; k++)
+        for (int g = 32; g <= 128; g *= 2) {
+            order_sink o = {{0, 0, 0}, 0};
+            swan_qsink sink = {order_put, &o};
+            swan_error err = {{0}};
+            assert_int_equal(swan_quantize_matrix(&rd, 3, g, SWAN_DT_F16, &sink, blocks[k], &err), 0);
+            assert_true(o.next[0] == swan_quant_weight_bytes(ROWS, COLS, 3));
+            assert_true(o.next[1] == swan_quant_scale_bytes(ROWS, COLS, g, SWAN_DT_F16));
+            assert_true(o.next[2] == o.next[1]);
+            assert_true(o.calls >= 3);
+        }
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_sink_order),
         cmocka_unit_test(test_blocks_and_panels),
         cmocka_unit_test(test_nonfinite_refused),
     };
