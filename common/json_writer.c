@@ -251,7 +251,9 @@ void swan_jw_double(swan_jw *w, double v) {
     } else if (w->double_digits == 10 && format_g10(v, buf)) {
         /* fast path for the manifest's compact form */
     } else if (w->double_digits == 6) {
-        snprintf(buf, sizeof buf, "%.6g", v); /* the report's: literal, as below */
+        /* the report's: printf's bytes without printf (common/fmt.h), which declines
+         * the rare value next to a tie; a literal format then, as below */
+        if (!swan_fmt_g(buf, v, 6)) snprintf(buf, sizeof buf, "%.6g", v);
     } else if (w->double_digits == 17) {
         /* A literal format: glibc's "%.*g" takes a slow positional-argument path. */
         snprintf(buf, sizeof buf, "%.17g", v);

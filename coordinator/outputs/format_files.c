@@ -28,6 +28,12 @@ static int seen_init(seen_stacks *s, size_t n, swan_error *err) {
     return s->bits ? 0 : swan_error_set(err, "out of memory");
 }
 
+/* true when stack id was seen already (never for SWAN_NO_STACK): its path is written,
+ * and the other members need no name mapping (100,000 of them on a large MoE) */
+static bool seen_before(const seen_stacks *s, uint32_t id) {
+    return id != SWAN_NO_STACK && (s->bits[id / 8] >> (id % 8) & 1u);
+}
+
 /* true the first time stack id is seen (always true for SWAN_NO_STACK) */
 static bool seen_first(seen_stacks *s, uint32_t id) {
     if (id == SWAN_NO_STACK) return true;
@@ -40,15 +46,18 @@ static bool seen_first(seen_stacks *s, uint32_t id) {
 /* The most common quantized (bits, group) by parameters: mlx_lm's defaults. */
 static void default_width(const swan_output_ctx *c, int *bits, int *group) {
     static const int B[] = {2, 3, 4, 5, 6, 8}, G[] = {32, 64, 128};
+    double params[6][3] = {{0}}; /* by (bits, group) index, one pass over the table */
+    for (size_t i = 0; i < c->ck->ntensors; i++) {
+        const swan_decision *d = &c->red->d[i];
+        int bi = d->bits == 8 ? 5 : d->bits - 2, gi = d->group_size == 32 ? 0 : d->group_size == 64 ? 1 : d->group_size == 128 ? 2 : -1;
+        if (bi >= 0 && bi < 6 && B[bi] == d->bits && gi >= 0) params[bi][gi] += (double)c->ck->tensors[i].nelem;
+    }
     double best = 0;
     *bits = 4;
     *group = 64;
     for (size_t bi = 0; bi < 6; bi++)
         for (size_t gi = 0; gi < 3; gi++) {
-            double p = 0;
-            for (size_t i = 0; i < c->ck->ntensors; i++)
-                if (c->red->d[i].bits == B[bi] && c->red->d[i].group_size == G[gi])
-                    p += (double)c->ck->tensors[i].nelem;
+            double p = params[bi][gi];
             if (p > best) {
                 best = p;
                 *bits = B[bi];
@@ -73,6 +82,7 @@ int swan_mlx_quant_write(FILE *f, const swan_output_ctx *c, swan_error *err) {
     for (size_t i = 0; i < c->ck->ntensors; i++) {
         const swan_tensor *t = &c->ck->tensors[i];
         const swan_decision *d = &c->red->d[i];
+        if (seen_before(&seen, d->stack)) continue;
         char paths[SWAN_MLX_MAX_PATHS][SWAN_MLX_PATH_MAX];
         int np = swan_mlx_module_paths(&m, t->name, t->ndim, paths);
         if (np == 0 || !seen_first(&seen, d->stack)) continue;
@@ -170,6 +180,7 @@ int swan_llama_types_write(FILE *f, const swan_output_ctx *c, swan_error *err) {
         const swan_decision *d = &c->red->d[i];
         if (c->plan->recs[i].kind != SWAN_KIND_MATRIX && c->plan->recs[i].kind != SWAN_KIND_TINY)
             continue;
+        if (seen_before(&seen, d->stack)) continue;
         char names[SWAN_MLX_MAX_PATHS][SWAN_MLX_PATH_MAX];
         int nn = swan_gguf_names(&m, t->name, t->ndim, names);
         if (nn == 0 || !seen_first(&seen, d->stack)) continue;
