@@ -9,7 +9,9 @@
 # (reused). Then `swan reduce` runs RUNS times (default 3) for each binary, alternating, and
 # prints wall seconds, user+sys seconds and peak RSS (GNU time) of each run, the best
 # wall per 100,000 tensors, and the outputs' sizes. Every run rewrites all outputs
-# (manifest.json, report.html, ...) atomically, with fsync.
+# (manifest.json, report.html, ...) atomically, with fsync. With BASELINE_BIN, the
+# outputs of both builds' last runs are compared byte for byte (the manifest's timing
+# block aside).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD_DIR=${BUILD_DIR:-build}
@@ -45,11 +47,31 @@ run() { # run LABEL BIN -> prints one line, appends wall to $BENCH_DIR/reduce.$L
     echo "$wall" >>"$BENCH_DIR/reduce.$1"
 }
 
+OUTPUTS="manifest.json mlx_quant.json swan_predicate.py llama_tensor_types.txt report.html"
+keep_outputs() { # keep_outputs DIR: the outputs just written, the manifest without its timing block
+    rm -rf "$1" && mkdir -p "$1"
+    for f in $OUTPUTS; do
+        if [ "$f" = manifest.json ]; then sed '/"timing": {/,$d' "$OUT/$f" >"$1/$f"; else cp "$OUT/$f" "$1/$f"; fi
+    done
+}
+
 rm -f "$BENCH_DIR"/reduce.this "$BENCH_DIR"/reduce.baseline
 for i in $(seq 1 "$RUNS"); do
-    [ -n "${BASELINE_BIN:-}" ] && run baseline "$BASELINE_BIN"
+    if [ -n "${BASELINE_BIN:-}" ]; then
+        run baseline "$BASELINE_BIN"
+        [ "$i" = "$RUNS" ] && keep_outputs "$BENCH_DIR/reduce-out.baseline"
+    fi
     run this "$SWAN"
 done
+if [ -n "${BASELINE_BIN:-}" ]; then
+    keep_outputs "$BENCH_DIR/reduce-out.this"
+    same=yes
+    for f in $OUTPUTS; do
+        cmp -s "$BENCH_DIR/reduce-out.baseline/$f" "$BENCH_DIR/reduce-out.this/$f" || { same=no; echo "  $f differs from the baseline's"; }
+    done
+    echo "  outputs identical to the baseline's (manifest timing aside): $same"
+    rm -rf "$BENCH_DIR/reduce-out.baseline" "$BENCH_DIR/reduce-out.this"
+fi
 for l in baseline this; do
     [ -f "$BENCH_DIR/reduce.$l" ] || continue
     sort -n "$BENCH_DIR/reduce.$l" | head -1 | awk -v l="$l" -v n="$n" \

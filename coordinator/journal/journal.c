@@ -17,6 +17,7 @@
 #include "common/json_scan.h"
 #include "common/fmt.h"
 #include "common/regular_file.h"
+#include "common/str_index.h"
 
 /* Every line ends with this suffix: ,"crc":"xxxxxxxx"} where the 8 hex digits are
  * the CRC-32C of all the bytes before it. Fixed length, so a reader finds it without
@@ -482,41 +483,16 @@ static bool parse_record(char *line, size_t len, const char **name, swan_raw_met
     return fields_ok && seen == (1u << F_COUNT) - 1;
 }
 
-/* Tensor names -> table index, for matching records to tensors: open addressing
- * over FNV-1a, a power-of-two size at least twice the tensor count. Built in O(n)
- * (sorting 100,000 names that share long prefixes cost more than the rest of the
- * match). */
-typedef struct name_index {
-    uint32_t *slot; /* tensor index + 1; 0 = empty */
-    size_t mask;
-} name_index;
-
-static uint64_t name_hash(const char *name) {
-    uint64_t h = 0xcbf29ce484222325ull;
-    for (const unsigned char *p = (const unsigned char *)name; *p; p++) h = (h ^ *p) * 0x100000001b3ull;
-    return h ^ (h >> 29);
+/* Tensor names -> table index (common/str_index.h), for matching records to tensors. */
+static const char *tensor_name(const void *ck, uint32_t i) {
+    return ((const swan_checkpoint *)ck)->tensors[i].name;
 }
 
-static int name_index_build(name_index *ix, const swan_checkpoint *ck) {
-    size_t size = 16;
-    while (size < 2 * ck->ntensors) size *= 2;
-    ix->mask = size - 1;
-    if (!(ix->slot = calloc(size, sizeof *ix->slot))) return -1;
-    for (size_t i = 0; i < ck->ntensors; i++) {
-        size_t k = (size_t)name_hash(ck->tensors[i].name) & ix->mask;
-        while (ix->slot[k]) k = (k + 1) & ix->mask;
-        ix->slot[k] = (uint32_t)i + 1;
-    }
+static int name_index_build(swan_str_index *ix, const swan_checkpoint *ck) {
+    if (swan_str_index_init(ix, ck->ntensors)) return -1;
+    for (size_t i = 0; i < ck->ntensors; i++)
+        swan_str_index_find(ix, ck->tensors[i].name, tensor_name, ck, (uint32_t)i);
     return 0;
-}
-
-/* The index of the tensor called name (the first, were a name listed twice), or -1. */
-static long name_index_find(const name_index *ix, const swan_checkpoint *ck, const char *name) {
-    for (size_t k = (size_t)name_hash(name) & ix->mask; ix->slot[k]; k = (k + 1) & ix->mask) {
-        uint32_t i = ix->slot[k] - 1;
-        if (strcmp(ck->tensors[i].name, name) == 0) return (long)i;
-    }
-    return -1;
 }
 
 /* Everything one load needs. */
@@ -532,7 +508,7 @@ typedef struct loader {
     size_t cap;
     size_t lineno;
     bool at_eof;
-    name_index ix;
+    swan_str_index ix;
 } loader;
 
 /* The next line without its newline, NULL at the end. A last line without a
@@ -656,8 +632,8 @@ static bool read_record(char *s, size_t len, const char **name, swan_raw_metrics
  * or when *adopt is set, raw itself (then *adopt is cleared: the plan owns it). */
 static int apply_record(loader *L, const char *name, swan_raw_metrics *raw, swan_raw_metrics **adopt,
                         swan_error *err) {
-    long idx = name_index_find(&L->ix, L->ck, name);
-    swan_tensor_rec *rec = idx >= 0 ? &L->plan->recs[idx] : NULL;
+    uint32_t idx = swan_str_index_find(&L->ix, name, tensor_name, L->ck, SWAN_STR_NONE);
+    swan_tensor_rec *rec = idx != SWAN_STR_NONE ? &L->plan->recs[idx] : NULL;
     int rc = 0;
     if (!rec || rec->kind != SWAN_KIND_MATRIX)
         rc = damaged(L, "record for a tensor this checkpoint does not analyze", err);
@@ -724,7 +700,7 @@ static int load_file(const char *path, uint64_t fingerprint, const swan_checkpoi
     int rc = load(&L, err);
     fclose(L.f);
     free(L.buf);
-    free(L.ix.slot);
+    swan_str_index_free(&L.ix);
     return rc;
 }
 
@@ -857,7 +833,7 @@ int swan_journal_apply(swan_journal_parsed *p, uint64_t fingerprint, const swan_
             rc = damaged(&L, p->damaged_why, err);
         }
         if (rc == 0) info->torn_line = p->torn_line;
-        free(L.ix.slot);
+        swan_str_index_free(&L.ix);
     }
     if (rc) return -1;
     if (!info->stamps) return swan_error_set(err, "%s holds no results (empty or torn header)", p->path);

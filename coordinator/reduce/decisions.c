@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/str_index.h"
 #include "coordinator/outputs/mlx_names.h"
 #include "coordinator/reduce/budget.h"
 #include "coordinator/reduce/stacks.h"
@@ -135,49 +136,95 @@ static void clip_shares(const swan_plan *plan, const swan_reduction *out, swan_r
 
 /* ---- stacks ---------------------------------------------------------------------- */
 
-typedef struct key_entry {
-    char *key;
-    uint32_t idx;
-} key_entry;
+/* The distinct stack keys of a model, each once: one text buffer, and an index of
+ * them (common/str_index.h). */
+typedef struct key_set {
+    char *text;
+    size_t len, cap;
+    size_t *at;     /* offset of distinct key k in text */
+    size_t n;
+    swan_str_index ix;
+} key_set;
 
-static int by_key(const void *a, const void *b) {
-    const key_entry *x = a, *y = b;
-    int c = strcmp(x->key, y->key);
-    if (c) return c;
-    return x->idx < y->idx ? -1 : x->idx > y->idx;
+static const char *key_text(const void *ks, uint32_t k) {
+    const key_set *s = ks;
+    return s->text + s->at[k];
 }
 
-/* Gives each analyzed matrix with an expert index its stack id (stacks of one member
- * are still stacks: the formats store them the same way). */
+/* The number of key (added when new), or SWAN_STR_NONE when out of memory. */
+static uint32_t key_set_add(key_set *ks, const char *key) {
+    uint32_t k = swan_str_index_find(&ks->ix, key, key_text, ks, (uint32_t)ks->n);
+    if (k != ks->n) return k;
+    size_t n = strlen(key) + 1;
+    if (ks->len + n > ks->cap) {
+        size_t cap = ks->cap ? 2 * ks->cap : 4096;
+        while (cap < ks->len + n) cap *= 2;
+        char *g = realloc(ks->text, cap);
+        if (!g) return SWAN_STR_NONE;
+        ks->text = g;
+        ks->cap = cap;
+    }
+    memcpy(ks->text + ks->len, key, n);
+    ks->at[ks->n++] = ks->len;
+    ks->len += n;
+    return k;
+}
+
+typedef struct key_ref {
+    const char *key;
+    uint32_t num; /* its number in the key_set */
+} key_ref;
+
+static int by_key(const void *a, const void *b) {
+    return strcmp(((const key_ref *)a)->key, ((const key_ref *)b)->key);
+}
+
+/* Gives each analyzed matrix with an expert index its stack id: the rank of its stack
+ * key (`...experts.*.up_proj.weight`) among the model's distinct keys in strcmp order
+ * (stacks of one member are still stacks: the formats store them the same way). Only
+ * the distinct keys are sorted: a few dozen on a 100,000-expert model. */
 static int assign_stacks(const swan_checkpoint *ck, const swan_plan *plan, swan_reduction *out,
                          swan_error *err) {
-    key_entry *e = malloc((ck->ntensors ? ck->ntensors : 1) * sizeof *e);
-    if (!e) return swan_error_set(err, "out of memory finding expert stacks");
-    size_t n = 0;
+    size_t n = ck->ntensors;
+    key_set ks = {0};
+    int ix_rc = swan_str_index_init(&ks.ix, n);
+    ks.at = malloc((n ? n : 1) * sizeof *ks.at);
+    uint32_t *key_of = malloc((n ? n : 1) * sizeof *key_of); /* per tensor; SWAN_STR_NONE: none */
+    key_ref *order = NULL;
+    uint32_t *rank = NULL;
+    char *key = NULL;
+    size_t key_cap = 0;
     int rc = 0;
-    for (size_t i = 0; i < ck->ntensors && rc == 0; i++) {
+    if (ix_rc || !ks.at || !key_of) goto oom;
+    for (size_t i = 0; i < n; i++) {
+        key_of[i] = SWAN_STR_NONE;
         if (plan->recs[i].kind != SWAN_KIND_MATRIX) continue;
         const char *name = ck->tensors[i].name;
         size_t len = strlen(name) + 2;
-        char *key = malloc(len);
-        if (!key) {
-            rc = swan_error_set(err, "out of memory finding expert stacks");
-            break;
+        if (len > key_cap) {
+            char *g = realloc(key, len);
+            if (!g) goto oom;
+            key = g;
+            key_cap = len;
         }
-        if (swan_stack_key(name, key, len, NULL)) e[n++] = (key_entry){key, (uint32_t)i};
-        else free(key);
+        if (swan_stack_key(name, key, len, NULL) && (key_of[i] = key_set_add(&ks, key)) == SWAN_STR_NONE)
+            goto oom;
     }
-    if (rc == 0) {
-        qsort(e, n, sizeof *e, by_key);
-        uint32_t id = 0;
-        for (size_t k = 0; k < n; k++) {
-            if (k > 0 && strcmp(e[k].key, e[k - 1].key) != 0) id++;
-            out->d[e[k].idx].stack = id;
-        }
-        out->nstacks = n ? id + 1 : 0;
-    }
-    for (size_t k = 0; k < n; k++) free(e[k].key);
-    free(e);
+    order = malloc((ks.n ? ks.n : 1) * sizeof *order);
+    rank = malloc((ks.n ? ks.n : 1) * sizeof *rank);
+    if (!order || !rank) goto oom;
+    for (size_t k = 0; k < ks.n; k++) order[k] = (key_ref){ks.text + ks.at[k], (uint32_t)k};
+    qsort(order, ks.n, sizeof *order, by_key); /* distinct keys: no ties */
+    for (size_t r = 0; r < ks.n; r++) rank[order[r].num] = (uint32_t)r;
+    for (size_t i = 0; i < n; i++)
+        if (key_of[i] != SWAN_STR_NONE) out->d[i].stack = rank[key_of[i]];
+    out->nstacks = ks.n;
+    goto done;
+oom:
+    rc = swan_error_set(err, "out of memory finding expert stacks");
+done:
+    swan_str_index_free(&ks.ix);
+    free(ks.text), free(ks.at), free(key_of), free(order), free(rank), free(key);
     return rc;
 }
 
