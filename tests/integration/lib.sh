@@ -28,6 +28,23 @@ need_shared() {
         exit 77
     fi
 }
+# Sets NPY to a python3 that has numpy, or skips the test (exit 77) saying so.
+need_numpy() {
+    NPY=""
+    for p in /usr/bin/python3 python3; do "$p" -c 'import numpy' 2>/dev/null && { NPY=$p; return 0; }; done
+    echo "skipped: needs python3 with numpy (python3-numpy)"
+    exit 77
+}
+# quant_ref_check SRC BITS GROUP: `swan quantize SRC --bits BITS --group-size GROUP` into
+# $T/q-<name of SRC>-BITS-GROUP, whose every tensor must equal, byte for byte, what the
+# independent numpy re-implementation (mlx_quant_ref.py) computes; prints both tools'
+# messages when not. Needs need_numpy.
+quant_ref_check() {
+    local out="$T/q-$(basename "$1")-$2-$3"
+    "$SWAN_BIN" quantize "$1" -o "$out" --bits "$2" --group-size "$3" 2>"$out.err" &&
+        "$NPY" "$(dirname "${BASH_SOURCE[0]}")/mlx_quant_ref.py" "$1" "$out" "$2" "$3" >"$out.cmp" 2>&1 ||
+        { cat "$out.err" "$out.cmp" 2>/dev/null; false; }
+}
 need_python() {
     if ! "$PY" -c 'import json' 2>/dev/null; then
         echo "skipped: $PY not available"

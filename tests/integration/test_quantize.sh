@@ -7,27 +7,18 @@
 # existing complete folder).
 . "$(dirname "$0")/lib.sh"
 need_shared
-NPY=""
-for p in /usr/bin/python3 python3; do "$p" -c 'import numpy' 2>/dev/null && { NPY=$p; break; }; done
-if [ -z "$NPY" ]; then echo "skipped: needs python3 with numpy (python3-numpy)"; exit 77; fi
-REF="$(dirname "$0")/mlx_quant_ref.py"
+need_numpy
 FX="$SWAN_SHARED/fixtures"
-
-ref_check() { # ref_check SRC BITS GROUP
-    local out="$T/q-$(basename "$1")-$2-$3"
-    "$SWAN_BIN" quantize "$1" -o "$out" --bits "$2" --group-size "$3" 2>"$out.err" &&
-        "$NPY" "$REF" "$1" "$out" "$2" "$3" >"$out.cmp" 2>&1
-}
 
 for b in 2 3 4 5 6 8; do
     for g in 32 64 128; do
         check "MoE F16 (stacked experts) $b bits group $g byte-identical to the reference" \
-            ref_check "$FX/fx-moe-f16-sharded" "$b" "$g"
+            quant_ref_check "$FX/fx-moe-f16-sharded" "$b" "$g"
     done
 done
 for b in 2 3 4 5 6 8; do
     g=$((b % 3 == 0 ? 32 : (b % 3 == 1 ? 64 : 128)))
-    check "dense BF16 $b bits group $g byte-identical to the reference" ref_check "$FX/fx-dense-bf16" "$b" "$g"
+    check "dense BF16 $b bits group $g byte-identical to the reference" quant_ref_check "$FX/fx-dense-bf16" "$b" "$g"
 done
 
 # tied embeddings: lm_head.weight is dropped as mlx_lm's sanitize drops it
@@ -35,7 +26,7 @@ mkdir -p "$T/tied"
 ln -s "$FX/fx-dense-bf16/model.safetensors" "$T/tied/model.safetensors"
 "$NPY" -c 'import json,sys; c=json.load(open(sys.argv[1])); c["tie_word_embeddings"]=True; json.dump(c,open(sys.argv[2],"w"))' \
     "$FX/fx-dense-bf16/config.json" "$T/tied/config.json"
-check "tied embeddings: byte-identical, lm_head dropped" ref_check "$T/tied" 4 64
+check "tied embeddings: byte-identical, lm_head dropped" quant_ref_check "$T/tied" 4 64
 check "tied embeddings: no lm_head in the index" \
     bash -c "! grep -q '\"lm_head' '$T/q-tied-4-64/model.safetensors.index.json'"
 

@@ -9,9 +9,7 @@
 . "$(dirname "$0")/lib.sh"
 need_shared
 MAKE="$SWAN_SHARED/tools/make_model.py"
-NPY=""
-for p in /usr/bin/python3 python3; do "$p" -c 'import numpy' 2>/dev/null && { NPY=$p; break; }; done
-if [ -z "$NPY" ]; then echo "skipped: needs python3 with numpy (python3-numpy)"; exit 77; fi
+need_numpy
 "$NPY" "$MAKE" --arch tiny --L 16 "$T/src" >/dev/null || { fail "make_model.py failed"; finish; }
 SRC="$T/src"
 

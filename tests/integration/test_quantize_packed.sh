@@ -7,20 +7,11 @@
 # not read are refused (exit 2, one line, nothing complete).
 . "$(dirname "$0")/lib.sh"
 need_shared
-NPY=""
-for p in /usr/bin/python3 python3; do "$p" -c 'import numpy' 2>/dev/null && { NPY=$p; break; }; done
-if [ -z "$NPY" ]; then echo "SKIP: needs python3 with numpy (python3-numpy)"; exit 77; fi
-REF="$(dirname "$0")/mlx_quant_ref.py"
+need_numpy
 SRC="$SWAN_SHARED/fixtures/fx-fused3d-f32"
-
-ref_check() { # ref_check SRC BITS GROUP
-    local out="$T/q-$(basename "$1")-$2-$3"
-    "$SWAN_BIN" quantize "$1" -o "$out" --bits "$2" --group-size "$3" -q 2>"$out.err" &&
-        "$NPY" "$REF" "$1" "$out" "$2" "$3" >"$out.cmp" 2>&1 || { cat "$out.err" "$out.cmp" 2>/dev/null; false; }
-}
 for bg in 2:32 3:64 4:128 5:32 6:64 8:128 4:32; do
     check "packed experts [E, in, out], ${bg%:*} bits group ${bg#*:}: byte-identical to the reference" \
-        ref_check "$SRC" "${bg%:*}" "${bg#*:}"
+        quant_ref_check "$SRC" "${bg%:*}" "${bg#*:}"
 done
 check "names and shapes are mlx_lm's: switch_mlp.gate_proj.weight [8, 128, 256*4/32]" \
     grep -q '"model.layers.0.mlp.switch_mlp.gate_proj.weight":{"dtype":"U32","shape":\[8,128,32\]' \
@@ -61,7 +52,7 @@ PYEOF
 # down [E, hidden, inter]): the same model, so the same bytes.
 variant outin 'for k in list(t):
     if ".experts." in k: t[k] = t[k].swapaxes(1, 2)' ''
-check "packed experts [E, out, in]: byte-identical to the reference" ref_check "$T/outin" 4 128
+check "packed experts [E, out, in]: byte-identical to the reference" quant_ref_check "$T/outin" 4 128
 check "packed experts [E, out, in]: the same shard as [E, in, out]" \
     cmp "$T/q-outin-4-128/model-00001-of-00001.safetensors" "$T/q-fx-fused3d-f32-4-128/model-00001-of-00001.safetensors"
 
