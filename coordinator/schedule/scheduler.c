@@ -925,7 +925,8 @@ static void on_result_msg(swan_sched *s, worker *w, const swan_msg_result *r) {
     worker_label(w, label, sizeof label);
     snprintf(reason, sizeof reason, "%.300s%s", why, nbad > 1 ? " (and other tensors of its batch)" : "");
     if (!w->local_pid) w->benched = true; /* the host's fault, most likely */
-    peer_log(s, &s->comings, "%s could not analyze '%s': %s", label, task_first_name(s, ti), reason);
+    peer_log(s, &s->comings, "%s could not %s '%s': %s", label, s->o->quantize ? "quantize" : "analyze",
+             task_first_name(s, ti), reason);
     release(s, ti);
     record_failure(s, ti, w, reason);
     dispatch(s, w);

@@ -43,5 +43,26 @@ check "... too many bytes" grep -q "(too many bytes)" "$T/err"
 check "... hashes that are not the bytes'" grep -q "inconsistent result and was dropped (result for '.*': the hash of its weight differs from the bytes it sent)" "$T/err"
 check "the remote worker streamed the tensors" grep -q "has no copy of the model: its tensor bytes are streamed" "$T/err"
 check "remote (tcp, CURVE, streamed) byte-identical to local workers" diff -r "$T/j1" "$T/remote"
+
+# A tensor a worker cannot quantize (a NaN): tried on the workers there are, then the run
+# fails naming it and why (exit 1), nothing complete written.
+mkdir -p "$T/nan"
+"$PY" - "$T/nan" <<'PYEOF'
+import json, random, struct, sys
+rnd = random.Random(1)
+vals = [struct.unpack("<I", struct.pack("<f", rnd.gauss(0, 1)))[0] >> 16 for _ in range(64 * 128)]
+vals[3 * 128 + 5] = 0x7FC0  # a NaN in row 3
+data = struct.pack("<%dH" % len(vals), *vals)
+hdr = json.dumps({"model.layers.0.mlp.down_proj.weight":
+                  {"dtype": "BF16", "shape": [64, 128], "data_offsets": [0, len(data)]}}).encode()
+hdr += b" " * (-len(hdr) % 8)
+open(sys.argv[1] + "/model.safetensors", "wb").write(struct.pack("<Q", len(hdr)) + hdr + data)
+json.dump({"model_type": "llama", "hidden_size": 128}, open(sys.argv[1] + "/config.json", "w"))
+PYEOF
+run_bounded 60 "$SWAN_BIN" quantize "$T/nan" -o "$T/nan-out" --bits 4 -j 2 2>"$T/nan.err"
+nst=$?
+check "a NaN weight: exit 1 (got $nst)" [ $nst -eq 1 ]
+check "... named with the reason" grep -q "'model.layers.0.mlp.down_proj.weight' could not be quantized: .*row 3 holds a non-finite value" "$T/nan.err"
+check "... no index (nothing looks complete)" test ! -e "$T/nan-out/model.safetensors.index.json"
 echo "--- coordinator log:"; cat "$T/err"
 finish
