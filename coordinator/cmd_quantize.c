@@ -448,8 +448,11 @@ int swan_cmd_quantize(int argc, char **argv) {
     if (status == SWAN_EXIT_OK && ws.resumed && !f.quiet)
         fprintf(stderr, "swan quantize: resumed: %zu of %zu tensors were already written\n", ws.resumed, ws.units);
     if (status == SWAN_EXIT_OK && !f.quiet) {
-        fprintf(stderr, "swan quantize: wrote %s (%s, %zu tensors in %u shards, %.2f GB, %.4f bits per weight; %llu params quantized, %llu kept)\n",
-                out, lay.arch, lay.n, lay.nshards, (double)lay.total_bytes / 1e9, written_bpw(&ck, &lay),
+        /* MB below 1 GB: a small model must not read "0.00 GB" */
+        bool gb = lay.total_bytes >= 1000000000ull;
+        fprintf(stderr, "swan quantize: wrote %s (%s, %zu tensors in %u shard%s, %.2f %s, %.4f bits per weight; %llu params quantized, %llu kept)\n",
+                out, lay.arch, lay.n, lay.nshards, lay.nshards == 1 ? "" : "s",
+                (double)lay.total_bytes / (gb ? 1e9 : 1e6), gb ? "GB" : "MB", written_bpw(&ck, &lay),
                 (unsigned long long)lay.quantized_params, (unsigned long long)lay.kept_params);
         if (decided_bpw >= 0)
             fprintf(stderr, "swan quantize: the decisions of %s give %.4f bits per weight\n", from, decided_bpw);

@@ -132,6 +132,8 @@ check "quantize -q: the model is written" [ -s "$T/quant-q/model.safetensors.ind
 "$SWAN_BIN" quantize "$T/model" -o "$T/quant-v" --bits 4 >"$T/qv.out" 2>"$T/qv.err"
 check "quantize without -q: the summary on stderr, stdout empty" \
     [ $? -eq 0 ] && [ ! -s "$T/qv.out" ] && grep -q "^swan quantize: wrote " "$T/qv.err"
+check "quantize summary: a small model's size in MB, not 0.00 GB" \
+    grep -q "^swan quantize: wrote .* in 1 shard, [0-9.]* MB, " "$T/qv.err"
 (cd "$T" && "$SWAN_BIN" demo --help >/dev/null && "$SWAN_BIN" demo -h >/dev/null)
 check "demo --help / -h are flags, not folder names" [ ! -e "$T/--help" ] && [ ! -e "$T/-h" ] && [ ! -e "$T/swan-demo-model" ]
 "$SWAN_BIN" demo -q "$T/model" "$T/demo-q" >"$T/dq.out" 2>"$T/dq.err"
