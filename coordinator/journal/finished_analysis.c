@@ -20,6 +20,7 @@
 typedef struct table_job {
     const char *path;
     swan_finished_analysis *a;
+    swan_str_index names; /* the tensor names, for matching the journal's records */
     int status;
     swan_error err;
 } table_job;
@@ -28,7 +29,9 @@ static void *read_table(void *arg) {
     table_job *j = arg;
     if (swan_tensor_table_read(j->path, &j->a->ck, &j->a->info, &j->err))
         j->status = SWAN_EXIT_REFUSED;
-    else if (swan_plan_init(&j->a->plan, &j->a->ck, &j->err))
+    else if (swan_plan_init(&j->a->plan, &j->a->ck, &j->err) ||
+             (swan_journal_index_names(&j->names, &j->a->ck) &&
+              swan_error_set(&j->err, "out of memory indexing %zu tensor names", j->a->ck.ntensors)))
         j->status = SWAN_EXIT_FAILED;
     return NULL;
 }
@@ -58,7 +61,7 @@ int swan_finished_analysis_load(const char *out, swan_finished_analysis *a, swan
         status = SWAN_EXIT_REFUSED;
     } else {
         swan_journal_info ji;
-        int jrc = swan_journal_apply(parsed, a->info.fingerprint, &a->ck, &a->plan, &ji, err);
+        int jrc = swan_journal_apply(parsed, a->info.fingerprint, &a->ck, &job.names, &a->plan, &ji, err);
         free(ji.stamps);
         if (jrc == 0 && ji.loaded < a->plan.analyzed)
             jrc = swan_error_set(err, "%s holds %zu of the %zu analyzed tensors: finish the analysis with swan analyze first",
@@ -66,6 +69,7 @@ int swan_finished_analysis_load(const char *out, swan_finished_analysis *a, swan
         if (jrc) status = SWAN_EXIT_REFUSED;
     }
     swan_journal_parsed_free(parsed);
+    swan_str_index_free(&job.names);
     /* A table that could not be read freed itself; anything later frees it all. */
     if (status != SWAN_EXIT_OK && job.status != SWAN_EXIT_REFUSED) swan_finished_analysis_free(a);
     return status;

@@ -488,7 +488,7 @@ static const char *tensor_name(const void *ck, uint32_t i) {
     return ((const swan_checkpoint *)ck)->tensors[i].name;
 }
 
-static int name_index_build(swan_str_index *ix, const swan_checkpoint *ck) {
+int swan_journal_index_names(swan_str_index *ix, const swan_checkpoint *ck) {
     if (swan_str_index_init(ix, ck->ntensors)) return -1;
     for (size_t i = 0; i < ck->ntensors; i++)
         swan_str_index_find(ix, ck->tensors[i].name, tensor_name, ck, (uint32_t)i);
@@ -665,7 +665,7 @@ static int load(loader *L, swan_error *err) {
     char *s = next_line(L, &len);
     if (check_header(L, s, len, &have_header, err) != 0) return -1;
     if (!have_header) return 0; /* nothing recorded, or a damaged header under repair */
-    if (name_index_build(&L->ix, L->ck)) return swan_error_set(err, "%s: out of memory", L->path);
+    if (swan_journal_index_names(&L->ix, L->ck)) return swan_error_set(err, "%s: out of memory", L->path);
     while ((s = next_line(L, &len)))
         if (load_record(L, s, len, err) != 0) return -1;
     return 0;
@@ -809,7 +809,8 @@ void swan_journal_parsed_free(swan_journal_parsed *p) {
 }
 
 int swan_journal_apply(swan_journal_parsed *p, uint64_t fingerprint, const swan_checkpoint *ck,
-                       swan_plan *plan, swan_journal_info *info, swan_error *err) {
+                       const swan_str_index *names, swan_plan *plan, swan_journal_info *info,
+                       swan_error *err) {
     memset(info, 0, sizeof *info);
     if (!p) return swan_error_set(err, "out of memory reading a journal");
     if (p->rc) {
@@ -823,7 +824,8 @@ int swan_journal_apply(swan_journal_parsed *p, uint64_t fingerprint, const swan_
     bool have_header;
     int rc = check_header(&L, p->header, p->header_len, &have_header, err);
     if (rc == 0 && have_header) {
-        if (name_index_build(&L.ix, ck)) rc = swan_error_set(err, "%s: out of memory", p->path);
+        if (names) L.ix = *names; /* borrowed */
+        else if (swan_journal_index_names(&L.ix, ck)) rc = swan_error_set(err, "%s: out of memory", p->path);
         for (size_t i = 0; i < p->nrecs && rc == 0; i++) {
             L.lineno = p->recs[i].lineno;
             rc = apply_record(&L, p->names + p->recs[i].name_at, p->recs[i].raw, &p->recs[i].raw, err);
@@ -833,7 +835,7 @@ int swan_journal_apply(swan_journal_parsed *p, uint64_t fingerprint, const swan_
             rc = damaged(&L, p->damaged_why, err);
         }
         if (rc == 0) info->torn_line = p->torn_line;
-        swan_str_index_free(&L.ix);
+        if (!names) swan_str_index_free(&L.ix);
     }
     if (rc) return -1;
     if (!info->stamps) return swan_error_set(err, "%s holds no results (empty or torn header)", p->path);
@@ -843,7 +845,7 @@ int swan_journal_apply(swan_journal_parsed *p, uint64_t fingerprint, const swan_
 int swan_journal_read(const char *path, uint64_t fingerprint, const swan_checkpoint *ck,
                       swan_plan *plan, swan_journal_info *info, swan_error *err) {
     swan_journal_parsed *p = swan_journal_parse(path);
-    int rc = swan_journal_apply(p, fingerprint, ck, plan, info, err);
+    int rc = swan_journal_apply(p, fingerprint, ck, NULL, plan, info, err);
     swan_journal_parsed_free(p);
     return rc;
 }

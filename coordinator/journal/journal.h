@@ -27,6 +27,7 @@
 #include "common/checkpoint.h"
 #include "common/error.h"
 #include "common/raw_metrics.h"
+#include "common/str_index.h"
 #include "coordinator/plan/plan.h"
 
 /* Bump when a change to the metric kernels changes raw values. */
@@ -91,8 +92,14 @@ int swan_journal_read(const char *path, uint64_t fingerprint, const swan_checkpo
  * record into plan, with exactly the refusals of swan_journal_read. */
 typedef struct swan_journal_parsed swan_journal_parsed;
 swan_journal_parsed *swan_journal_parse(const char *path);
+/* names: the index of ck's tensor names (swan_journal_index_names, e.g. built on the
+ * thread that read the table), or NULL to build it here. */
 int swan_journal_apply(swan_journal_parsed *p, uint64_t fingerprint, const swan_checkpoint *ck,
-                       swan_plan *plan, swan_journal_info *info, swan_error *err);
+                       const swan_str_index *names, swan_plan *plan, swan_journal_info *info,
+                       swan_error *err);
+/* The index of ck's tensor names by which records are matched (the first of a name
+ * listed twice); free with swan_str_index_free. */
+int swan_journal_index_names(swan_str_index *ix, const swan_checkpoint *ck);
 void swan_journal_parsed_free(swan_journal_parsed *p);
 
 /* Appends one result (buffered: call swan_journal_flush once per batch). */
