@@ -471,6 +471,14 @@ int swan_msg_encode(const swan_msg *msg, char **buf, size_t *len, swan_error *er
     if (enc_validate(msg, err)) return -1;
     msgpack_sbuffer sb;
     msgpack_sbuffer_init(&sb);
+    if (msg->type == SWAN_MSG_QCHUNK) {
+        /* Sized up front: growing from 8 KiB by doubling would copy a 1 MiB chunk's
+         * bytes about twice more (the sbuffer's fields are public in msgpack-c 4 and 6;
+         * msgpack_sbuffer_destroy / _release free the block as their own). */
+        size_t want = (size_t)msg->u.qchunk.nbytes + 128;
+        sb.data = malloc(want);
+        if (sb.data) sb.alloc = want;
+    }
     msgpack_packer pk;
     msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
     if (pk_msg(&pk, msg) != 0) {
