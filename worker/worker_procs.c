@@ -64,8 +64,17 @@ int swan_worker_run_procs(const swan_worker_opts *o, int n, volatile sig_atomic_
                 if (pids[i] > 0) kill(pids[i], SIGTERM);
             forwarded = true;
         }
+        /* Not a blocking waitpid: a SIGTERM sent to this process alone (`kill PID`,
+         * a service manager) that lands between the check of *stop above and the
+         * call would be lost, and the children, never signalled themselves, would
+         * wait for a coordinator forever. A nap of 50 ms bounds the reaction time. */
         int st;
-        pid_t p = waitpid(-1, &st, 0);
+        pid_t p = waitpid(-1, &st, WNOHANG);
+        if (p == 0) {
+            struct timespec nap = {0, 50 * 1000000L};
+            nanosleep(&nap, NULL);
+            continue;
+        }
         if (p < 0) {
             if (errno == EINTR) continue;
             break;
