@@ -453,6 +453,18 @@ static void revive(swan_sched *s, worker *w) {
     if (w->queued >= 0) hold(s, (size_t)w->queued);
 }
 
+/* A known worker spoke (a DROPPED one is live again); false, with one rate-limited
+ * line, for a message from a peer we do not know ("a result", "a fetch", ...). */
+static bool heard_from(swan_sched *s, worker *w, const char *what) {
+    if (!w) {
+        peer_log(s, &s->noise, "ignored %s from an unknown or dropped worker", what);
+        return false;
+    }
+    if (w->state == W_DROPPED) revive(s, w);
+    w->last_seen = swan_now_s();
+    return true;
+}
+
 /* Sends task ti to w; false (and the task back in line) if w cannot be reached. */
 static bool hand_over(swan_sched *s, worker *w, size_t ti) {
     hold(s, ti);
@@ -679,12 +691,7 @@ static void check_qchunk(swan_sched *s, worker *w, const swan_msg_qchunk *c, int
  * another worker meanwhile), hashed, and acknowledged with a QACK (the worker's
  * credit). Anything out of line drops the worker and puts its task back in line. */
 static void on_qchunk(swan_sched *s, worker *w, const swan_msg_qchunk *c) {
-    if (!w) {
-        peer_log(s, &s->noise, "ignored quantized bytes from an unknown or dropped worker");
-        return;
-    }
-    if (w->state == W_DROPPED) revive(s, w);
-    w->last_seen = swan_now_s();
+    if (!heard_from(s, w, "quantized bytes")) return;
     char why[SWAN_ERROR_MAX] = "";
     int64_t item = -1;
     check_qchunk(s, w, c, &item, why, sizeof why);
@@ -851,9 +858,7 @@ static void on_identity(swan_sched *s, worker *w, const swan_msg_identity *id) {
 }
 
 static void on_heartbeat(swan_sched *s, worker *w) {
-    if (!w) return;
-    if (w->state == W_DROPPED) revive(s, w);
-    w->last_seen = swan_now_s();
+    if (w) heard_from(s, w, "a heartbeat");
 }
 
 /* RESULT: checked against the task the worker holds. A duplicate (a backup copy
@@ -863,12 +868,7 @@ static void on_heartbeat(swan_sched *s, worker *w) {
  * read the files or runs out of memory); the task goes back in line for the others. */
 static void on_result_msg(swan_sched *s, worker *w, const swan_msg_result *r) {
     swan_error err;
-    if (!w) {
-        peer_log(s, &s->noise, "ignored a result from an unknown or dropped worker");
-        return;
-    }
-    if (w->state == W_DROPPED) revive(s, w);
-    w->last_seen = swan_now_s();
+    if (!heard_from(s, w, "a result")) return;
     if (check_result(s, w, r, &err) || (s->o->quantize && check_qresult(s, w, r, &err))) {
         char line[SWAN_ERROR_MAX];
         snprintf(line, sizeof line, "sent an inconsistent result and was dropped (%.400s)", err.msg);
@@ -936,12 +936,7 @@ static void on_result_msg(swan_sched *s, worker *w, const swan_msg_result *r) {
  * or sent ahead). Anything else (not streaming, another task or tensor, a range
  * outside the tensor) drops it like any malformed message. */
 static void on_fetch(swan_sched *s, worker *w, const swan_msg_chunk *req) {
-    if (!w) {
-        peer_log(s, &s->noise, "ignored a fetch from an unknown or dropped worker");
-        return;
-    }
-    if (w->state == W_DROPPED) revive(s, w);
-    w->last_seen = swan_now_s();
+    if (!heard_from(s, w, "a fetch")) return;
     char why[SWAN_ERROR_MAX / 2] = "";
     int64_t t = (int64_t)req->task_id - 1;
     if (!w->streaming) {
