@@ -272,12 +272,12 @@ static int by_cost_desc(const void *a, const void *b) {
 
 /* The tasks: every quantized module of an open shard not found complete in the
  * journal, largest first. */
-static int build_plan(qrun *r, const bool *todo, swan_plan *plan, swan_error *err) {
+static int build_plan(qrun *r, const bool *for_workers, swan_plan *plan, swan_error *err) {
     const swan_qlayout *l = r->l;
     memset(plan, 0, sizeof *plan);
     size_t ntasks = 0, nitems = 0;
     for (size_t i = 0; i < l->n; i++)
-        if (todo[i]) ntasks++, nitems += l->t[i].nsrc;
+        if (for_workers[i]) ntasks++, nitems += l->t[i].nsrc;
     plan->nrecs = r->ck->ntensors;
     plan->recs = calloc(plan->nrecs ? plan->nrecs : 1, sizeof *plan->recs);
     plan->tasks = calloc(ntasks ? ntasks : 1, sizeof *plan->tasks);
@@ -285,7 +285,7 @@ static int build_plan(qrun *r, const bool *todo, swan_plan *plan, swan_error *er
     if (!plan->recs || !plan->tasks || !plan->task_items) return swan_error_set(err, "out of memory");
     uint32_t at = 0;
     for (size_t i = 0; i < l->n; i++) {
-        if (!todo[i]) continue;
+        if (!for_workers[i]) continue;
         swan_task *t = &plan->tasks[plan->ntasks++];
         t->first = at;
         t->count = l->t[i].nsrc;
@@ -427,7 +427,7 @@ static int close_shard(qrun *r, uint32_t k, const char *dir, swan_error *err) {
 /* Every unit of the open shards: a journaled one whose bytes still hash to its
  * record is kept; a quantized module is marked for the workers, a kept tensor (or
  * packed 3-D experts) for this process. */
-static int sort_units(qrun *r, bool *todo, swan_error *err) {
+static int sort_units(qrun *r, bool *for_workers, swan_error *err) {
     const swan_qlayout *l = r->l;
     for (size_t i = 0; i < l->n; i++) {
         const swan_qtensor *t = &l->t[i];
@@ -446,7 +446,7 @@ static int sort_units(qrun *r, bool *todo, swan_error *err) {
                 continue;
             }
         }
-        if (t->kind == SWAN_QOUT_WEIGHT && !t->packed.on) todo[i] = true;
+        if (t->kind == SWAN_QOUT_WEIGHT && !t->packed.on) for_workers[i] = true;
         else r->local[i] = true;
     }
     return 0;
@@ -463,11 +463,11 @@ static int write_shards(const swan_checkpoint *ck, const swan_qlayout *l, const 
     r.base = calloc(l->nshards ? l->nshards : 1, sizeof *r.base);
     r.unit_of = calloc(ck->ntensors ? ck->ntensors : 1, sizeof *r.unit_of);
     r.expert_of = calloc(ck->ntensors ? ck->ntensors : 1, sizeof *r.expert_of);
-    bool *todo = calloc(l->n ? l->n : 1, sizeof *todo);
+    bool *for_workers = calloc(l->n ? l->n : 1, sizeof *for_workers);
     r.local = calloc(l->n ? l->n : 1, sizeof *r.local);
     swan_plan plan;
     memset(&plan, 0, sizeof plan);
-    int rc = r.fd && r.base && r.unit_of && r.expert_of && todo && r.local ? 0 : swan_error_set(err, "out of memory");
+    int rc = r.fd && r.base && r.unit_of && r.expert_of && for_workers && r.local ? 0 : swan_error_set(err, "out of memory");
     for (uint32_t k = 0; r.fd && k < l->nshards; k++) r.fd[k] = -1;
     for (size_t i = 0; rc == 0 && i < l->n; i++)
         if (l->t[i].kind == SWAN_QOUT_WEIGHT && !l->t[i].packed.on)
@@ -476,8 +476,8 @@ static int write_shards(const swan_checkpoint *ck, const swan_qlayout *l, const 
                 r.expert_of[l->t[i].src[e]] = e;
             }
     for (uint32_t k = 0; rc == 0 && k < l->nshards; k++) rc = open_shard(&r, k, dir, err);
-    if (rc == 0) rc = sort_units(&r, todo, err);
-    if (rc == 0) rc = build_plan(&r, todo, &plan, err);
+    if (rc == 0) rc = sort_units(&r, for_workers, err);
+    if (rc == 0) rc = build_plan(&r, for_workers, &plan, err);
     if (rc == 0 && plan.ntasks > 0) {
         rc = run_tasks(&r, &plan, err);
     } else if (rc == 0) { /* nothing for workers: no need to start any */
@@ -489,7 +489,7 @@ static int write_shards(const swan_checkpoint *ck, const swan_qlayout *l, const 
     for (uint32_t k = 0; r.fd && k < l->nshards; k++)
         if (r.fd[k] >= 0) close(r.fd[k]);
     swan_plan_free(&plan);
-    free(todo);
+    free(for_workers);
     free(r.local);
     free(r.fd);
     free(r.base);
