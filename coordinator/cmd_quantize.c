@@ -183,6 +183,12 @@ static int scan_shards(manifest_scan *m, swan_error *err) {
     return t == SWAN_JS_OBJECT_END ? 0 : scan_error(m, err);
 }
 
+/* The writer's lines about workers, printed here (nothing below main prints). */
+static void print_log(void *ctx, const char *line) {
+    (void)ctx;
+    fprintf(stderr, "swan quantize: %s\n", line);
+}
+
 /* Decisions from OUT/manifest.json; every tensor of the checkpoint must be listed. */
 static int choices_from_manifest(const swan_checkpoint *ck, const char *out_dir,
                                  swan_qchoice *choice, swan_error *err) {
@@ -433,7 +439,8 @@ int swan_cmd_quantize(int argc, char **argv) {
                                   .insecure = f.insecure,
                                   .worker_timeout = f.worker_timeout,
                                   .stop = swan_cli_stop_flag(),
-                                  .delay_ms = delay ? atoi(delay) : 0};
+                                  .delay_ms = delay ? atoi(delay) : 0,
+                                  .log = print_log};
         int wrc = swan_mlx_write(&ck, &lay, out, &wo, &ws, &err);
         if (wrc == SWAN_MLX_WRITE_STOPPED) {
             fprintf(stderr, "swan quantize: interrupted; finished tensors are journaled in %s/%s: "

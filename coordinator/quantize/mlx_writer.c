@@ -261,8 +261,8 @@ static void hook_tensor_error(void *ctx, uint32_t tensor, const char *reasons) {
 }
 
 static void hook_log(void *ctx, const char *line) {
-    (void)ctx;
-    fprintf(stderr, "swan quantize: %s\n", line);
+    qrun *r = ctx;
+    if (r->o->log) r->o->log(r->o->log_ctx, line);
 }
 
 static int by_cost_desc(const void *a, const void *b) {
@@ -340,9 +340,12 @@ static int run_tasks(qrun *r, swan_plan *plan, swan_error *err) {
                               .insecure = o->insecure, .log = hook_log, .log_ctx = r};
     int rc = swan_workforce_open(&wf, &wo, err) || swan_workforce_start(&wf, &wo, err) ? -1 : 0;
     if (rc == 0) {
-        if (o->listen)
-            fprintf(stderr, "swan quantize: listening for workers on %s%s\n", o->listen,
-                    o->curve_secret ? " (CURVE, allowed keys only)" : " (no encryption)");
+        if (o->listen) {
+            char line[SWAN_ERROR_MAX];
+            snprintf(line, sizeof line, "listening for workers on %.400s%s", o->listen,
+                     o->curve_secret ? " (CURVE, allowed keys only)" : " (no encryption)");
+            hook_log(r, line);
+        }
         swan_sched_quantize q = {.ctx = r, .item = hook_item, .write = hook_write,
                                  .task_done = hook_task_done};
         swan_sched_opts so = {.transport = &wf.transport,

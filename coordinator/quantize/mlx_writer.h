@@ -44,6 +44,10 @@ typedef struct swan_mlx_write_opts {
     double worker_timeout;       /* seconds of silence (0: 120)                   */
     volatile sig_atomic_t *stop; /* set by a signal: stop the run (or NULL)       */
     int delay_ms;                /* tests: sleep before each unit journaled       */
+    /* Lines about workers (joins, leaves, refusals) and the listening endpoint: the
+     * command prints them; NULL drops them. */
+    void (*log)(void *ctx, const char *line);
+    void *log_ctx;
 } swan_mlx_write_opts;
 
 typedef struct swan_mlx_write_stats {
